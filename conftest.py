@@ -1,0 +1,2 @@
+# pytester drives the plugin-behaviour tests in tests/plugin.
+pytest_plugins = ["pytester"]

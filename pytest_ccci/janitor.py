@@ -1,0 +1,28 @@
+"""The janitor: at session start, remove what earlier runs left on the swarm.
+
+Only resources whose app-domain lock is free are touched: a lock that is held means a live run
+(in another process or on another worker) still owns them.
+"""
+
+from __future__ import annotations
+
+from .lifecycle import RunContext
+from .locks import app_lock_path, release, try_acquire
+from .naming import LABEL_DOMAIN
+
+
+def reap(runtime: RunContext) -> list[str]:
+    swarm = runtime.backend.swarm
+    reaped: list[str] = []
+    for domain, things in sorted(swarm.labelled(LABEL_DOMAIN).items()):
+        lock = try_acquire(app_lock_path(runtime.lock_dir, domain))
+        if lock is None:
+            continue  # in use by a live run
+        try:
+            stacks = swarm.stack_of_domain(f"{LABEL_DOMAIN}={domain}") or {domain.replace(".", "_")}
+            for stack in stacks:
+                swarm.remove(stack, f"{LABEL_DOMAIN}={domain}")
+            reaped += sorted(things)
+        finally:
+            release(lock)
+    return reaped

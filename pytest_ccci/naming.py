@@ -1,0 +1,59 @@
+"""Names derived from (recipe, ref): app domain, stack name, secret names, labels.
+
+Pure functions, so a name seen on the swarm can always be traced back to the run that made it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+# abra truncates sanitised app names to this length (config.MAX_SANITISED_APP_NAME_LENGTH).
+MAX_STACK_NAME_LENGTH = 45
+# Docker refuses secret names longer than this.
+MAX_SECRET_NAME_LENGTH = 64
+
+# Labels pytest-ccci puts on everything it creates, so nothing can be orphaned unseen.
+LABEL_RUN = "ccci.run"
+LABEL_DOMAIN = "ccci.domain"
+LABEL_RECIPE = "ccci.recipe"
+
+
+def app_domain(recipe: str, head_sha: str, base_domain: str) -> str:
+    """`<first 4 of recipe>-<6 hex>.<base domain>`: stable for one (recipe, commit)."""
+    digest = hashlib.sha256(f"{recipe}@{head_sha}".encode()).hexdigest()[:6]
+    prefix = "".join(ch for ch in recipe.lower() if ch.isalnum())[:4] or "app"
+    return f"{prefix}-{digest}.{base_domain}"
+
+
+def stack_name(domain: str) -> str:
+    """As abra: dots become underscores, then truncated to abra's limit."""
+    return domain.replace(".", "_")[:MAX_STACK_NAME_LENGTH]
+
+
+def secret_name(stack: str, name: str, version: str) -> str:
+    """`${STACK_NAME}_<name>_<version>`, the name recipes give their external secrets."""
+    return f"{stack}_{name}_{version}"
+
+
+def chaos_version(head_sha: str, dirty: bool) -> str:
+    """abra's chaos-version stamp: 8 hex of HEAD, `+U` when the worktree has uncommitted changes."""
+    return head_sha[:8] + ("+U" if dirty else "")
+
+
+def deploy_labels(stack: str, recipe: str, *, version: str | None, chaos: str | None) -> dict[str, str]:
+    """The labels abra stamps on the `app` service.
+
+    A release deploy carries its version; a chaos deploy (a commit, not a tag) carries
+    chaos=true and chaos-version, and the version of the newest release it is built on.
+    """
+    labels = {f"coop-cloud.{stack}.recipe": recipe}
+    if version:
+        labels[f"coop-cloud.{stack}.version"] = version
+    labels[f"coop-cloud.{stack}.chaos"] = "true" if chaos else "false"
+    if chaos:
+        labels[f"coop-cloud.{stack}.chaos-version"] = chaos
+    return labels
+
+
+def run_labels(run_id: str, domain: str, recipe: str) -> dict[str, str]:
+    return {LABEL_RUN: run_id, LABEL_DOMAIN: domain, LABEL_RECIPE: recipe}
