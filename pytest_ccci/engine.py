@@ -159,14 +159,17 @@ class Swarm:
                     running += 1
                 else:
                     stale += 1
-            if state in ("failed", "rejected") and _timestamp(status.get("Timestamp")) >= since:
+            # A task of a long-running service that ended on its own failed, whatever its exit
+            # code: an app that exits 0 on the SIGTERM swarm sends an unhealthy task ends
+            # `complete`, not `failed`. (Tasks stopped by an update or a removal end `shutdown`.)
+            if state in ("failed", "rejected", "complete") and _timestamp(status.get("Timestamp")) >= since:
                 failures.append(
                     TaskFailure(
                         service=name,
                         task_id=task["ID"],
                         slot=task.get("Slot", "?"),
                         state=state,
-                        error=status.get("Err", ""),
+                        error=status.get("Err") or ("exited on its own" if state == "complete" else ""),
                         exit_code=(status.get("ContainerStatus") or {}).get("ExitCode"),
                     )
                 )
@@ -254,6 +257,8 @@ class Swarm:
                 elapsed = time.monotonic() - start
                 if verdict is not None:
                     ok, reason = verdict
+                    if not ok:
+                        reason += self._health_of_named(reason, states, since)
                     return Convergence(ok, reason, states, elapsed, seen_updates)
                 now = time.monotonic()
                 if now >= deadline:
@@ -263,6 +268,14 @@ class Swarm:
                     progress(f"waiting for {stack} to converge ({waiting}): {elapsed:.0f}s of {timeout:.0f}s")
                     next_progress = now + 10
                 feed.wait(min(RECHECK_SECONDS, deadline - now))
+
+    def _health_of_named(self, reason: str, states: Mapping[str, ServiceState], since: float) -> str:
+        """The last healthcheck output of the service a failure verdict names: often the cause."""
+        for name in states:
+            if name in reason:
+                health = self.health_log(name, since)
+                return f"; {health}" if health else ""
+        return ""
 
     def _timeout_reason(self, states: dict[str, ServiceState], timeout: float, since: float) -> str:
         parts = []
@@ -276,7 +289,11 @@ class Swarm:
             if health:
                 why += f"; {health}"
             parts.append(why)
-        return f"not converged within {timeout:.0f}s: " + ("; ".join(parts) or "services not yet created")
+        if not states:
+            parts.append("the stack has no services")
+        elif not parts:
+            parts.append("update not completed: " + ", ".join(f"{n} {s.update_state or 'no update state'}" for n, s in states.items()))
+        return f"not converged within {timeout:.0f}s: " + "; ".join(parts)
 
     def wait_gone(self, stack: str, timeout: float = 60.0) -> bool:
         """After removing services: wait until their containers are gone (volumes are busy until then)."""
@@ -472,7 +489,7 @@ def _verdict(
             msg = f": {s.update_message}" if s.update_message else ""
             return False, f"swarm {verb} the update of {name} ({failed_state}){msg}{cause}"
         if len(s.failures) >= max_task_failures:
-            return False, f"{name} failed {len(s.failures)} tasks; last {s.failures[-1].describe()}"
+            return False, f"{name} lost {len(s.failures)} tasks; last {s.failures[-1].describe()}"
     for name, s in states.items():
         if s.running < s.desired or s.stale_running:
             return None

@@ -252,16 +252,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if ctx is None:
         return
     order = {name: i for i, name in enumerate(ctx.recipes)}
+    keep, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         recipe = callspec.params.get("ccci_recipe") if callspec else None
-        if recipe is None:
+        in_tiers_module = Path(item.path) == TIERS_MODULE
+        if not isinstance(recipe, str):
+            # A tier left out with --tiers (or a recipe test of an unselected recipe) leaves an
+            # empty parametrization behind: not an item to run.
+            (dropped if in_tiers_module or "ccci_recipe" in getattr(item, "fixturenames", ()) else keep).append(item)
             continue
-        if Path(item.path) == TIERS_MODULE:
-            tier = TIER_OF_FUNCTION.get(item.originalname, "functional")
-        else:
-            tier = "functional"
+        tier = TIER_OF_FUNCTION.get(item.originalname, "functional") if in_tiers_module else "functional"
         item.stash[tier_item_key] = TierItem(recipe, tier)
+        keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
     # Stable: within a tier, collection order (e.g. the order of a recipe's own tests) stays.
     items.sort(key=lambda it: _order_key(it, order))
 

@@ -74,9 +74,11 @@ class Results:
     def not_run_reason(self, tier: str) -> str:
         if tier not in self.selected_tiers:
             return "not selected (--tiers)"
+        if self.interrupted:
+            return "interrupted before it ran"
         if tier == "functional":
             return "no functional tests (add test_*.py to the recipe's folder, or declare not_applicable.functional)"
-        return "interrupted before it ran" if self.interrupted else "did not run"
+        return "did not run"
 
     def rungs(self, rec: RecipeRecord) -> list[Rung]:
         by_tier: dict[str, list[TierResult]] = {t: [] for t in TIERS}
@@ -134,10 +136,14 @@ class Results:
         """Atomically: a reader never sees half a file, and a crash leaves the old one."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(self.as_dict(extra_texts), fh, indent=2, sort_keys=False)
-            fh.write("\n")
-        os.replace(tmp, path)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(self.as_dict(extra_texts), fh, indent=2, sort_keys=False)
+                fh.write("\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     # -- terminal ----------------------------------------------------------------------------
 

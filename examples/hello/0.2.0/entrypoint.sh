@@ -30,4 +30,8 @@ fi
 CGI
 chmod 0755 /www/cgi-bin/notes
 
-exec httpd -f -p 8080 -h /www
+# httpd as PID 1 would ignore SIGTERM (PID 1 has no default handlers): run it as a child and
+# stop it on TERM, so a swarm update stops the task at once instead of after the grace period.
+httpd -f -p 8080 -h /www &
+trap 'kill $!; exit 0' TERM INT
+wait
