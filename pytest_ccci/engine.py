@@ -209,8 +209,10 @@ class Swarm:
             except docker.errors.NotFound:
                 continue
             log = (state.get("Health") or {}).get("Log") or []
-            if log:
-                last = log[-1]
+            # The newest check that said something (a check cut off by the kill says nothing).
+            said = [entry for entry in log if (entry.get("Output") or "").strip()]
+            if said:
+                last = said[-1]
                 return f"last healthcheck exit {last.get('ExitCode')}: {_one_line(last.get('Output', ''))[:200]}"
         return ""
 

@@ -129,8 +129,9 @@ class RecipeLifecycle:
         if self._lock is None:
             app = self.app()
             path = app_lock_path(self.ctx.lock_dir, app.domain)
-            self._lock = acquire(path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.lock_timeout, self.ctx.progress)
             self.facts["domain"] = app.domain
+            self._lock = acquire(path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.lock_timeout, self.ctx.progress)
+            self.facts["lock"] = {"acquired": time.time()}
 
     # -- deployments -------------------------------------------------------------------------
 
@@ -199,6 +200,7 @@ class RecipeLifecycle:
             if self._lock is not None:
                 release(self._lock)
                 self._lock = None
+                self.facts["lock"]["released"] = time.time()
         self.facts["clean_teardown"] = not self.leftovers
         if self.leftovers:
             self.facts["leftovers"] = self.leftovers

@@ -124,6 +124,7 @@ class Results:
                 "domain": facts.get("domain"),
                 "upgrade_base": facts.get("upgrade_base"),
                 "stamps": {k: v for k, v in facts.items() if k.endswith("stamp")},
+                "lock": facts.get("lock"),
                 "durations": durations,
                 "deploy_durations": facts.get("durations", {}),
                 "clean_teardown": (clean and not rec.teardown_errors) if clean is not None else None,

@@ -1,0 +1,110 @@
+"""Integration tests: pytest-ccci run for real, in a subprocess, against the local swarm.
+
+Each test enrolls recipes (built from examples/ into git repos in its tmp dir) in a recipes
+dir of its own and runs `pytest --recipe ...` on them through pytester. In CI a missing swarm
+fails these tests; on a developer machine it skips them with the way to get one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import example_repos  # noqa: E402
+
+from pytest_ccci.errors import UsageError  # noqa: E402
+from pytest_ccci.naming import LABEL_DOMAIN  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def swarm():
+    from pytest_ccci.engine import connect
+
+    try:
+        return connect()
+    except UsageError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"integration tests must run in CI, and there is no swarm: {exc}")
+        pytest.skip(str(exc))
+
+
+@dataclass
+class Run:
+    result: pytest.RunResult
+    results: dict | None
+    recipes_dir: Path
+
+    def recipe(self, name: str) -> dict:
+        assert self.results is not None, f"no results.json written:\n{self.output}"
+        return self.results["recipes"][name]
+
+    @property
+    def output(self) -> str:
+        return self.result.stdout.str() + "\n" + self.result.stderr.str()
+
+
+class Lab:
+    """Enrolls example recipes in a private recipes dir and runs pytest-ccci on them."""
+
+    def __init__(self, pytester: pytest.Pytester):
+        self.pytester = pytester
+        self.tmp = pytester.path
+        self.recipes_dir = self.tmp / "recipes"
+        self.recipes_dir.mkdir()
+        (self.tmp / "pytest.ini").write_text("[pytest]\n")
+
+    def enroll(self, name: str, example: str = "hello", settings: dict | None = None,
+               overlay: dict | None = None, functional: bool = False, extra_steps: list | None = None) -> Path:
+        source = example_repos.build(EXAMPLES / example, self.tmp / "sources" / name, extra_steps=extra_steps)
+        folder = self.recipes_dir / name
+        folder.mkdir()
+        base = {"source": str(source), "health": {"path": "/health"}, "deploy_timeout": 60,
+                "env": {"GREETING": "Hello from CI"}}
+        (folder / "ccci.yml").write_text(yaml.safe_dump({**base, **(settings or {})}))
+        if overlay:
+            (folder / "compose.ccci.yml").write_text(yaml.safe_dump(overlay))
+        if functional:
+            (folder / f"test_{name.replace('-', '_')}.py").write_text((ROOT / "recipes/hello/test_hello.py").read_text())
+        return source
+
+    def args(self, *args: str, json_name: str = "results.json") -> list[str]:
+        return ["--recipes-dir", str(self.recipes_dir), "--ccci-json", str(self.tmp / json_name),
+                "-p", "no:cacheprovider", *args]
+
+    def run(self, *args: str, json_name: str = "results.json", timeout: float = 600) -> Run:
+        result = self.pytester.runpytest_subprocess(*self.args(*args, json_name=json_name), timeout=timeout)
+        path = self.tmp / json_name
+        results = json.loads(path.read_text()) if path.exists() else None
+        return Run(result, results, self.recipes_dir)
+
+
+@pytest.fixture
+def lab(pytester: pytest.Pytester, swarm) -> Lab:
+    return Lab(pytester)
+
+
+def leftovers(swarm, domain: str | None) -> list[str]:
+    """Everything on the swarm still carrying the app domain's label."""
+    assert domain, "the run did not record its app domain"
+    return swarm.leftovers(f"{LABEL_DOMAIN}={domain}", domain.replace(".", "_"))
+
+
+@pytest.fixture
+def assert_clean(swarm):
+    def check(domain: str | None) -> None:
+        left = leftovers(swarm, domain)
+        assert not left, f"left on the swarm after the run: {left}"
+
+    return check

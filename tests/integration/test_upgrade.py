@@ -1,0 +1,108 @@
+"""The upgrade tier and the incident behind it, reproduced on the real swarm."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from pytest_ccci import tiers
+from pytest_ccci.locks import acquire, app_lock_path, release
+from pytest_ccci.backend import App, SecretVault, SwarmBackend
+from pytest_ccci.recipe import RecipeRepo
+from pytest_ccci.settings import load_settings
+
+
+def test_upgrade_records_base_head_and_stamp(lab, assert_clean):
+    lab.enroll("hello")
+    run = lab.run("--recipe", "hello", "--tiers", "install,upgrade")
+    run.result.assert_outcomes(passed=2)
+    hello = run.recipe("hello")
+    assert hello["upgrade_base"]["version"] == "0.2.0+1.35.0"
+    assert len(hello["head_sha"]) == 40
+    stamp = hello["stamps"]["upgrade_stamp"]
+    assert stamp["chaos-version"] == hello["head_sha"][:8] and stamp["chaos"] == "true"
+    assert_clean(hello["domain"])
+
+
+def test_rollback_under_start_first_is_named_not_misreported_as_a_stamp_mismatch(lab, assert_clean):
+    """Reproduction 1: the head's new task fails while the old one still serves; swarm rolls back."""
+    lab.enroll("rollback", example="hello-rollback", settings={"deploy_timeout": 90})
+    run = lab.run("--recipe", "rollback", "--tiers", "install,upgrade")
+    run.result.assert_outcomes(passed=1, failed=1)
+    rungs = run.recipe("rollback")["rungs"]
+    assert rungs["install"]["status"] == "pass", rungs["install"]
+    reason = rungs["upgrade"]["reason"]
+    assert rungs["upgrade"]["status"] == "fail"
+    assert "swarm rolled back the update" in reason, reason
+    assert "non-zero exit (1)" in reason, f"the failing task's own error is missing: {reason}"
+    assert "HC1" not in reason and "stamp" not in reason
+    assert run.recipe("rollback")["upgrade_base"]["version"] == "0.3.0+1.35.0"
+    assert_clean(run.recipe("rollback")["domain"])
+
+
+def test_stop_first_overlay_fixes_the_same_upgrade(lab, assert_clean):
+    """Reproduction 2: the same recipe enrolled with compose.ccci.yml setting stop-first."""
+    overlay = {"version": "3.8", "services": {"app": {"deploy": {"update_config": {"order": "stop-first"}}}}}
+    lab.enroll("fixed", example="hello-rollback", overlay=overlay, settings={"deploy_timeout": 90})
+    run = lab.run("--recipe", "fixed", "--tiers", "upgrade")
+    run.result.assert_outcomes(passed=1)
+    assert run.recipe("fixed")["rungs"]["upgrade"]["status"] == "pass"
+    assert_clean(run.recipe("fixed")["domain"])
+
+
+def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(lab, swarm, tmp_path, assert_clean):
+    """Reproduction 3: HC1 keeps its teeth. The base commit is what the swarm runs; the head is
+    what is expected: the install assertions must fail, on HC1, with both stamps named."""
+    lab.enroll("teeth")
+    settings = load_settings(lab.recipes_dir / "teeth")
+    repo = RecipeRepo("teeth", settings.source, tmp_path / "cache")
+    repo.fetch()
+    head = repo.checkout(repo.resolve(None), tmp_path / "head")
+    base = repo.checkout(repo.resolve("0.2.0+1.35.0"), tmp_path / "base")
+    app = App.for_checkout(settings, head.head_sha, "ccci.test", "teeth-test")
+    backend = SwarmBackend(swarm, tmp_path / "deploy", SecretVault())
+    # Held like a real lifecycle holds it: a concurrent run's janitor must not reap this app.
+    lock = acquire(app_lock_path(Path("/tmp/pytest-ccci/locks"), app.domain), "teeth-test", "HC1 test", timeout=300)
+    try:
+        deployed = backend.deploy(app, base, "chaos")  # the base commit, in chaos mode
+        assert deployed.convergence.ok, deployed.convergence.reason
+        deployed.checkout, deployed.expected_chaos = head, head.head_sha[:8]  # ...but the head is expected
+        with pytest.raises(AssertionError) as failed:
+            tiers.test_install(deployed, backend)
+        message = str(failed.value)
+        assert message.startswith("HC1:"), message
+        assert base.head_sha[:8] in message and head.head_sha[:8] in message
+    finally:
+        left = backend.teardown(app)
+        release(lock)
+    assert not left
+    assert_clean(app.domain)
+
+
+def test_two_processes_on_one_recipe_and_ref_serialize_on_the_app_lock(lab, assert_clean):
+    """Reproduction 4: started together, both pass, and their lifecycles never interleave."""
+    lab.enroll("twice")
+    procs = [
+        lab.pytester.popen([sys.executable, "-m", "pytest", *lab.args("--recipe", "twice", "--tiers", "install", json_name=f"p{i}.json")],
+                           stdin=None)
+        for i in (1, 2)
+    ]
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        outputs.append((out or b"").decode() + (err or b"").decode())
+        assert proc.returncode == 0, outputs[-1]
+    locks = []
+    for i in (1, 2):
+        rec = json.loads((lab.tmp / f"p{i}.json").read_text())["recipes"]["twice"]
+        assert rec["rungs"]["install"]["status"] == "pass"
+        locks.append(rec)
+    a, b = sorted((r for r in locks), key=lambda r: r["lock"]["acquired"])
+    assert a["domain"] == b["domain"], "same recipe and ref must mean the same app domain"
+    assert a["lock"]["released"] <= b["lock"]["acquired"], f"lifecycles overlapped: {a['lock']} {b['lock']}"
+    waited = [out for out in outputs if "waiting for lock" in out]
+    assert waited and "held by pid" in waited[0], "the second run must say who holds the lock"
+    assert_clean(a["domain"])
