@@ -42,12 +42,11 @@ def pytest_html_results_summary(prefix, summary, postfix) -> None:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    data = next((v for k, v in report.user_properties if k == PROPERTY), None)
+    data = getattr(report, PROPERTY, None)
     if data and report.failed and report.when == "call":
         extras = getattr(report, "extras", [])
         from pytest_html import extras as html_extras
 
-        diagnostics = item.config.stash.get(results_key, None)
         extras.append(html_extras.text(_diagnostics(item, data), name="ccci diagnostics"))
         report.extras = extras
     return report

@@ -27,6 +27,7 @@ TIER_ORDER = {"lint": 0, "install": 1, "backup": 2, "restore": 3, "functional": 
 PREREQUISITES = {"backup": ("install",), "restore": ("install", "backup"), "functional": ("install",)}
 SWARM_TIERS = ("install", "upgrade", "backup", "restore", "functional")
 TIER_OF_FUNCTION = {f"test_{t}": t for t in TIERS if t != "functional"}
+item_status_key = pytest.StashKey[str]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -351,7 +352,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         "facts": _json_safe(lc.facts) if lc else {},
         "fingerprints": secret_fingerprints(ctx.runtime.vault.values()),
     }
-    report.user_properties = [*report.user_properties, (PROPERTY, data)]
+    setattr(report, PROPERTY, data)
+    if report.when != "teardown":
+        item.stash[item_status_key] = _worse(item.stash.get(item_status_key, None), status)
+    else:
+        # JUnit XML reads properties off the teardown report (the level comes as suite properties).
+        final = item.stash.get(item_status_key, Status.UNVER.value)
+        report.user_properties = [*report.user_properties, ("ccci.recipe", ti.recipe), ("ccci.tier", ti.tier), ("ccci.status", final)]
     return report
 
 
@@ -422,10 +429,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if results is None:
         return
     results.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    _junit_levels(session.config, results)
     path = session.config.getoption("ccci_json")
     if path:
         results.write_json(Path(path))
     session.config.hook.pytest_ccci_results(config=session.config, results=results.as_dict())
+
+
+def _junit_levels(config: pytest.Config, results: Results) -> None:
+    """Each recipe's level and rung statuses as JUnit XML suite properties."""
+    try:
+        from _pytest.junitxml import xml_key  # where pytest keeps its LogXML; no public accessor
+    except ImportError:
+        return
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    for name, rec in results.as_dict()["recipes"].items():
+        xml.add_global_property(f"ccci.{name}.level", rec["level"])
+        for rung, verdict in rec["rungs"].items():
+            xml.add_global_property(f"ccci.{name}.{rung}", verdict["status"])
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """After JUnit XML and the HTML report are written: look for secrets in them too, and
+    record what was found in results.json (no_secret_leak is observed, not assumed)."""
+    results = config.stash.get(results_key, None)
+    path = config.getoption("ccci_json", None)
+    if results is None or not path or not results.fingerprints:
+        return
+    texts = []
+    for option in ("xmlpath", "htmlpath"):
+        artifact = getattr(config.option, option, None)
+        if artifact and Path(artifact).is_file():
+            texts.append(Path(artifact).read_text(errors="replace"))
+    results.write_json(Path(path), extra_texts=texts)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -18,7 +18,9 @@ from typing import Any, Iterable
 from .level import RUNGS, TIERS, Rung, Status, TierResult, compute_level, rungs_from_tiers, why_not_higher
 
 SCHEMA = "pytest-ccci/results/1"
-PROPERTY = "ccci"  # the user_properties key the workers attach to every report
+# The report attribute carrying a tier verdict. A plain attribute (not user_properties): xdist
+# ships it from the workers all the same, and JUnit XML does not get the whole dict.
+PROPERTY = "ccci"
 
 
 @dataclass
@@ -52,7 +54,7 @@ class Results:
     # -- intake ------------------------------------------------------------------------------
 
     def add(self, report) -> None:
-        data = next((v for k, v in getattr(report, "user_properties", ()) if k == PROPERTY), None)
+        data = getattr(report, PROPERTY, None)
         if not data:
             return
         rec = self.records.setdefault(data["recipe"], RecipeRecord(data["recipe"]))
@@ -155,9 +157,14 @@ class Results:
         for name, rec in sorted(self.records.items()):
             rungs = self.rungs(rec)
             rows.append([name, (rec.facts.get("head_sha") or "-")[:8], f"L{compute_level(rungs)}", *(r.status.value for r in rungs)])
+            # One line per distinct reason: a source that could not be fetched fails every rung
+            # with the same words, and is said once.
+            grouped: dict[tuple[str, str], list[str]] = {}
             for r in rungs:
                 if r.status != Status.PASS and r.reason:
-                    reasons.append(f"  {name} {r.name}: {r.status.value}: {_one_line(r.reason)}")
+                    grouped.setdefault((r.status.value, _one_line(r.reason)), []).append(r.name)
+            for (status, reason), names in grouped.items():
+                reasons.append(f"  {name} {', '.join(names)}: {status}: {reason}")
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         return lines + reasons

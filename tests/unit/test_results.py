@@ -47,7 +47,8 @@ def report(recipe, tier, status="pass", when="call", reason="", *, nid=None, dur
         duration=duration,
         longrepr=longrepr,
         sections=list(sections),
-        user_properties=[("other", {"x": 1}), (PROPERTY, data)],
+        user_properties=[("other", {"x": 1})],
+        **{PROPERTY: data},
     )
 
 
@@ -232,7 +233,7 @@ def test_interrupted_before_functional_says_interrupted():
 def test_report_without_ccci_property_is_ignored():
     res = Results(["hello"], TIERS, "r")
     plain = report("hello", "install", "fail")
-    plain.user_properties = [("other", {"recipe": "hello"})]
+    delattr(plain, PROPERTY)
     res.add(plain)
     assert res.records["hello"].items == {}
     assert res.report_texts == []
