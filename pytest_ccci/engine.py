@@ -359,15 +359,24 @@ class Swarm:
                 self.api.remove_service(svc["ID"])
             except docker.errors.NotFound:
                 pass
+        deadline = time.monotonic() + timeout
         self.wait_gone(stack, timeout)
-        for kind, lister, remover, key in self._kinds(label_filter, stack):
-            for obj in lister():
-                try:
-                    remover(obj[key])
-                except docker.errors.NotFound:
-                    pass
-                except docker.errors.APIError:
-                    pass  # reported as a leftover below
+        # Swarm lets go of a removed service's networks, configs and secrets a moment after its
+        # containers are gone ("in use" until then): retry until nothing is left or time is up.
+        with self.events(time.time(), kinds=("service", "container", "network")) as feed:
+            while True:
+                busy = 0
+                for _kind, lister, remover, key in self._kinds(label_filter, stack):
+                    for obj in lister():
+                        try:
+                            remover(obj[key])
+                        except docker.errors.NotFound:
+                            pass
+                        except docker.errors.APIError:
+                            busy += 1
+                if not busy or time.monotonic() >= deadline:
+                    break
+                feed.wait(min(0.5, max(0.0, deadline - time.monotonic())))
         return self.leftovers(label_filter, stack)
 
     def _kinds(self, label_filter: str, stack: str):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .backend import App, Deployment, SecretVault, SwarmBackend
-from .errors import CcciError
+from .errors import CcciError, InfraError
 from .locks import DeployAdmission, acquire, app_lock_path, release
 from .recipe import Checkout, RecipeRepo
 from .settings import Settings, load_settings, resolve_source
@@ -175,6 +175,10 @@ class RecipeLifecycle:
         then the base release, seeded, then the head redeployed in place in chaos mode."""
         self.hold_lock()
         self.teardown_deployments()
+        if self.leftovers:
+            raise InfraError(
+                f"recipe {self.name}: the install could not be torn down before the upgrade, left: {', '.join(self.leftovers)}"
+            )
         repo = self.repo()
         head = self.checkout()
         base_checkout = repo.checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)

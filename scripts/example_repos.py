@@ -61,6 +61,9 @@ def build(example: Path, dest: Path, extra_steps: list[dict] | None = None) -> P
         shutil.copytree(src, dest, dirs_exist_ok=True)
         for gone in step.get("delete", []):
             (dest / gone).unlink()
+        # A fresh index, hashed from content: git's stat cache would take a copied file with the
+        # size and mtime of the one it replaces (a fresh clone gives all files one mtime) as unchanged.
+        (dest / ".git" / "index").unlink(missing_ok=True)
         _git(dest, "add", "--all", when=i)
         _git(dest, "commit", "--quiet", "--allow-empty", "-m", step["message"], when=i)
         if step.get("tag"):

@@ -1,0 +1,109 @@
+"""Host-wide locks: the app-domain lock and deploy admission (real file locks, real processes)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from pytest_ccci.errors import InfraError
+from pytest_ccci.locks import DeployAdmission, acquire, app_lock_path, process_lock, read_holder, release, try_acquire
+
+
+def _hold(path, ready, stop):
+    lock = acquire(path, "other-run", "holding for a test", timeout=10)
+    ready.set()
+    stop.wait(20)
+    release(lock)
+
+
+@pytest.fixture
+def other_process(tmp_path):
+    """A second process holding a lock, as a concurrent pytest run would."""
+    ctx = multiprocessing.get_context("fork")
+    procs = []
+
+    def start(path):
+        ready, stop = ctx.Event(), ctx.Event()
+        proc = ctx.Process(target=_hold, args=(path, ready, stop))
+        proc.start()
+        assert ready.wait(10), "the other process never took the lock"
+        procs.append((proc, stop))
+        return proc
+
+    yield start
+    for proc, stop in procs:
+        stop.set()
+        proc.join(10)
+
+
+def test_one_lock_object_per_path_in_a_process(tmp_path):
+    path = app_lock_path(tmp_path, "hell-abcdef.ccci.test")
+    assert process_lock(path) is process_lock(path)
+    assert path.name == "app-hell-abcdef.ccci.test.lock"
+
+
+def test_holder_is_recorded_and_cleared(tmp_path):
+    path = app_lock_path(tmp_path, "a.test")
+    lock = acquire(path, "run-1", "hello lifecycle", timeout=5)
+    holder = read_holder(path)
+    assert holder.pid == os.getpid() and holder.run_id == "run-1" and holder.what == "hello lifecycle"
+    assert "since" in holder.describe()
+    release(lock)
+    assert read_holder(path) is None
+
+
+def test_waiting_says_who_holds_the_lock_and_times_out(tmp_path, other_process):
+    path = app_lock_path(tmp_path, "b.test")
+    proc = other_process(path)
+    said = []
+    start = time.monotonic()
+    with pytest.raises(InfraError) as err:
+        acquire(path, "run-2", "second", timeout=1.0, progress=said.append)
+    assert time.monotonic() - start < 5
+    assert f"pid {proc.pid}" in str(err.value) and "other-run" in str(err.value)
+    assert said and f"held by pid {proc.pid}" in said[0]
+
+
+def test_try_acquire_never_waits_and_sees_a_held_lock(tmp_path, other_process):
+    path = app_lock_path(tmp_path, "c.test")
+    other_process(path)
+    assert try_acquire(path) is None
+    free = try_acquire(app_lock_path(tmp_path, "d.test"))
+    assert free is not None
+    release(free)
+
+
+def test_admission_limits_deploys_in_flight(tmp_path, other_process):
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=lambda: 1 << 40)
+    other_process(tmp_path / "deploy-slot-0.lock")
+    said = []
+    with pytest.raises(InfraError) as err:
+        admission.admit("run", "x_app (chaos)", 0, timeout=0.6, progress=said.append)
+    assert "all 1 deploy slots busy" in str(err.value)
+    assert said and "waiting" in said[0]
+
+
+def test_admission_takes_a_free_slot(tmp_path, other_process):
+    admission = DeployAdmission(tmp_path, slots=2, memory_available=lambda: 1 << 40)
+    other_process(tmp_path / "deploy-slot-0.lock")
+    slot = admission.admit("run", "y_app", 0, timeout=2)
+    assert slot.lock_file.endswith("deploy-slot-1.lock")
+    release(slot)
+
+
+def test_admission_waits_while_declared_memory_does_not_fit(tmp_path):
+    free = iter([100 << 20, 100 << 20, 100 << 20, 4 << 30, 4 << 30])
+    admission = DeployAdmission(tmp_path, slots=2, memory_available=lambda: next(free, 4 << 30))
+    said = []
+    slot = admission.admit("run", "big_app", 2 << 30, timeout=5, progress=said.append)
+    assert said and "2048 MiB declared, 100 MiB free" in said[0]
+    release(slot)
+
+
+def test_admission_gives_up_when_memory_never_fits(tmp_path):
+    admission = DeployAdmission(tmp_path, slots=2, memory_available=lambda: 1 << 20)
+    with pytest.raises(InfraError, match="not admitted within"):
+        admission.admit("run", "huge_app", 1 << 40, timeout=0.5)
