@@ -312,8 +312,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip(f"n/a: {declared} (declared in ccci.yml)")
     for before in PREREQUISITES.get(ti.tier, ()):
         status = ctx.outcomes.get((ti.recipe, before))
-        if before in ctx.tiers and status not in (None, Status.PASS.value):
-            pytest.skip(f"blocked: {before} {status}")
+        if before not in ctx.tiers or status in (None, Status.PASS.value):
+            continue
+        if status == Status.SKIP.value:
+            # Restore is as inapplicable as the backup it needs (no backupbot labels: neither).
+            pytest.skip(f"n/a: {before} is not applicable")
+        pytest.skip(f"blocked: {before} {status}")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -469,7 +473,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     results = config.stash.get(results_key, None)
-    if results is None:
+    if results is None or config.option.collectonly:
         return
     terminalreporter.section("ccci levels")
     for line in results.table():
