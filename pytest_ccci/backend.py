@@ -209,8 +209,10 @@ class _DataOps:
 
 
 class SwarmBackend(_DataOps):
-    def __init__(self, swarm: Swarm, run_dir: Path, vault: SecretVault, progress: Callable[[str], None] | None = None):
+    def __init__(self, swarm: Swarm, run_dir: Path, vault: SecretVault, progress: Callable[[str], None] | None = None,
+                 lock_dir: Path | None = None):
         self.swarm = swarm
+        self.lock_dir = lock_dir
         self.run_dir = run_dir
         self.vault = vault
         self.progress = progress
@@ -229,7 +231,7 @@ class SwarmBackend(_DataOps):
         else:
             version, chaos = newest, naming.chaos_version(checkout.head_sha, checkout.dirty)
         app_labels = naming.deploy_labels(app.stack, app.recipe, version=version, chaos=chaos)
-        run_labels = naming.run_labels(app.run_id, app.domain, app.recipe)
+        run_labels = naming.run_labels(app.run_id, app.domain, app.recipe, str(self.lock_dir or ""))
 
         created = self._ensure_secrets(app, checkout, merged, run_labels)
         final = compose.escape_dollars(compose.stamp(merged, app_labels, run_labels))

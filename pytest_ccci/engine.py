@@ -297,13 +297,17 @@ class Swarm:
             parts.append("update not completed: " + ", ".join(f"{n} {s.update_state or 'no update state'}" for n, s in states.items()))
         return f"not converged within {timeout:.0f}s: " + "; ".join(parts)
 
-    def wait_gone(self, stack: str, timeout: float = 60.0) -> bool:
-        """After removing services: wait until their containers are gone (volumes are busy until then)."""
+    def wait_gone(self, stack: str, timeout: float = 60.0, service_ids: Iterable[str] = ()) -> bool:
+        """After removing services: wait until their tasks and containers are gone (a task still
+        preparing creates its container, and so its volume, after the service is removed)."""
         deadline = time.monotonic() + timeout
+        service_ids = list(service_ids)
         with self.events(time.time(), kinds=("container",)) as feed:
             while time.monotonic() < deadline:
                 # The low-level list: no per-container inspect that races the removal.
-                if not self.api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"}):
+                containers = self.api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"})
+                tasks = [t for sid in service_ids for t in self.api.tasks(filters={"service": sid})]
+                if not containers and not tasks:
                     return True
                 feed.wait(min(RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
         return False
@@ -313,29 +317,48 @@ class Swarm:
     def exec(self, service: str, cmd: list[str] | str, timeout: float = 60.0) -> tuple[int, str]:
         """Run a command inside the service's running task; (exit code, combined output).
 
-        Bounded by `timeout`: the command is wrapped in busybox/coreutils `timeout` when the
-        image has one, and the call itself is abandoned after the bound in any case."""
+        Bounded by `timeout` twice over: inside the container by `timeout` (busybox and
+        coreutils both have it) where the image has one, and from here in any case; a command
+        still running then is killed by its own process id, and the result is exit 124."""
         container = self.running_container(service)
         argv = ["sh", "-c", cmd] if isinstance(cmd, str) else list(cmd)
+        bound = max(1, int(timeout))
+        wrapped = ["sh", "-c", 'if command -v timeout >/dev/null 2>&1; then exec timeout "$0" "$@"; else exec "$@"; fi', str(bound), *argv]
+        try:
+            exec_id = self.api.exec_create(container.id, wrapped)["Id"]
+        except docker.errors.APIError as exc:
+            raise _engine_error(exc) from None
         result: dict[str, Any] = {}
 
         def run() -> None:
             try:
-                result["r"] = container.exec_run(argv, demux=False)
+                result["out"] = self.api.exec_start(exec_id)
             except Exception as exc:  # surfaced below, in the caller's thread
                 result["e"] = exc
 
         worker = threading.Thread(target=run, daemon=True)
         worker.start()
-        worker.join(timeout)
+        worker.join(timeout + 5)
         if worker.is_alive():
-            # The exec is orphaned in the container; kill what it started so it cannot linger.
-            _kill_exec(container, argv)
+            self._kill_exec(exec_id)
             return 124, f"timed out after {timeout:.0f}s"
         if "e" in result:
             raise _engine_error(result["e"])
-        code, out = result["r"]
-        return code, (out or b"").decode(errors="replace")
+        code = self.api.exec_inspect(exec_id).get("ExitCode")
+        out = (result.get("out") or b"").decode(errors="replace")
+        if code in (124, 143) and bound <= timeout:
+            out = f"timed out after {timeout:.0f}s: {out}"
+        return code if code is not None else -1, out
+
+    def _kill_exec(self, exec_id: str) -> None:
+        """Kill a hung exec by its own pid (the host's view; the daemon is local on a swarm node
+        we test on). Never by name: that could hit the app's own processes."""
+        try:
+            pid = self.api.exec_inspect(exec_id).get("Pid")
+            if pid:
+                os.kill(pid, 9)
+        except (docker.errors.APIError, ProcessLookupError, PermissionError):
+            pass
 
     def get_archive(self, service: str, path: str) -> bytes:
         container = self.running_container(service)
@@ -354,13 +377,15 @@ class Swarm:
 
     def remove(self, stack: str, label_filter: str, timeout: float = 60.0) -> list[str]:
         """Remove a stack and everything labelled `label_filter`; return what is still left."""
+        removed = []
         for svc in self.services(stack):
             try:
                 self.api.remove_service(svc["ID"])
+                removed.append(svc["ID"])
             except docker.errors.NotFound:
                 pass
         deadline = time.monotonic() + timeout
-        self.wait_gone(stack, timeout)
+        self.wait_gone(stack, timeout, removed)
         # Swarm lets go of a removed service's networks, configs and secrets a moment after its
         # containers are gone ("in use" until then): retry until nothing is left or time is up.
         with self.events(time.time(), kinds=("service", "container", "network")) as feed:
@@ -406,11 +431,12 @@ class Swarm:
                     left.append(entry)
         return left
 
-    def labelled(self, label_key: str) -> dict[str, set[str]]:
-        """Values of `label_key` on every labelled resource kind, mapped to what carries them."""
+    def labelled(self, label_key: str, also: str | None = None) -> dict[str, set[str]]:
+        """Values of `label_key` on every labelled resource kind (that also carries the label
+        `also`, when given), mapped to what carries them."""
         found: dict[str, set[str]] = {}
         api = self.api
-        f = {"label": label_key}
+        f = {"label": [label_key, also] if also else label_key}
         groups = [
             ("service", api.services(filters=f), lambda o: o["Spec"].get("Labels") or {}, lambda o: o["Spec"]["Name"]),
             ("network", api.networks(filters=f), lambda o: o.get("Labels") or {}, lambda o: o["Name"]),
@@ -529,13 +555,6 @@ def _timestamp(value: str | None) -> float:
     from calendar import timegm
 
     return timegm(base.timetuple()) + offset
-
-
-def _kill_exec(container, argv: list[str]) -> None:
-    try:
-        container.exec_run(["sh", "-c", "kill -9 $(pidof " + os.path.basename(argv[0]) + ") 2>/dev/null; true"], detach=True)
-    except Exception:
-        pass
 
 
 def _run(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess:

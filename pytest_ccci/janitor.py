@@ -1,20 +1,22 @@
 """The janitor: at session start, remove what earlier runs left on the swarm.
 
-Only resources whose app-domain lock is free are touched: a lock that is held means a live run
-(in another process or on another worker) still owns them.
+Only resources guarded by this run's lock dir, and whose app-domain lock is free, are touched:
+a lock that is held means a live run (in another process or on another worker) still owns them.
 """
 
 from __future__ import annotations
 
 from .lifecycle import RunContext
 from .locks import app_lock_path, release, try_acquire
-from .naming import LABEL_DOMAIN
+from .naming import LABEL_DOMAIN, LABEL_LOCKS
 
 
 def reap(runtime: RunContext) -> list[str]:
     swarm = runtime.backend.swarm
     reaped: list[str] = []
-    for domain, things in sorted(swarm.labelled(LABEL_DOMAIN).items()):
+    # Only what this lock dir guards: a lock that is free here says nothing of another lock dir.
+    guarded = f"{LABEL_LOCKS}={runtime.lock_dir}"
+    for domain, things in sorted(swarm.labelled(LABEL_DOMAIN, also=guarded).items()):
         lock = try_acquire(app_lock_path(runtime.lock_dir, domain))
         if lock is None:
             continue  # in use by a live run

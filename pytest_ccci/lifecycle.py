@@ -31,7 +31,7 @@ class RunContext:
     base_domain: str
     cache_dir: Path
     lock_dir: Path
-    run_dir: Path
+    make_run_dir: Callable[[], Path]
     run_id: str
     lock_timeout: float
     max_deploys: int
@@ -40,12 +40,20 @@ class RunContext:
     vault: SecretVault = field(default_factory=SecretVault)
     _swarm: Any = None
     _backend: SwarmBackend | None = None
+    _run_dir: Path | None = None
+
+    @property
+    def run_dir(self) -> Path:
+        """This run's own directory (checkouts, deploy files): never shared with another run."""
+        if self._run_dir is None:
+            self._run_dir = self.make_run_dir()
+        return self._run_dir
 
     @property
     def backend(self) -> SwarmBackend:
         if self._backend is None:
             self._swarm = self.connect()
-            self._backend = SwarmBackend(self._swarm, self.run_dir / "deploy", self.vault, self.progress)
+            self._backend = SwarmBackend(self._swarm, self.run_dir / "deploy", self.vault, self.progress, self.lock_dir)
         return self._backend
 
     @property
@@ -132,6 +140,11 @@ class RecipeLifecycle:
             self.facts["domain"] = app.domain
             self._lock = acquire(path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.lock_timeout, self.ctx.progress)
             self.facts["lock"] = {"acquired": time.time()}
+            # Holding the lock, anything still on this domain belongs to no live run (a killed
+            # worker's, say): a deploy must start from nothing, not on top of it.
+            left = self.ctx.backend.teardown(app)
+            if left:
+                raise InfraError(f"recipe {self.name}: leftovers on {app.domain} could not be removed: {', '.join(left)}")
 
     # -- deployments -------------------------------------------------------------------------
 

@@ -16,6 +16,9 @@ MAX_SECRET_NAME_LENGTH = 64
 LABEL_RUN = "ccci.run"
 LABEL_DOMAIN = "ccci.domain"
 LABEL_RECIPE = "ccci.recipe"
+# The lock dir guarding a resource: a janitor only reaps what its own lock dir guards, so runs
+# configured with different lock dirs can never mistake each other's live apps for leftovers.
+LABEL_LOCKS = "ccci.locks"
 
 
 def app_domain(recipe: str, head_sha: str, base_domain: str) -> str:
@@ -55,5 +58,8 @@ def deploy_labels(stack: str, recipe: str, *, version: str | None, chaos: str | 
     return labels
 
 
-def run_labels(run_id: str, domain: str, recipe: str) -> dict[str, str]:
-    return {LABEL_RUN: run_id, LABEL_DOMAIN: domain, LABEL_RECIPE: recipe}
+def run_labels(run_id: str, domain: str, recipe: str, lock_dir: str = "") -> dict[str, str]:
+    labels = {LABEL_RUN: run_id, LABEL_DOMAIN: domain, LABEL_RECIPE: recipe}
+    if lock_dir:
+        labels[LABEL_LOCKS] = lock_dir
+    return labels

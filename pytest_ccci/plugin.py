@@ -17,7 +17,7 @@ from . import fixtures as _fixtures
 from .errors import CcciError, InfraError, RecipeError, UsageError
 from .level import TIERS, Status
 from .lifecycle import RunContext, new_run_id, secret_fingerprints
-from .results import PROPERTY, Results
+from .results import PROPERTY, RecipeRecord, Results
 from .settings import enrolled
 from .stash import CcciContext, TierItem, ccci_context_key, results_key, tier_item_key
 
@@ -126,7 +126,10 @@ def pytest_configure(config: pytest.Config) -> None:
         lock_timeout = float(config.getini("ccci_lock_timeout"))
     except ValueError as exc:
         raise pytest.UsageError(f"ccci: ini value is not a number: {exc}") from None
-    run_dir = Path(config._tmp_path_factory.getbasetemp() if hasattr(config, "_tmp_path_factory") else "/tmp") / "ccci"
+    def make_run_dir() -> Path:
+        # The run's own basetemp (per xdist worker too); resolved on first use, because pytest's
+        # tmp_path_factory does not exist yet while this tryfirst hook runs.
+        return config._tmp_path_factory.mktemp("ccci", numbered=False)
 
     def connect():
         from .engine import connect as engine_connect
@@ -139,7 +142,7 @@ def pytest_configure(config: pytest.Config) -> None:
         base_domain=config.getini("ccci_base_domain"),
         cache_dir=Path(cache) / "mirrors",
         lock_dir=Path(config.getini("ccci_lock_dir")),
-        run_dir=run_dir,
+        make_run_dir=make_run_dir,
         run_id=run_id,
         lock_timeout=lock_timeout,
         max_deploys=max_deploys,
@@ -286,7 +289,7 @@ def _order_key(item: pytest.Item, order: dict[str, int]) -> tuple:
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
     ctx = session.config.stash.get(ccci_context_key, None)
-    if ctx is None or hasattr(session.config, "workerinput"):
+    if ctx is None or hasattr(session.config, "workerinput") or session.config.option.collectonly:
         return
     if any(t in SWARM_TIERS for t in ctx.tiers):
         try:
@@ -432,6 +435,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results = session.config.stash.get(results_key, None)
     if results is None:
         return
+    for lc in ctx.lifecycles.values():  # an interrupted item sends no report: its facts come here
+        results.records.setdefault(lc.name, RecipeRecord(lc.name)).facts.update(_json_safe(lc.facts))
     results.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     _junit_levels(session.config, results)
     path = session.config.getoption("ccci_json")

@@ -11,6 +11,7 @@ import re
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from .results import PROPERTY
 from .stash import ccci_context_key
 
 _PARAM = re.compile(r"\[(?P<param>[^\]]*)\]$")
@@ -26,6 +27,12 @@ def recipe_of(nodeid: str, recipes: list[str]) -> str | None:
     return max(matches, key=len) if matches else None
 
 
+def tier_of(nodeid: str) -> str:
+    """The tier of a node id: `ccci::test_<tier>[...]`, else a recipe's own (functional) test."""
+    m = re.match(r"^(?:.*/)?ccci::test_(?P<tier>[a-z]+)\[", nodeid)
+    return m.group("tier") if m else "functional"
+
+
 class RecipeScheduling(LoadScopeScheduling):
     def __init__(self, config: pytest.Config, log=None):
         super().__init__(config, log)
@@ -36,6 +43,18 @@ class RecipeScheduling(LoadScopeScheduling):
 
 
 class RecipeSchedulerPlugin:
+    def pytest_handlecrashitem(self, crashitem: str, report, sched) -> None:
+        """A worker died running this item: its verdict is `unver` (never a pass or a fail of the
+        recipe), named as a crash. The rest of the recipe's items go to another worker, whose
+        lifecycle reaps the dead worker's leftovers before deploying again."""
+        recipes = list(sched.config.stash[ccci_context_key].recipes) if hasattr(sched, "config") else []
+        recipe = recipe_of(crashitem, recipes)
+        if recipe is None:
+            return
+        text = " ".join(str(report.longrepr).split())[:200]
+        setattr(report, PROPERTY, {"recipe": recipe, "tier": tier_of(crashitem), "status": "unver",
+                                   "reason": f"infrastructure: the xdist worker crashed running it ({text})"})
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log):
         dist = config.getoption("dist", "no")

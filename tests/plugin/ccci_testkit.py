@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -62,6 +62,8 @@ def make_repo(path: Path, name: str = "app", service: str = "app", tags: tuple[s
     Returns the head commit sha."""
     path.mkdir(parents=True)
     git("init", "--quiet", cwd=path)
+    # Unique content: two tests building "the same" repo in the same second get different commits.
+    (path / ".origin").write_text(f"{path}\n")
     (path / ".env.sample").write_text(ENV_SAMPLE.format(name=name))
     (path / "README.md").write_text(README.format(name=name))
     for i, tag in enumerate(tags or ("",)):
@@ -80,6 +82,13 @@ class CcciProject:
     pytester: pytest.Pytester
     cache: Path
     lock_dir: Path
+    made: list[tuple[str, str]] = field(default_factory=list)  # (recipe name, head sha) of the repos built
+
+    def repo(self, name: str, service: str = "app", tags: tuple[str, ...] = (RELEASE,)) -> str:
+        """A recipe repository at src/<name>; its source, relative to recipes/<name>, is ../../src/<name>."""
+        sha = make_repo(self.pytester.path / "src" / name, name=name, service=service, tags=tags)
+        self.made.append((name, sha))
+        return sha
 
     @property
     def recipes(self) -> Path:
@@ -90,7 +99,7 @@ class CcciProject:
         folder = self.recipes / name
         folder.mkdir(parents=True)
         if source is None:
-            make_repo(self.pytester.path / "src" / name, name=name)
+            self.repo(name)
             source = f"../../src/{name}"
         (folder / "ccci.yml").write_text(f"source: {source}\n" + textwrap.dedent(extra))
         if tests is not None:

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from ccci_testkit import load_json, make_repo
+from ccci_testkit import load_json
 
 NOT_SELECTED = "not selected (--tiers)"
 
@@ -76,6 +76,17 @@ def test_good_recipe_lint_passes_and_results_json(project):
     assert len(mirrors) == 1 and re.fullmatch(r"a-[0-9a-f]{12}\.git", mirrors[0]), mirrors
 
 
+def test_checkouts_go_under_the_basetemp(project):
+    sha = project.repo("a")
+    project.enroll("a", source="../../src/a")
+
+    result = project.run("--tiers", "lint")  # pytester passes --basetemp=<project>/runpytest-0
+
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    checkouts = project.pytester.path / "runpytest-0" / "ccci" / "checkouts"
+    assert (checkouts / f"a-{sha[:8]}").is_dir(), f"checkout not under the run's basetemp: {sorted(checkouts.parent.parent.iterdir())}"
+
+
 def test_ref_option_checks_out_a_tag(project):
     project.enroll("a")
 
@@ -88,7 +99,7 @@ def test_ref_option_checks_out_a_tag(project):
 
 
 def test_lint_error_fails_with_rule_id(project):
-    make_repo(project.pytester.path / "src" / "web", name="web", service="web")
+    project.repo("web", service="web")
     project.enroll("web", source="../../src/web")
 
     result = project.run("--tiers", "lint", "--ccci-json", "out.json")
@@ -176,7 +187,7 @@ def test_lint_declared_not_applicable_is_a_skip(project):
 
 def test_terminal_summary_has_levels_table(project):
     project.enroll("a")
-    make_repo(project.pytester.path / "src" / "web", name="web", service="web")
+    project.repo("web", service="web")
     project.enroll("web", source="../../src/web")
 
     result = project.run("--tiers", "lint")
@@ -189,7 +200,10 @@ def test_terminal_summary_has_levels_table(project):
     assert table[1].split() == ["a", project.head("a")[:8], "L0", "unver", "unver", "unver", "unver", "pass"]
     assert table[2].split() == ["web", project.head("web")[:8], "L0", "unver", "unver", "unver", "unver", "fail"]
     reasons = lines[start + 4 :]
-    assert f"  a install: unver: {NOT_SELECTED}" in reasons
+    # One line per distinct reason, naming every rung it holds for.
+    assert f"  a install, upgrade, functional: unver: {NOT_SELECTED}" in reasons
+    assert f"  a backup_restore: unver: backup: {NOT_SELECTED}; restore: {NOT_SELECTED}" in reasons
+    assert not any(line.startswith("  a lint") for line in reasons)  # passed: nothing to explain
     assert any(line.startswith("  web lint: fail: R009 ") for line in reasons)
 
 
@@ -203,9 +217,17 @@ import os
 from pathlib import Path
 
 
+CONFIG = []
+
+
+def pytest_configure(config):
+    CONFIG.append(config)
+
+
 def pytest_runtest_logreport(report):
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker and report.when == "call":
+    workerinput = getattr(CONFIG[0], "workerinput", None) if CONFIG else None
+    if workerinput is not None and report.when == "call":
+        worker = workerinput["workerid"]
         with open(Path(os.environ["CCCI_WORKER_LOG"]), "a") as fh:
             fh.write(json.dumps([report.nodeid, worker]) + "\\n")
 """
@@ -226,7 +248,7 @@ def _comparable(doc: dict) -> dict:
 
 def test_xdist_matches_serial_and_keeps_a_recipe_on_one_worker(project, monkeypatch):
     project.enroll("a", tests=_functional("a"))
-    make_repo(project.pytester.path / "src" / "b", name="b", service="web")  # a lint failure
+    project.repo("b", service="web")  # a lint failure
     project.enroll("b", source="../../src/b", tests=_functional("b"))
     project.enroll("c", tests=_functional("c"))
     plugins = project.pytester.path / "plugins"
@@ -273,10 +295,21 @@ def test_junitxml_alongside(project):
 
     assert result.ret == pytest.ExitCode.OK
     root = ET.parse(project.pytester.path / "junit.xml").getroot()
-    cases = root.findall(".//testcase")
+    suite = root.find("testsuite")
+    cases = suite.findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in cases] == [("ccci", "test_lint[a]")]
     assert cases[0].find("failure") is None and cases[0].find("error") is None
-    assert "ccci" in {p.get("name") for p in cases[0].iter("property")}
+    case_props = {p.get("name"): p.get("value") for p in cases[0].iter("property")}
+    assert case_props == {"ccci.recipe": "a", "ccci.tier": "lint", "ccci.status": "pass"}
+    suite_props = {p.get("name"): p.get("value") for p in suite.find("properties").iter("property")}
+    assert {k: v for k, v in suite_props.items() if k.startswith("ccci.")} == {
+        "ccci.a.level": "0",
+        "ccci.a.install": "unver",
+        "ccci.a.upgrade": "unver",
+        "ccci.a.backup_restore": "unver",
+        "ccci.a.functional": "unver",
+        "ccci.a.lint": "pass",
+    }
     assert load_json(project.pytester.path / "out.json")["recipes"]["a"]["rungs"]["lint"]["status"] == "pass"
 
 

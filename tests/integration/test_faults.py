@@ -1,0 +1,426 @@
+"""The fault matrix: a run that is interrupted, crashes, or meets a broken recipe or engine.
+
+Every fault must end in a clear verdict, results.json must still be written (the affected
+rungs `unver`, or `fail` where the recipe is at fault), and nothing may be left on the swarm:
+either the run removes it itself, or — where a process died without a chance to clean up —
+the next run's janitor does.
+
+The faults are real: real signals to a real pytest process, a real xdist worker SIGKILLed,
+real tasks that crash, a real missing image, a real hanging hook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import EXAMPLES, Lab
+from pytest_ccci.locks import app_lock_path, read_holder
+from pytest_ccci.naming import app_domain, stack_name
+
+LOCK_DIR = Path("/tmp/pytest-ccci/locks")  # the ini default: shared with the runs under test
+HELLO_COMPOSE = (EXAMPLES / "hello/unreleased/compose.yml").read_text()
+RUN_TIMEOUT = 300
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def compose_step(lab: Lab, name: str, *replacements: tuple[str, str]) -> list[dict]:
+    """An extra history step: hello's head compose.yml with `replacements` applied."""
+    text = HELLO_COMPOSE
+    for old, new in replacements:
+        assert old in text, f"{old!r} is not in hello's compose.yml any more"
+        text = text.replace(old, new)
+    folder = lab.tmp / "steps" / name
+    folder.mkdir(parents=True)
+    (folder / "compose.yml").write_text(text)
+    return [{"root": folder.parent, "files": name, "message": f"fault variant: {name}"}]
+
+
+def slow_step(lab: Lab) -> list[dict]:
+    """A healthy head whose first healthcheck only runs after 15 s: a deploy that stays
+    in flight long enough to be interrupted, without being the recipe's fault."""
+    return compose_step(lab, "slow", ("      interval: 2s\n", "      interval: 15s\n"))
+
+
+def domain_of(name: str, source: Path) -> str:
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True).stdout.strip()
+    return app_domain(name, head, "ccci.test")
+
+
+class Background:
+    """pytest-ccci running in a subprocess of its own, output to a file (no pipe to fill)."""
+
+    def __init__(self, lab: Lab, *args: str, json_name: str = "results.json"):
+        self.lab = lab
+        self.json_path = lab.tmp / json_name
+        self.log_path = lab.tmp / f"{json_name}.log"
+        self._log = open(self.log_path, "wb")
+        self.proc = lab.pytester.popen(
+            [sys.executable, "-m", "pytest", *lab.args(*args, json_name=json_name)],
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def output(self) -> str:
+        if not self._log.closed:
+            self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def wait(self, timeout: float = RUN_TIMEOUT) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"the run did not end within {timeout:.0f}s:\n{self.output[-3000:]}")
+
+    def results(self) -> dict:
+        assert self.json_path.exists(), f"no results.json written:\n{self.output[-3000:]}"
+        return json.loads(self.json_path.read_text())
+
+    def stop(self) -> None:
+        """In a finally: never leave the process behind (it is ours, killed by its pid)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        self._log.close()
+
+
+def wait_until(swarm, condition, what: str, run: Background | None = None, timeout: float = 120):
+    """Poll `condition` each time the engine reports a service or container event (or every
+    second at most); fail if the run ends first or the timeout passes."""
+    deadline = time.monotonic() + timeout
+    with swarm.events(time.time() - 1, kinds=("service", "container")) as feed:
+        while True:
+            value = condition()
+            if value:
+                return value
+            if run is not None and run.proc.poll() is not None:
+                pytest.fail(f"the run ended (exit {run.proc.returncode}) before {what}:\n{run.output[-3000:]}")
+            if time.monotonic() >= deadline:
+                pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}" + (f":\n{run.output[-3000:]}" if run else ""))
+            feed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+            feed.drain()
+
+
+def has_task(swarm, service: str) -> bool:
+    """The service has a task whose container exists (swarm says `starting` until healthy)."""
+    svc = swarm.service(service)
+    if not svc:
+        return False
+    return any(
+        t["Status"].get("State") in ("starting", "running") and (t["Status"].get("ContainerStatus") or {}).get("ContainerID")
+        for t in swarm.api.tasks(filters={"service": svc["ID"]})
+    )
+
+
+def reap_now(tmp: Path) -> list[str]:
+    """What the next run's janitor does at its session start, done right here."""
+    from pytest_ccci.engine import connect
+    from pytest_ccci.janitor import reap
+    from pytest_ccci.lifecycle import RunContext
+
+    runtime = RunContext(
+        recipes_dir=tmp, ref=None, base_domain="ccci.test", cache_dir=tmp / "janitor-cache",
+        lock_dir=LOCK_DIR, make_run_dir=lambda: tmp / "janitor-run", run_id="fault-test-janitor", lock_timeout=10,
+        max_deploys=2, progress=lambda _m: None, connect=connect,
+    )
+    return reap(runtime)
+
+
+def children_of(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found.update(int(p) for p in task.read_text().split())
+        except OSError:
+            pass
+    return found
+
+
+# -- a, b: a signal during the install deploy -------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_install_deploy_leaves_install_unverified_and_nothing_behind(lab, swarm, assert_clean, sig):
+    source = lab.enroll("fsig", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
+    domain = domain_of("fsig", source)
+    app_service = f"{stack_name(domain)}_app"
+    run = Background(lab, "--recipe", "fsig", "--tiers", "install")
+    try:
+        wait_until(swarm, lambda: has_task(swarm, app_service), f"{app_service} to have a task", run)
+        run.proc.send_signal(sig)
+        code = run.wait()
+    finally:
+        run.stop()
+    out = run.output
+    assert code == pytest.ExitCode.INTERRUPTED, f"exit {code}:\n{out[-3000:]}"
+    results = run.results()
+    assert results["interrupted"] is True
+    rung = results["recipes"]["fsig"]["rungs"]["install"]
+    assert rung["status"] == "unver", rung
+    assert "interrupt" in rung["reason"].lower(), rung
+    assert results["recipes"]["fsig"]["level"] == 0
+    assert "Traceback" not in out, out[-3000:]
+    assert_clean(domain)
+
+
+# -- c: a signal during the upgrade's redeploy of the head ------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_upgrade_redeploy_leaves_upgrade_unverified_and_nothing_behind(lab, swarm, assert_clean, sig):
+    # The base release (0.2.0) converges quickly; only the head is slow to get healthy.
+    source = lab.enroll("fupg", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
+    domain = domain_of("fupg", source)
+    stack = stack_name(domain)
+    chaos_label = f"coop-cloud.{stack}.chaos"
+
+    def head_redeploy_started() -> bool:
+        svc = swarm.service(f"{stack}_app")
+        if not svc:
+            return False
+        labels = svc["Spec"].get("Labels") or {}
+        return labels.get(chaos_label) == "true" or (svc.get("UpdateStatus") or {}).get("State") == "updating"
+
+    run = Background(lab, "--recipe", "fupg", "--tiers", "upgrade")
+    try:
+        wait_until(swarm, head_redeploy_started, f"the head redeploy of {stack}_app", run, timeout=180)
+        run.proc.send_signal(sig)
+        code = run.wait()
+    finally:
+        run.stop()
+    out = run.output
+    assert code == pytest.ExitCode.INTERRUPTED, f"exit {code}:\n{out[-3000:]}"
+    results = run.results()
+    assert results["interrupted"] is True
+    rung = results["recipes"]["fupg"]["rungs"]["upgrade"]
+    assert rung["status"] == "unver", rung
+    assert "interrupt" in rung["reason"].lower(), rung
+    assert "Traceback" not in out, out[-3000:]
+    assert_clean(domain)
+
+
+# -- d: an xdist worker killed mid-run ---------------------------------------------------------
+
+
+def _kill_worker_deploying(lab: Lab, swarm, run: Background, domain: str) -> int:
+    """SIGKILL the xdist worker (a child of the run's pytest process) that holds `domain`'s
+    app lock, once its app task has a container. Returns the pid killed."""
+    service = f"{stack_name(domain)}_app"
+
+    def victim_worker() -> int | None:
+        holder = read_holder(app_lock_path(LOCK_DIR, domain))
+        if holder and holder.pid in children_of(run.proc.pid) and has_task(swarm, service):
+            return holder.pid
+        return None
+
+    pid = wait_until(swarm, victim_worker, f"a worker of the run deploying {service}", run, timeout=180)
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_killed_xdist_worker_ends_the_run_with_results_and_the_janitor_cleans_up(lab, swarm, assert_clean):
+    """The run ends with the crash named, results.json is written with both recipes, the killed
+    recipe's install is `unver` (an infrastructure event, never the recipe's fault nor a pass),
+    the other recipe's verdict stands, and after a janitor run nothing of either is left. (The
+    dead worker's stack may already be gone: the next lifecycle on its domain, or a concurrent
+    session's janitor, reaps it once its lock died with it.)"""
+    victim_src = lab.enroll("fkil", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
+    other_src = lab.enroll("fok")
+    victim, other = domain_of("fkil", victim_src), domain_of("fok", other_src)
+    run = Background(lab, "--recipe", "fkil", "--recipe", "fok", "--tiers", "install", "-n", "2")
+    reaped: list[str] = []
+    try:
+        _kill_worker_deploying(lab, swarm, run, victim)
+        code = run.wait()
+        out = run.output
+        results = run.results()
+    finally:
+        run.stop()
+        reaped = reap_now(lab.tmp)
+    assert code == pytest.ExitCode.TESTS_FAILED, f"exit {code}:\n{out[-3000:]}"
+    assert "crashed while running 'ccci::test_install[fkil]'" in out, out[-3000:]
+    assert set(results["recipes"]) == {"fkil", "fok"}, results["recipes"].keys()
+    assert results["recipes"]["fkil"]["rungs"]["install"]["status"] == "unver", results["recipes"]["fkil"]
+    assert results["recipes"]["fok"]["rungs"]["install"]["status"] == "pass", results["recipes"]["fok"]
+    assert not any(other in r for r in reaped), f"the janitor had to clean the surviving worker's app: {reaped}"
+    assert_clean(other)
+    assert_clean(victim)
+
+
+def test_killed_xdist_worker_verdict_in_results_agrees_with_pytest(lab, swarm):
+    victim_src = lab.enroll("fkin", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
+    victim = domain_of("fkin", victim_src)
+    run = Background(lab, "--recipe", "fkin", "--tiers", "install", "-n", "1")
+    try:
+        _kill_worker_deploying(lab, swarm, run, victim)
+        code = run.wait()
+        results = run.results()
+    finally:
+        run.stop()
+        reap_now(lab.tmp)
+    assert code == pytest.ExitCode.TESTS_FAILED  # pytest: the item failed (its worker crashed)
+    rung = results["recipes"]["fkin"]["rungs"]["install"]
+    assert rung["status"] == "unver" and "crash" in rung["reason"], rung
+
+
+# -- e, f, g: the recipe's own tasks never get healthy ----------------------------------------
+
+
+def test_crash_looping_task_fails_install_naming_the_exit(lab, assert_clean):
+    steps = compose_step(lab, "crashloop", ("    entrypoint: /docker-entrypoint.sh\n", '    entrypoint: ["sh", "-c", "exit 1"]\n'))
+    lab.enroll("fcrash", extra_steps=steps, settings={"max_task_failures": 2})
+    run = lab.run("--recipe", "fcrash", "--tiers", "install", timeout=RUN_TIMEOUT)
+    run.result.assert_outcomes(failed=1)
+    rec = run.recipe("fcrash")
+    rung = rec["rungs"]["install"]
+    assert rung["status"] == "fail" and rec["level"] == 0, rung
+    assert "non-zero exit (1)" in rung["reason"] and "lost 2 tasks" in rung["reason"], rung
+    assert "Traceback" not in run.output
+    assert_clean(rec["domain"])
+
+
+# f. A healthcheck that never passes (hello-broken) is covered by
+#    test_lifecycle.py::test_install_failure_names_the_unhealthy_task_and_its_error.
+
+
+def test_missing_image_fails_install_quickly_with_the_swarms_words(lab, assert_clean):
+    steps = compose_step(lab, "noimage", ("    image: ccci/busybox:1.35.0\n", "    image: ccci/does-not-exist:9.9\n"))
+    lab.enroll("fimg", extra_steps=steps, settings={"max_task_failures": 2, "deploy_timeout": 120})
+    started = time.monotonic()
+    run = lab.run("--recipe", "fimg", "--tiers", "install", timeout=RUN_TIMEOUT)
+    elapsed = time.monotonic() - started
+    run.result.assert_outcomes(failed=1)
+    rec = run.recipe("fimg")
+    rung = rec["rungs"]["install"]
+    assert rung["status"] == "fail", rung
+    assert "No such image" in rung["reason"] and "ccci/does-not-exist:9.9" in rung["reason"], rung
+    # Given up on after max_task_failures rejected tasks, not after the deploy timeout.
+    assert "not converged within" not in rung["reason"], rung
+    assert rec["durations"]["install"] < 60 and elapsed < 100, (rec["durations"], elapsed)
+    assert_clean(rec["domain"])
+
+
+# -- h: a backup hook that hangs --------------------------------------------------------------
+
+
+def test_hanging_backup_hook_fails_backup_within_the_hook_timeout(lab, assert_clean):
+    steps = compose_step(lab, "hang", (
+        "\"backupbot.backup.pre-hook=sh -c 'sync && date > /data/.backup-stamp'\"",
+        '"backupbot.backup.pre-hook=sleep 600"',
+    ))
+    lab.enroll("fhang", extra_steps=steps, settings={"hook_timeout": 3})
+    run = lab.run("--recipe", "fhang", "--tiers", "install,backup", timeout=RUN_TIMEOUT)
+    # The hook runs while the backup is being taken (fixture setup): a pytest error, rung fail.
+    run.result.assert_outcomes(passed=1, errors=1)
+    rec = run.recipe("fhang")
+    rung = rec["rungs"]["backup_restore"]
+    assert rung["status"] == "fail", rung
+    assert "backup pre-hook" in rung["reason"] and "hung" in rung["reason"], rung
+    assert "timed out after 3s" in rung["reason"], rung
+    assert rec["durations"]["backup"] < 30, rec["durations"]
+    assert "Traceback" not in run.output
+    assert_clean(rec["domain"])
+
+
+# -- i: the daemon goes away mid-run (last: it disturbs everything else on the host) ------------
+
+DOCKERD_LOG = "/var/log/ccci-dockerd.log"
+
+
+def _dockerd_pids() -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "dockerd":
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _docker_info_ok() -> bool:
+    try:
+        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def _wait_for(condition, timeout: float) -> bool:
+    # A readiness loop: there is no event to wait for while the daemon is down.
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.5)
+    return condition()
+
+
+def _start_dockerd() -> None:
+    if _dockerd_pids() and _docker_info_ok():
+        return
+    if not _dockerd_pids():
+        subprocess.Popen(
+            f"nohup dockerd >{DOCKERD_LOG} 2>&1 &", shell=True, start_new_session=True,
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+    assert _wait_for(_docker_info_ok, 120), f"dockerd did not come back within 120s; see {DOCKERD_LOG}"
+    assert _wait_for(lambda: subprocess.run(
+        ["docker", "node", "ls"], capture_output=True, timeout=10).returncode == 0, 120), "the swarm did not come back"
+
+
+@pytest.mark.dockerd_restart
+@pytest.mark.skipif(
+    os.environ.get("CCCI_ALLOW_DOCKERD_RESTART") != "1",
+    reason="stops the host's dockerd (every other run on the host fails meanwhile): set CCCI_ALLOW_DOCKERD_RESTART=1 "
+    "and select it with -m dockerd_restart",
+)
+def test_daemon_unreachable_mid_run_is_unverified_and_the_janitor_cleans_after_restart(lab, swarm, assert_clean):
+    if shutil.which("dockerd") is None or os.geteuid() != 0:
+        pytest.skip("needs root and a dockerd binary to stop and restart the daemon")
+    source = lab.enroll("fdmn", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
+    domain = domain_of("fdmn", source)
+    app_service = f"{stack_name(domain)}_app"
+    run = Background(lab, "--recipe", "fdmn", "--tiers", "install")
+    try:
+        wait_until(swarm, lambda: has_task(swarm, app_service), f"{app_service} to have a task", run)
+        pids = _dockerd_pids()
+        assert len(pids) == 1, f"expected one dockerd, found {pids}"
+        os.kill(pids[0], signal.SIGTERM)
+        assert _wait_for(lambda: not _dockerd_pids(), 60), "dockerd did not stop within 60s"
+        code = run.wait(timeout=RUN_TIMEOUT)
+        out = run.output
+        results = run.results()
+    finally:
+        run.stop()
+        _start_dockerd()
+    assert code == pytest.ExitCode.TESTS_FAILED, f"exit {code}:\n{out[-3000:]}"
+    rung = results["recipes"]["fdmn"]["rungs"]["install"]
+    assert rung["status"] == "unver", rung
+    assert rung["reason"].startswith("infrastructure:"), rung
+    assert "Traceback" not in out, out[-3000:]
+    # The swarm kept its state across the restart; the dead run's leftovers go to the janitor.
+    from pytest_ccci.engine import connect
+
+    fresh = connect()
+    deadline = time.monotonic() + 60
+    while True:
+        reap_now(lab.tmp)
+        left = fresh.leftovers(f"ccci.domain={domain}", stack_name(domain))
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert not left, f"left on the swarm after restart and janitor: {left}"
