@@ -132,7 +132,7 @@ class BackupArchive:
 
 def _hook_error(kind: str, service: str, container: str, code: int, out: str) -> RecipeError:
     if code == 124:
-        return RecipeError(f"{kind} of {service} hung in container {container[:12]}: {' '.join(out.split())[:200]}")
+        return RecipeError(f"{kind} of {service} hung in container {container[:12]}: {' '.join(out.split())[:200]}, killed")
     return RecipeError(f"{kind} of {service} failed in container {container[:12]}: exit {code}: {' '.join(out.split())[:200]}")
 
 

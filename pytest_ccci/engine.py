@@ -306,7 +306,8 @@ class Swarm:
             while time.monotonic() < deadline:
                 # The low-level list: no per-container inspect that races the removal.
                 containers = self.api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"})
-                tasks = [t for sid in service_ids for t in self.api.tasks(filters={"service": sid})]
+                # (Filtering tasks by a removed service's id is a 404: list them all, then match.)
+                tasks = [t for t in self.api.tasks() if t.get("ServiceID") in service_ids] if service_ids else []
                 if not containers and not tasks:
                     return True
                 feed.wait(min(RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
@@ -347,7 +348,8 @@ class Swarm:
         code = self.api.exec_inspect(exec_id).get("ExitCode")
         out = (result.get("out") or b"").decode(errors="replace")
         if code in (124, 143) and bound <= timeout:
-            out = f"timed out after {timeout:.0f}s: {out}"
+            # busybox `timeout` ends the command with TERM (143), coreutils says 124: one answer.
+            return 124, f"timed out after {timeout:.0f}s" + (f": {out.strip()}" if out.strip() else "")
         return code if code is not None else -1, out
 
     def _kill_exec(self, exec_id: str) -> None:

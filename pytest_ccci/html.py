@@ -10,6 +10,7 @@ from .results import PROPERTY
 from .stash import results_key
 
 _CONFIG: dict[str, pytest.Config] = {}
+_COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "skip": "#6e7781", "unver": "#bc4c00"}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,8 +28,8 @@ def pytest_html_results_summary(prefix, summary, postfix) -> None:
 
     for name, rec in doc["recipes"].items():
         cells = "".join(
-            f'<td class="ccci-{rec["rungs"][r]["status"]}" title="{_html.escape(rec["rungs"][r]["reason"])}">'
-            f'{rec["rungs"][r]["status"]}</td>'
+            f'<td class="ccci-{rec["rungs"][r]["status"]}" title="{_html.escape(rec["rungs"][r]["reason"])}"'
+            f' style="color:{_COLOUR[rec["rungs"][r]["status"]]};font-weight:bold">{rec["rungs"][r]["status"]}</td>'
             for r in RUNGS
         )
         rows.append(
