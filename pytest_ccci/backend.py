@@ -7,8 +7,6 @@ every word it says to Docker.
 from __future__ import annotations
 
 import re
-import secrets as _random
-import string
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -20,51 +18,11 @@ import yaml
 from . import compose, naming
 from .engine import Convergence, Swarm
 from .envfile import SecretSpec, load_env_sample, parse_env_sample
+from .app import App, SecretVault
 from .errors import RecipeError
 from .recipe import Checkout
 from .settings import Settings
 
-_CHARSETS = {
-    "default": string.ascii_letters + string.digits,
-    "safe": string.ascii_letters + string.digits,
-    "special-chars": string.ascii_letters + string.digits + "!#%&*+,-.:;<=>?@^_~",
-}
-
-
-@dataclass(frozen=True)
-class App:
-    """One app under test: a recipe at a commit, on its own domain and stack."""
-
-    recipe: str
-    domain: str
-    stack: str
-    run_id: str
-    settings: Settings
-
-    @classmethod
-    def for_checkout(cls, settings: Settings, head_sha: str, base_domain: str, run_id: str) -> "App":
-        domain = naming.app_domain(settings.name, head_sha, base_domain)
-        return cls(settings.name, domain, naming.stack_name(domain), run_id, settings)
-
-    @property
-    def label_filter(self) -> str:
-        return f"{naming.LABEL_DOMAIN}={self.domain}"
-
-
-class SecretVault:
-    """Generated secret values, kept in memory only: needed to scan artifacts for leaks."""
-
-    def __init__(self) -> None:
-        self._values: dict[str, str] = {}
-
-    def value(self, name: str, spec: SecretSpec) -> str:
-        if name not in self._values:
-            alphabet = _CHARSETS.get(spec.charset, _CHARSETS["default"])
-            self._values[name] = "".join(_random.choice(alphabet) for _ in range(spec.length))
-        return self._values[name]
-
-    def values(self) -> list[str]:
-        return list(self._values.values())
 
 
 @dataclass
@@ -250,7 +208,7 @@ class SwarmBackend(_DataOps):
         }
         convergence = self.swarm.wait_converged(
             app.stack,
-            since=since - 1,
+            since=since,
             timeout=app.settings.deploy_timeout,
             max_task_failures=app.settings.max_task_failures,
             expect_update=changed,

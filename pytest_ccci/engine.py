@@ -467,6 +467,9 @@ class EventFeed:
 
     def __init__(self, api, since: float, kinds: tuple[str, ...]):
         self._queue: queue.Queue = queue.Queue()
+        # The daemon takes whole seconds; events from before `since` itself are dropped in
+        # _pump, or a previous update's `completed` would pass for this one's.
+        self._since_ns = int(since * 1e9)
         self._stream = api.events(since=int(since), decode=True, filters={"type": list(kinds)})
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
@@ -474,7 +477,8 @@ class EventFeed:
     def _pump(self) -> None:
         try:
             for ev in self._stream:
-                self._queue.put(ev)
+                if ev.get("timeNano", self._since_ns) >= self._since_ns:
+                    self._queue.put(ev)
         except Exception:  # the stream was closed, or the daemon went away
             self._queue.put(None)
 

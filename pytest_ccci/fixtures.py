@@ -10,17 +10,19 @@ import re
 import shlex
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .backend import Deployment, SwarmBackend
 from .backupbot import backup_plan
 from .errors import RecipeError
 from .lifecycle import RecipeLifecycle, UpgradeRun
 from .lint import LintResult, lint_recipe
 from .recipe import Checkout
 from .stash import ccci_context_key
+
+if TYPE_CHECKING:  # annotations only: fixtures must not pull docker-py into collection
+    from .backend import Deployment, SwarmBackend
 
 
 @pytest.fixture

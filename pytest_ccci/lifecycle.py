@@ -14,12 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .backend import App, Deployment, SecretVault, SwarmBackend
+from typing import TYPE_CHECKING
+
+from .app import App, SecretVault
 from .errors import CcciError, InfraError
 from .locks import DeployAdmission, acquire, app_lock_path, release
 from .recipe import Checkout, RecipeRepo
 from .settings import Settings, load_settings, resolve_source
 from .versions import Release, UpgradeBase, older_releases, upgrade_base
+
+if TYPE_CHECKING:  # the engine (docker-py) is imported on first use, not by collection
+    from .backend import Deployment, SwarmBackend
 
 
 @dataclass
@@ -39,7 +44,7 @@ class RunContext:
     connect: Callable[[], Any]
     vault: SecretVault = field(default_factory=SecretVault)
     _swarm: Any = None
-    _backend: SwarmBackend | None = None
+    _backend: "SwarmBackend | None" = None
     _run_dir: Path | None = None
 
     @property
@@ -50,8 +55,10 @@ class RunContext:
         return self._run_dir
 
     @property
-    def backend(self) -> SwarmBackend:
+    def backend(self) -> "SwarmBackend":
         if self._backend is None:
+            from .backend import SwarmBackend
+
             self._swarm = self.connect()
             self._backend = SwarmBackend(self._swarm, self.run_dir / "deploy", self.vault, self.progress, self.lock_dir)
         return self._backend

@@ -158,9 +158,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
             config.pluginmanager.register(RecipeSchedulerPlugin(), "ccci-scheduler")
     if config.pluginmanager.hasplugin("html"):
-        from . import html
+        from .html import HtmlReport
 
-        config.pluginmanager.register(html, "ccci-html")
+        config.pluginmanager.register(HtmlReport(config), "ccci-html")
     # The tier module and the selected recipes' own test folders are what gets collected.
     extra = [str(recipes_dir)]
     if config.args_source == pytest.Config.ArgsSource.ARGS:

@@ -338,4 +338,4 @@ def test_html_report_has_levels_table(project):
     assert "<td>a</td>" in table
     assert f"<td>{project.head('a')[:8]}</td>" in table
     assert "<td><b>L0</b></td>" in table
-    assert '<td class="ccci-pass" title="">pass</td>' in table
+    assert 'class="ccci-pass"' in table and '>pass</td>' in table
