@@ -108,3 +108,9 @@ def assert_clean(swarm):
         assert not left, f"left on the swarm after the run: {left}"
 
     return check
+
+
+def pytest_collection_modifyitems(config, items):
+    """The test that stops and restarts dockerd goes last: nothing after it depends on how
+    quickly the swarm settles again."""
+    items.sort(key=lambda item: item.get_closest_marker("dockerd_restart") is not None)
