@@ -49,5 +49,8 @@ class SecretVault:
             self._values[name] = "".join(_random.choice(alphabet) for _ in range(spec.length))
         return self._values[name]
 
+    def __repr__(self) -> str:
+        return f"SecretVault({len(self._values)} values)"
+
     def values(self) -> list[str]:
         return list(self._values.values())

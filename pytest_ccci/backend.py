@@ -32,7 +32,7 @@ class Deployment:
     mode: str  # "chaos" or "release"
     version: str | None
     expected_chaos: str | None
-    config: dict
+    config: dict = field(repr=False)  # interpolated compose: holds the env's values (see Settings.env)
     convergence: Convergence
     deploy_seconds: float
     secrets_created: list[str] = field(default_factory=list)

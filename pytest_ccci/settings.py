@@ -46,7 +46,9 @@ class Settings:
     source: str
     health: Health = field(default_factory=Health)
     deploy_timeout: float = 120.0
-    env: Mapping[str, str] = field(default_factory=dict)
+    # Not in the repr: pytest prints fixture values and introspected attributes on failure,
+    # and env may hold secret-shaped values (shown() masks them where settings are shown).
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)
     not_applicable: Mapping[str, str] = field(default_factory=dict)
     upgrade_from: str | None = None
     memory_mb: int | None = None  # estimate for deploy admission when compose declares none
