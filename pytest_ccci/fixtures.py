@@ -64,6 +64,7 @@ def upgraded(request: pytest.FixtureRequest, lifecycle: RecipeLifecycle, ccci_ba
     if base_tag:
         base = next(r for r in lifecycle.upgrade_bases() if r.tag == base_tag)
         lifecycle.facts["upgrade_base"] = {"version": base.tag, "how": "--upgrade-from all"}
+        lifecycle.facts.setdefault("upgrade_runs", []).append(base.tag)
     else:
         choice = lifecycle.upgrade_base()
         if choice.release is None:

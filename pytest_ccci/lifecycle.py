@@ -107,7 +107,7 @@ class RecipeLifecycle:
         self.ctx = ctx
         self.name = name
         self.facts: dict[str, Any] = {"recipe": name}
-        self.settings: Callable[[], Settings] = _Once(lambda: load_settings(ctx.recipes_dir / name))
+        self.settings: Callable[[], Settings] = _Once(self._load_settings)
         self.repo: Callable[[], RecipeRepo] = _Once(self._fetch)
         self.checkout: Callable[[], Checkout] = _Once(self._checkout)
         self.install: Callable[[], Deployment] = _Once(self._install)
@@ -117,6 +117,11 @@ class RecipeLifecycle:
         self.torn_down = False
 
     # -- recipe ------------------------------------------------------------------------------
+
+    def _load_settings(self) -> Settings:
+        settings = load_settings(self.ctx.recipes_dir / self.name)
+        self.facts["settings"] = settings.shown()  # secret-shaped values masked
+        return settings
 
     def _fetch(self) -> RecipeRepo:
         settings = self.settings()

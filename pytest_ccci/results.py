@@ -127,6 +127,8 @@ class Results:
                 "upgrade_base": facts.get("upgrade_base"),
                 "stamps": {k: v for k, v in facts.items() if k.endswith("stamp")},
                 "lock": facts.get("lock"),
+                "upgrade_runs": facts.get("upgrade_runs", []),
+                "settings": facts.get("settings"),
                 "durations": durations,
                 "deploy_durations": facts.get("durations", {}),
                 "clean_teardown": (clean and not rec.teardown_errors) if clean is not None else None,
