@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets as _random
 import string
 from dataclasses import dataclass
+from typing import Iterable
 
 from . import naming
 from .envfile import SecretSpec
@@ -54,3 +55,22 @@ class SecretVault:
 
     def values(self) -> list[str]:
         return list(self._values.values())
+
+
+MASK = "********"
+
+
+def secret_forms(value: str) -> set[str]:
+    """A secret as it may appear in an artifact: as is, and escaped for HTML and XML."""
+    import html
+
+    return {value, html.escape(value, quote=True), html.escape(value, quote=False), value.replace('"', "&#34;")}
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret (in any of its forms) replaced by a mask; longest first."""
+    forms = sorted({f for v in secrets if v for f in secret_forms(v)}, key=len, reverse=True)
+    for form in forms:
+        if form in text:
+            text = text.replace(form, MASK)
+    return text

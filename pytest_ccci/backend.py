@@ -19,7 +19,7 @@ from . import compose, naming
 from .engine import Convergence, Swarm
 from .envfile import SecretSpec, load_env_sample, parse_env_sample
 from .app import App, SecretVault
-from .errors import RecipeError
+from .errors import InfraError, RecipeError
 from .recipe import Checkout
 from .settings import Settings
 
@@ -175,13 +175,23 @@ class SwarmBackend(_DataOps):
         self.vault = vault
         self.progress = progress
 
-    def deploy(self, app: App, checkout: Checkout, mode: str) -> Deployment:
-        """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict."""
+    def deploy(self, app: App, checkout: Checkout, mode: str, admit: Callable[[int], Callable[[], None]] | None = None) -> Deployment:
+        """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict.
+
+        `admit(bytes)` is called once the memory the stack declares is known, before anything
+        is created, and returns what releases the admission when the deploy has settled."""
         start = time.monotonic()
         env = deploy_env(checkout, app)
         merged = self.swarm.stack_config(compose_files(checkout, app, env), env, checkout.path)
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
+        done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
+        try:
+            return self._deploy_admitted(app, checkout, mode, merged, start)
+        finally:
+            done()
+
+    def _deploy_admitted(self, app: App, checkout: Checkout, mode: str, merged: dict, start: float) -> Deployment:
 
         newest = checkout.ancestor_releases[-1].tag if checkout.ancestor_releases else None
         if mode == "release":
@@ -262,6 +272,8 @@ class SwarmBackend(_DataOps):
         # No `-T`: busybox 1.35's wget segfaults with it; the exec timeout bounds the call.
         code, out = self.swarm.exec(service, ["wget", "-S", "-O", "/dev/null", url], timeout=20)
         status = _http_status(out)
+        if status is None and (code in (126, 127) or "not found" in out):
+            raise InfraError(f"cannot probe {service}: no wget in its image (set health.port/path, or add a functional test)")
         if status is None:
             return None, f"GET {url} from inside {service} gave no HTTP status (wget exit {code}): {' '.join(out.split())[:200]}"
         return status, f"GET {url} from inside {service} answered {status}"

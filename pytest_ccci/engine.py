@@ -29,9 +29,16 @@ SETUP_HINT = "run `bash scripts/setup-engine.sh` as root (installs docker.io, st
 # Update states after which a service update will not complete on its own.
 UPDATE_FAILED = ("rollback_started", "rollback_completed", "rollback_paused", "paused")
 STACK_LABEL = "com.docker.stack.namespace"
+# What the CLI says when the engine, not the compose file, is the problem.
+_ENGINE_TROUBLE = ("Cannot connect to the Docker daemon", "error during connect", "code = Unavailable",
+                   "update out of sequence", "context deadline exceeded", "connection refused")
 # Event-less transitions (a task rejected before any container exists) are caught by a
-# re-read at this interval; everything else wakes the waiter the moment its event arrives.
+# re-read at most this far apart; everything else wakes the waiter the moment its event arrives.
 RECHECK_SECONDS = 1.0
+# Swarm's task state trails the container events it follows (a task turns `running` a moment
+# after its container's `health_status: healthy`), so right after an event the waiter re-reads
+# soon, then less and less often: EventFeed.wait().
+FOLLOW_UP_SECONDS = 0.05
 
 
 def _engine_error(exc: Exception) -> InfraError:
@@ -115,7 +122,10 @@ class Swarm:
         args = ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", str(compose_file), stack]
         proc = _run(args, env={}, cwd=cwd)
         if proc.returncode != 0:
-            raise RecipeError(f"docker stack deploy {stack} failed: {_one_line(proc.stderr or proc.stdout)}")
+            said = _one_line(proc.stderr or proc.stdout)
+            # The engine's own trouble is not the recipe's fault: unverified, not failed.
+            kind = InfraError if any(p in said for p in _ENGINE_TROUBLE) else RecipeError
+            raise kind(f"docker stack deploy {stack} failed: {said}")
 
     # -- secrets -----------------------------------------------------------------------------
 
@@ -195,7 +205,11 @@ class Swarm:
                     return self.client.containers.get(cid)
                 except docker.errors.NotFound:
                     continue
-        raise InfraError(f"service {service} has no running task to reach")
+        # The daemon answered: the app is not running (it crashed after a restore, say). That is
+        # the recipe's doing, named with its last task's own words.
+        recent = sorted(self.api.tasks(filters={"service": service}), key=lambda t: t["Status"].get("Timestamp", ""))
+        last = f": last task {recent[-1]['Status'].get('State')}: {recent[-1]['Status'].get('Err') or 'no error given'}" if recent else ""
+        raise RecipeError(f"service {service} has no running task{last}")
 
     def health_log(self, service: str, since: float) -> str:
         """The last healthcheck output of the service's most recent container, for messages."""
@@ -269,7 +283,7 @@ class Swarm:
                     waiting = ", ".join(f"{n} {s.running}/{s.desired}" for n, s in states.items())
                     progress(f"waiting for {stack} to converge ({waiting}): {elapsed:.0f}s of {timeout:.0f}s")
                     next_progress = now + 10
-                feed.wait(min(RECHECK_SECONDS, deadline - now))
+                feed.wait(deadline - now)
 
     def _health_of_named(self, reason: str, states: Mapping[str, ServiceState], since: float) -> str:
         """The last healthcheck output of the service a failure verdict names: often the cause."""
@@ -310,7 +324,7 @@ class Swarm:
                 tasks = [t for t in self.api.tasks() if t.get("ServiceID") in service_ids] if service_ids else []
                 if not containers and not tasks:
                     return True
-                feed.wait(min(RECHECK_SECONDS, max(0.0, deadline - time.monotonic())))
+                feed.wait(max(0.0, deadline - time.monotonic()))
         return False
 
     # -- exec and archives -------------------------------------------------------------------
@@ -403,7 +417,7 @@ class Swarm:
                             busy += 1
                 if not busy or time.monotonic() >= deadline:
                     break
-                feed.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+                feed.wait(max(0.0, deadline - time.monotonic()))
         return self.leftovers(label_filter, stack)
 
     def _kinds(self, label_filter: str, stack: str):
@@ -470,6 +484,7 @@ class EventFeed:
         # The daemon takes whole seconds; events from before `since` itself are dropped in
         # _pump, or a previous update's `completed` would pass for this one's.
         self._since_ns = int(since * 1e9)
+        self._follow_up = FOLLOW_UP_SECONDS
         self._stream = api.events(since=int(since), decode=True, filters={"type": list(kinds)})
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
@@ -483,7 +498,10 @@ class EventFeed:
             self._queue.put(None)
 
     def wait(self, timeout: float) -> None:
-        """Block until an event arrives (or the timeout); the event stays queued for drain()."""
+        """Block until an event arrives, or until the next follow-up re-read is due, or the
+        timeout; the event stays queued for drain()."""
+        timeout = min(timeout, self._follow_up)
+        self._follow_up = min(self._follow_up * 2, RECHECK_SECONDS)
         if timeout <= 0:
             return
         try:
@@ -491,6 +509,7 @@ class EventFeed:
         except queue.Empty:
             return
         self._queue.put(ev)
+        self._follow_up = FOLLOW_UP_SECONDS
 
     def drain(self) -> list[dict]:
         out = []

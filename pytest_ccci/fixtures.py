@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .backupbot import backup_plan
-from .errors import RecipeError
+from .errors import InfraError, RecipeError
 from .lifecycle import RecipeLifecycle, UpgradeRun
 from .lint import LintResult, lint_recipe
 from .recipe import Checkout
@@ -62,7 +62,9 @@ def installed(lifecycle: RecipeLifecycle) -> Deployment:
 def upgraded(request: pytest.FixtureRequest, lifecycle: RecipeLifecycle, ccci_backend: SwarmBackend) -> UpgradeRun:
     base_tag = getattr(request, "param", None)
     if base_tag:
-        base = next(r for r in lifecycle.upgrade_bases() if r.tag == base_tag)
+        base = next((r for r in lifecycle.upgrade_bases() if r.tag == base_tag), None)
+        if base is None:
+            raise RecipeError(f"recipe {lifecycle.name}: release {base_tag} is gone since collection")
         lifecycle.facts["upgrade_base"] = {"version": base.tag, "how": "--upgrade-from all"}
         lifecycle.facts.setdefault("upgrade_runs", []).append(base.tag)
     else:
@@ -78,8 +80,15 @@ def upgraded(request: pytest.FixtureRequest, lifecycle: RecipeLifecycle, ccci_ba
 def seed_marker(backend: SwarmBackend, deployment: Deployment, lifecycle: RecipeLifecycle) -> dict[str, bytes]:
     """Put a marker file in every backed-up path (or the settings' seed path): data to find again."""
     settings = lifecycle.settings()
-    paths = [settings.seed.path] if settings.seed.path else [p for s in backup_plan(deployment.config) if s.service == settings.seed.service for p in s.paths]
-    service = f"{deployment.app.stack}_{settings.seed.service}"
+    plan = backup_plan(deployment.config)
+    if settings.seed.path:
+        seed_service, paths = settings.seed.service, [settings.seed.path]
+    else:
+        # The service the settings name, else the first one backupbot backs up (often `db`).
+        chosen = next((s for s in plan if s.service == settings.seed.service), plan[0] if plan else None)
+        seed_service, paths = (chosen.service, list(chosen.paths)) if chosen else (settings.seed.service, [])
+    lifecycle.facts["seed_service"] = seed_service
+    service = f"{deployment.app.stack}_{seed_service}"
     seeded = {}
     for path in paths:
         content = f"ccci seed {uuid.uuid4().hex}\n".encode()
@@ -180,11 +189,14 @@ def restore_run(installed: Deployment, ccci_backend: SwarmBackend, lifecycle: Re
     if not is_backup_capable(installed.config):
         pytest.skip("n/a: not backup-capable: no service carries backupbot.backup=true with paths or volumes")
     seeded = seed_marker(ccci_backend, installed, lifecycle)
+    if not seeded:
+        raise InfraError(f"recipe {lifecycle.name}: nothing could be seeded to restore: set `seed:` in ccci.yml")
     archive = ccci_backend.backup(installed)
-    service = f"{installed.app.stack}_{lifecycle.settings().seed.service}"
+    seed_service = lifecycle.facts["seed_service"]
+    service = f"{installed.app.stack}_{seed_service}"
     for path in seeded:
         ccci_backend.write_file(service, path, b"damaged by ccci before restore\n")
     ccci_backend.restore(installed, archive)
     status, answer = ccci_backend.http_status(installed)
     healthy = status in installed.app.settings.health.statuses
-    return RestoreRun(installed, lifecycle.settings().seed.service, seeded, healthy, f"after restore: {answer}")
+    return RestoreRun(installed, seed_service, seeded, healthy, f"after restore: {answer}")

@@ -6,6 +6,7 @@ import html as _html
 
 import pytest
 
+from .app import redact
 from .level import RUNGS
 from .results import PROPERTY
 from .stash import ccci_context_key, results_key
@@ -41,7 +42,12 @@ class HtmlReport:
         if data and report.failed and report.when == "call":
             from pytest_html import extras
 
-            report.extras = [*getattr(report, "extras", []), extras.text(self._diagnostics(data), name="ccci diagnostics")]
+            try:
+                ctx = self.config.stash.get(ccci_context_key, None)
+                text = redact(self._diagnostics(data), ctx.secret_values() if ctx else [])
+            except Exception as exc:  # diagnostics are a courtesy: an unreachable daemon is no crash
+                text = f"ccci diagnostics unavailable: {type(exc).__name__}: {exc}"
+            report.extras = [*getattr(report, "extras", []), extras.text(text, name="ccci diagnostics")]
         return report
 
     def _diagnostics(self, data: dict) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .lifecycle import RunContext
 from .locks import app_lock_path, release, try_acquire
-from .naming import LABEL_DOMAIN, LABEL_LOCKS
+from .naming import LABEL_DOMAIN, LABEL_LOCKS, stack_name
 
 
 def reap(runtime: RunContext) -> list[str]:
@@ -21,7 +21,7 @@ def reap(runtime: RunContext) -> list[str]:
         if lock is None:
             continue  # in use by a live run
         try:
-            stacks = swarm.stack_of_domain(f"{LABEL_DOMAIN}={domain}") or {domain.replace(".", "_")}
+            stacks = swarm.stack_of_domain(f"{LABEL_DOMAIN}={domain}") or {stack_name(domain)}
             for stack in stacks:
                 swarm.remove(stack, f"{LABEL_DOMAIN}={domain}")
             reaped += sorted(things)

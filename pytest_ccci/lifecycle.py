@@ -20,7 +20,7 @@ from .app import App, SecretVault
 from .errors import CcciError, InfraError
 from .locks import DeployAdmission, acquire, app_lock_path, release
 from .recipe import Checkout, RecipeRepo
-from .settings import Settings, load_settings, resolve_source
+from .settings import SECRET_SHAPED, Settings, load_settings, resolve_source
 from .versions import Release, UpgradeBase, older_releases, upgrade_base
 
 if TYPE_CHECKING:  # the engine (docker-py) is imported on first use, not by collection
@@ -139,6 +139,13 @@ class RecipeLifecycle:
     def app(self) -> App:
         return App.for_checkout(self.settings(), self.checkout().head_sha, self.ctx.base_domain, self.ctx.run_id)
 
+    def secret_values(self) -> list[str]:
+        """Values of the settings' secret-shaped env (once the settings loaded): secrets too."""
+        loaded = self.settings.done and self.settings.error is None  # type: ignore[attr-defined]
+        if not loaded:
+            return []
+        return [v for k, v in self.settings().env.items() if SECRET_SHAPED.search(k) and v]
+
     def not_applicable(self, tier: str) -> str | None:
         return self.settings().not_applicable.get(tier)
 
@@ -161,16 +168,20 @@ class RecipeLifecycle:
     # -- deployments -------------------------------------------------------------------------
 
     def _deploy(self, checkout: Checkout, mode: str) -> Deployment:
+        self.torn_down = False
         self.hold_lock()
         app = self.app()
-        backend = self.ctx.backend
-        needs = self.settings().memory_mb or 0
-        slot = self.ctx.admission.admit(self.ctx.run_id, f"{app.stack} ({mode})", needs << 20, self.ctx.lock_timeout, self.ctx.progress)
-        try:
-            self._deployed.add(app.stack)
-            deployment = backend.deploy(app, checkout, mode)
-        finally:
-            release(slot)
+        estimate = (self.settings().memory_mb or 0) << 20
+
+        def admit(declared: int) -> Callable[[], None]:
+            # What compose declares, or the settings' estimate where it declares less (or nothing).
+            slot = self.ctx.admission.admit(
+                self.ctx.run_id, f"{app.stack} ({mode})", max(declared, estimate), self.ctx.lock_timeout, self.ctx.progress
+            )
+            return lambda: release(slot)
+
+        self._deployed.add(app.stack)
+        deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit)
         self.facts.setdefault("durations", {})[f"deploy_{mode}_{checkout.head_sha[:8]}"] = round(deployment.deploy_seconds, 2)
         return deployment
 
@@ -182,8 +193,12 @@ class RecipeLifecycle:
     def teardown_deployments(self) -> None:
         """Remove every stack this lifecycle deployed (the lock stays held)."""
         if self._deployed:
+            start = time.monotonic()
             self.leftovers = self.ctx.backend.teardown(self.app())
-        self._deployed.clear()
+            took = self.facts.setdefault("durations", {})
+            took["teardown"] = round(took.get("teardown", 0.0) + time.monotonic() - start, 2)
+            if not self.leftovers:
+                self._deployed.clear()
 
     def upgrade_base(self) -> UpgradeBase:
         checkout = self.checkout()
@@ -219,13 +234,18 @@ class RecipeLifecycle:
 
     def close(self) -> None:
         """Tear down everything deployed and release the lock; safe to call more than once."""
-        if self.torn_down:
+        if self.torn_down and not self._deployed and self._lock is None:
             return
         try:
             if self._deployed:
                 self.teardown_deployments()
-        finally:
             self.torn_down = True
+        except BaseException:
+            self.facts["clean_teardown"] = False
+            raise
+        finally:
+            # The lock goes even when teardown failed: the next holder (or the janitor) reaps
+            # what is left on the domain before deploying anything there.
             if self._lock is not None:
                 release(self._lock)
                 self._lock = None
@@ -236,6 +256,10 @@ class RecipeLifecycle:
 
 
 def secret_fingerprints(values: list[str]) -> list[tuple[int, str]]:
-    """(length, sha256) of each secret: enough to find a leak in an artifact, useless to a reader."""
-    return sorted({(len(v), hashlib.sha256(v.encode()).hexdigest()) for v in values if v})
+    """(length, sha256) of each secret, in each form it may take in an artifact (as is, HTML
+    and XML escaped): enough to find a leak in an artifact, useless to a reader."""
+    from .app import secret_forms
+
+    forms = {f for v in values if v for f in secret_forms(v)}
+    return sorted({(len(f), hashlib.sha256(f.encode()).hexdigest()) for f in forms})
 

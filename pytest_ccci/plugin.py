@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from . import fixtures as _fixtures
+from .app import redact
 from .errors import CcciError, InfraError, RecipeError, UsageError
 from .level import TIERS, Status
 from .lifecycle import RunContext, new_run_id, secret_fingerprints
@@ -61,15 +62,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def _recipes_dir(config: pytest.Config) -> Path:
-    raw = config.getoption("recipes_dir") or config.getini("ccci_recipes_dir")
-    path = Path(raw)
-    return path if path.is_absolute() else (Path(config.rootpath) / path)
+    # An option is relative to where pytest was started, the ini value to the rootdir.
+    given = config.getoption("recipes_dir")
+    path = Path(given or config.getini("ccci_recipes_dir"))
+    base = Path(config.invocation_params.dir) if given else Path(config.rootpath)
+    return path if path.is_absolute() else (base / path)
 
 
 def _active(config: pytest.Config, recipes_dir: Path) -> bool:
     """Check recipes when asked by name, or when pytest was given no paths and recipes are enrolled."""
     if config.getoption("recipe"):
         return True
+    if config.getoption("recipes_dir") and not enrolled(recipes_dir):
+        # Asked for a recipes dir that holds none: silently running something else would be wrong.
+        raise pytest.UsageError(f"ccci: --recipes-dir {recipes_dir} holds no enrolled recipe (folders with a ccci.yml)")
     explicit = config.args_source == pytest.Config.ArgsSource.ARGS
     return not explicit and bool(enrolled(recipes_dir))
 
@@ -126,6 +132,9 @@ def pytest_configure(config: pytest.Config) -> None:
         lock_timeout = float(config.getini("ccci_lock_timeout"))
     except ValueError as exc:
         raise pytest.UsageError(f"ccci: ini value is not a number: {exc}") from None
+    if max_deploys < 1 or lock_timeout <= 0:
+        raise pytest.UsageError("ccci: ccci_max_deploys must be at least 1 and ccci_lock_timeout positive")
+    _check_writable_dirs(config, Path(config.getini("ccci_lock_dir")), Path(cache))
     def make_run_dir() -> Path:
         # The run's own basetemp (per xdist worker too); resolved on first use, because pytest's
         # tmp_path_factory does not exist yet while this tryfirst hook runs.
@@ -170,6 +179,26 @@ def pytest_configure(config: pytest.Config) -> None:
     _terminate_as_interrupt()
 
 
+def _check_writable_dirs(config: pytest.Config, *dirs: Path) -> None:
+    """Lock and cache dirs, and where results go, are checked before anything runs: a bad path
+    is one line now, not a traceback after a long sweep."""
+    for d in dirs:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise pytest.UsageError(f"ccci: cannot create {d}: {exc.strerror}") from None
+        if not os.access(d, os.W_OK):
+            raise pytest.UsageError(f"ccci: {d} is not writable")
+    out = config.getoption("ccci_json")
+    if out:
+        target = Path(out)
+        if target.is_dir():
+            raise pytest.UsageError(f"ccci: --ccci-json {out} is a directory; give a file path")
+        parent = target.parent if str(target.parent) else Path(".")
+        if not parent.is_dir() or not os.access(parent, os.W_OK):
+            raise pytest.UsageError(f"ccci: --ccci-json {out}: cannot write in {parent}")
+
+
 def _terminate_as_interrupt() -> None:
     """SIGTERM (a CI runner's cancel) unwinds like Ctrl-C, so teardown and results still happen."""
     def handler(signum, frame):
@@ -181,6 +210,7 @@ def _terminate_as_interrupt() -> None:
         pass
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     """xdist: every worker shares the controller's run id (labels, results)."""
     ctx = node.config.stash.get(ccci_context_key, None)
@@ -250,11 +280,19 @@ def _parametrize_all_bases(metafunc: pytest.Metafunc, ctx: CcciContext, names: l
     metafunc.parametrize(("ccci_recipe", "upgraded"), params, indirect=["upgraded"])
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    # After every other plugin reordered (--ff, --nf, random orders...): a recipe's items must
+    # stay together and in tier order, or its lifecycle would be torn down and redone mid-way.
+    result = yield
     ctx = config.stash.get(ccci_context_key, None)
     if ctx is None:
-        return
+        return result
+    _tag_and_order(config, ctx, items)
+    return result
+
+
+def _tag_and_order(config: pytest.Config, ctx: CcciContext, items: list[pytest.Item]) -> None:
     order = {name: i for i, name in enumerate(ctx.recipes)}
     keep, dropped = [], []
     for item in items:
@@ -297,11 +335,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         except UsageError as exc:
             raise pytest.UsageError(f"ccci: {exc}") from None
         if not session.config.getoption("no_janitor"):
-            from .janitor import reap
-
-            reaped = reap(ctx.runtime)
-            if reaped:
-                ctx.runtime.progress(f"janitor removed leftovers of earlier runs: {', '.join(reaped)}")
+            _reap(ctx)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -347,6 +381,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and isinstance(call.excinfo.value, CcciError):
         # One clear line, no traceback: the message already names the cause.
         report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+    secrets = ctx.secret_values()
+    _redact_report(report, secrets)
+    reason = redact(reason, secrets)
     if report.when != "teardown":
         key = (ti.recipe, ti.tier)
         ctx.outcomes[key] = _worse(ctx.outcomes.get(key), status)
@@ -357,7 +394,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         "status": status,
         "reason": reason,
         "facts": _json_safe(lc.facts) if lc else {},
-        "fingerprints": secret_fingerprints(ctx.runtime.vault.values()),
+        "fingerprints": secret_fingerprints(secrets),
     }
     setattr(report, PROPERTY, data)
     if report.when != "teardown":
@@ -367,6 +404,19 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         final = item.stash.get(item_status_key, Status.UNVER.value)
         report.user_properties = [*report.user_properties, ("ccci.recipe", ti.recipe), ("ccci.tier", ti.tier), ("ccci.status", final)]
     return report
+
+
+def _redact_report(report: pytest.TestReport, secrets: list[str]) -> None:
+    """The one place a secret that reached a report (an app that logs its password, a hook
+    that echoes it, an assertion that compares it) is masked, before anything prints or ships it."""
+    if not secrets:
+        return
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        clean = redact(text, secrets)
+        if clean != text:
+            report.longrepr = clean
+    report.sections = [(name, redact(content, secrets)) for name, content in report.sections]
 
 
 def _verdict(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str]:
@@ -426,23 +476,55 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     ctx = session.config.stash.get(ccci_context_key, None)
     if ctx is None:
         return
-    # Interrupt and crash paths included: whatever is still deployed goes.
-    for lc in list(ctx.lifecycles.values()):
-        try:
-            lc.close()
-        except Exception as exc:  # keep closing the others, and still write the results
-            ctx.runtime.progress(f"teardown of {lc.name} failed: {exc}")
     results = session.config.stash.get(results_key, None)
+    if results is not None:
+        results.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        _write_results(session.config, results)  # first: whatever happens to teardown, results exist
+    # Interrupt and crash paths included: whatever is still deployed goes. A second Ctrl-C or
+    # a SIGTERM while tearing down must not leave the stacks up: signals wait until it is done.
+    with _signals_deferred():
+        for lc in list(ctx.lifecycles.values()):
+            try:
+                lc.close()
+            except BaseException as exc:  # keep closing the others, and still write the results
+                ctx.runtime.progress(f"teardown of {lc.name} failed: {type(exc).__name__}: {exc}")
     if results is None:
         return
     for lc in ctx.lifecycles.values():  # an interrupted item sends no report: its facts come here
         results.records.setdefault(lc.name, RecipeRecord(lc.name)).facts.update(_json_safe(lc.facts))
-    results.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     _junit_levels(session.config, results)
-    path = session.config.getoption("ccci_json")
-    if path:
-        results.write_json(Path(path))
+    _write_results(session.config, results)
     session.config.hook.pytest_ccci_results(config=session.config, results=results.as_dict())
+
+
+def _write_results(config: pytest.Config, results: Results, extra_texts=()) -> None:
+    path = config.getoption("ccci_json")
+    if not path:
+        return
+    try:
+        results.write_json(Path(path), extra_texts=extra_texts)
+    except OSError as exc:
+        sys.stderr.write(f"ccci: could not write results to {path}: {exc.strerror or exc}\n")
+
+
+class _signals_deferred:
+    """SIGINT/SIGTERM received inside the block are re-raised as KeyboardInterrupt after it."""
+
+    def __enter__(self):
+        self.received: list[int] = []
+        self.previous = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.previous[sig] = signal.signal(sig, lambda signum, frame: self.received.append(signum))
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        if self.received and exc[0] is None:
+            raise KeyboardInterrupt(f"signal {self.received[0]} during teardown")
 
 
 def _junit_levels(config: pytest.Config, results: Results) -> None:
@@ -463,17 +545,34 @@ def _junit_levels(config: pytest.Config, results: Results) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     """After JUnit XML and the HTML report are written: look for secrets in them too, and
-    record what was found in results.json (no_secret_leak is observed, not assumed)."""
+    record what was found in results.json (no_secret_leak is observed, not assumed). Under
+    xdist, workers stopped by an interrupt get only seconds to tear down: the controller reaps
+    whatever they left, now that their locks are free."""
     results = config.stash.get(results_key, None)
-    path = config.getoption("ccci_json", None)
-    if results is None or not path or not results.fingerprints:
+    ctx = config.stash.get(ccci_context_key, None)
+    if results is None or ctx is None:
         return
-    texts = []
-    for option in ("xmlpath", "htmlpath"):
-        artifact = getattr(config.option, option, None)
-        if artifact and Path(artifact).is_file():
-            texts.append(Path(artifact).read_text(errors="replace"))
-    results.write_json(Path(path), extra_texts=texts)
+    if results.fingerprints and config.getoption("ccci_json", None):
+        texts = []
+        for option in ("xmlpath", "htmlpath"):
+            artifact = getattr(config.option, option, None)
+            if artifact and Path(artifact).is_file():
+                texts.append(Path(artifact).read_text(errors="replace"))
+        _write_results(config, results, extra_texts=texts)
+    if results.interrupted and getattr(config.option, "numprocesses", None) and not config.getoption("no_janitor"):
+        _reap(ctx)
+
+
+def _reap(ctx: CcciContext) -> None:
+    from .janitor import reap
+
+    try:
+        reaped = reap(ctx.runtime)
+    except Exception as exc:  # the janitor is a courtesy: never the reason a run crashes
+        ctx.runtime.progress(f"janitor could not run: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+        return
+    if reaped:
+        ctx.runtime.progress(f"janitor removed leftovers of earlier runs: {', '.join(reaped)}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

@@ -17,8 +17,9 @@ from .errors import RecipeError
 
 SETTINGS_FILE = "ccci.yml"
 OVERLAY_FILE = "compose.ccci.yml"
-# Tiers a recipe may declare not applicable, each with a reason.
-DECLARABLE = ("install", "upgrade", "backup", "restore", "functional", "lint")
+# Tiers a recipe may declare not applicable, each with a reason. Not install: every other rung
+# stands on it, and a skipped install would let a recipe climb without HC1 ever being checked.
+DECLARABLE = ("upgrade", "backup", "restore", "functional", "lint")
 # Names that look like they hold a secret: their values are masked wherever settings are shown.
 SECRET_SHAPED = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY", re.IGNORECASE)
 MASK = "********"
@@ -119,7 +120,13 @@ def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = No
 
     env = _expect(raw.get("env", {}), dict, "env", origin)
     for key, value in env.items():
-        _expect(value, (str, int, float), f"env.{key}", origin)
+        try:
+            _expect(value, (str, int, float), f"env.{key}", origin)
+        except RecipeError:
+            if not SECRET_SHAPED.search(str(key)):
+                raise
+            # A secret-shaped value is never printed, not even to say it is the wrong type.
+            raise RecipeError(f"{origin}: env.{key} must be str or int or float, got {type(value).__name__} {MASK}") from None
     not_applicable = _expect(raw.get("not_applicable", {}), dict, "not_applicable", origin)
     for tier, reason in not_applicable.items():
         if tier not in DECLARABLE:
@@ -139,7 +146,8 @@ def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = No
         source=source,
         health=health,
         deploy_timeout=float(number("deploy_timeout", 120.0)),
-        env={str(k): str(v) for k, v in env.items()},
+        # YAML `true` is a bool: give the app what the file said, not Python's "True".
+        env={str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in env.items()},
         not_applicable=dict(not_applicable),
         upgrade_from=_expect(raw["upgrade_from"], str, "upgrade_from", origin) if "upgrade_from" in raw else None,
         memory_mb=number("memory_mb", 1, int) if "memory_mb" in raw else None,

@@ -31,6 +31,10 @@ class CcciContext:
     # Verdicts seen in this process, for skipping tiers whose prerequisite did not pass.
     outcomes: dict[tuple[str, str], str] = field(default_factory=dict)
 
+    def secret_values(self) -> list[str]:
+        """Every secret this process knows: generated ones, and secret-shaped settings values."""
+        return [*self.runtime.vault.values(), *(v for lc in self.lifecycles.values() for v in lc.secret_values())]
+
     def lifecycle(self, name: str) -> "RecipeLifecycle":
         from .lifecycle import RecipeLifecycle
 

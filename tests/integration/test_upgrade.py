@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,7 @@ def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(lab, swarm, tmp_p
         assert deployed.convergence.ok, deployed.convergence.reason
         deployed.checkout, deployed.expected_chaos = head, head.head_sha[:8]  # ...but the head is expected
         with pytest.raises(AssertionError) as failed:
-            tiers.test_install(deployed, backend)
+            tiers.test_install(deployed, backend, SimpleNamespace(facts={}))
         message = str(failed.value)
         assert message.startswith("HC1:"), message
         assert base.head_sha[:8] in message and head.head_sha[:8] in message
