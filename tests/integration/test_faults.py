@@ -152,6 +152,20 @@ def children_of(pid: int) -> set[int]:
 # -- a, b: a signal during the install deploy -------------------------------------------------
 
 
+def assert_interrupted(run, code: int, recipe: str, rung_name: str) -> dict:
+    """An interrupted run: exit 2, results.json still written and marked interrupted, the rung
+    under way unverified (never failed), and no traceback. Returns the results."""
+    out = run.output
+    assert code == pytest.ExitCode.INTERRUPTED, f"exit {code}:\n{out[-3000:]}"
+    results = run.results()
+    assert results["interrupted"] is True
+    rung = results["recipes"][recipe]["rungs"][rung_name]
+    assert rung["status"] == "unver", rung
+    assert "interrupt" in rung["reason"].lower(), rung
+    assert "Traceback" not in out, out[-3000:]
+    return results
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_install_deploy_leaves_install_unverified_and_nothing_behind(lab, swarm, assert_clean, sig):
     source = lab.enroll("fsig", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
@@ -164,15 +178,8 @@ def test_signal_during_install_deploy_leaves_install_unverified_and_nothing_behi
         code = run.wait()
     finally:
         run.stop()
-    out = run.output
-    assert code == pytest.ExitCode.INTERRUPTED, f"exit {code}:\n{out[-3000:]}"
-    results = run.results()
-    assert results["interrupted"] is True
-    rung = results["recipes"]["fsig"]["rungs"]["install"]
-    assert rung["status"] == "unver", rung
-    assert "interrupt" in rung["reason"].lower(), rung
+    results = assert_interrupted(run, code, "fsig", "install")
     assert results["recipes"]["fsig"]["level"] == 0
-    assert "Traceback" not in out, out[-3000:]
     assert_clean(domain)
 
 
@@ -201,14 +208,7 @@ def test_signal_during_upgrade_redeploy_leaves_upgrade_unverified_and_nothing_be
         code = run.wait()
     finally:
         run.stop()
-    out = run.output
-    assert code == pytest.ExitCode.INTERRUPTED, f"exit {code}:\n{out[-3000:]}"
-    results = run.results()
-    assert results["interrupted"] is True
-    rung = results["recipes"]["fupg"]["rungs"]["upgrade"]
-    assert rung["status"] == "unver", rung
-    assert "interrupt" in rung["reason"].lower(), rung
-    assert "Traceback" not in out, out[-3000:]
+    assert_interrupted(run, code, "fupg", "upgrade")
     assert_clean(domain)
 
 
