@@ -272,9 +272,10 @@ class Swarm:
                 verdict = _verdict(states, expect_update, max_task_failures, seen_updates)
                 elapsed = time.monotonic() - start
                 if verdict is not None:
-                    ok, reason = verdict
-                    if not ok:
-                        reason += self._health_of_named(reason, states, since)
+                    ok, reason, culprit = verdict
+                    if culprit:
+                        health = self.health_log(culprit, since)
+                        reason += f"; {health}" if health else ""
                     return Convergence(ok, reason, states, elapsed, seen_updates)
                 now = time.monotonic()
                 if now >= deadline:
@@ -284,14 +285,6 @@ class Swarm:
                     progress(f"waiting for {stack} to converge ({waiting}): {elapsed:.0f}s of {timeout:.0f}s")
                     next_progress = now + 10
                 feed.wait(deadline - now)
-
-    def _health_of_named(self, reason: str, states: Mapping[str, ServiceState], since: float) -> str:
-        """The last healthcheck output of the service a failure verdict names: often the cause."""
-        for name in states:
-            if name in reason:
-                health = self.health_log(name, since)
-                return f"; {health}" if health else ""
-        return ""
 
     def _timeout_reason(self, states: dict[str, ServiceState], timeout: float, since: float) -> str:
         parts = []
@@ -536,8 +529,8 @@ def _verdict(
     expect_update: set[str],
     max_task_failures: int,
     seen_updates: Mapping[str, list[str]],
-) -> tuple[bool, str] | None:
-    """(ok, reason) once the outcome is known, None while still converging."""
+) -> tuple[bool, str, str | None] | None:
+    """(ok, reason, the failing service) once the outcome is known, None while converging."""
     if not states:
         return None
     for name, s in states.items():
@@ -549,15 +542,15 @@ def _verdict(
             verb = "rolled back" if failed_state.startswith("rollback") else "paused"
             cause = f"; {s.failures[-1].describe()}" if s.failures else ""
             msg = f": {s.update_message}" if s.update_message else ""
-            return False, f"swarm {verb} the update of {name} ({failed_state}){msg}{cause}"
+            return False, f"swarm {verb} the update of {name} ({failed_state}){msg}{cause}", name
         if len(s.failures) >= max_task_failures:
-            return False, f"{name} lost {len(s.failures)} tasks; last {s.failures[-1].describe()}"
+            return False, f"{name} lost {len(s.failures)} tasks; last {s.failures[-1].describe()}", name
     for name, s in states.items():
         if s.running < s.desired or s.stale_running:
             return None
         if name in expect_update and s.update_state != "completed" and "completed" not in seen_updates.get(name, []):
             return None
-    return True, "converged"
+    return True, "converged", None
 
 
 def _same_container_spec(task_spec: Mapping, service_spec: Mapping) -> bool:
