@@ -176,6 +176,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args.extend(a for a in extra if a not in config.args)
     else:
         config.args[:] = extra
+    config.pluginmanager.register(InterruptReport(config), "ccci-interrupt")
     _terminate_as_interrupt()
 
 
@@ -208,6 +209,43 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread: leave the default
         pass
+
+
+class InterruptReport:
+    """An interrupt is a normal way for a CI run to end; it must end in one line, exit 2.
+
+    A signal can land mid-instruction, leaving a traceback entry without a line number
+    (Python 3.11), which pytest's own interrupt report cannot render: INTERNALERROR, exit 1.
+    The interrupt itself is handled (teardown, results) either way, so say it plainly."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo):
+        try:
+            return (yield)
+        except Exception as exc:
+            message = f"{excinfo.typename}: {excinfo.value}"
+            sys.stderr.write(f"ccci: interrupted ({message}); pytest could not render where ({type(exc).__name__})\n")
+            # The terminal reporter insists on a rendered interrupt at the end of the run: give
+            # it the message alone (its attribute is private; if it moves, this is a no-op).
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None and hasattr(reporter, "_keyboardinterrupt_memo"):
+                reporter._keyboardinterrupt_memo = _InterruptMemo(message)
+            return None
+
+
+class _InterruptMemo:
+    """The least of an exception repr the terminal reporter needs: a crash line."""
+
+    def __init__(self, message: str):
+        from _pytest._code.code import ReprFileLocation
+
+        self.reprcrash = ReprFileLocation("<interrupt>", 0, message)
+
+    def toterminal(self, tw) -> None:
+        tw.line(self.reprcrash.message)
 
 
 @pytest.hookimpl(optionalhook=True)
