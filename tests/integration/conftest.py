@@ -26,6 +26,8 @@ from pytest_ccci.errors import UsageError  # noqa: E402
 from pytest_ccci.naming import LABEL_DOMAIN  # noqa: E402
 
 pytestmark = pytest.mark.integration
+# The default host lock dir, shared with every plugin run on this host (as in real use).
+LOCK_DIR = Path("/tmp/pytest-ccci/locks")
 
 
 @pytest.fixture(scope="session")
@@ -114,3 +116,41 @@ def pytest_collection_modifyitems(config, items):
     """The test that stops and restarts dockerd goes last: nothing after it depends on how
     quickly the swarm settles again."""
     items.sort(key=lambda item: item.get_closest_marker("dockerd_restart") is not None)
+
+
+@dataclass
+class DirectApp:
+    """hello driven through the backend directly (no plugin run): its head and 0.2.0 checkouts,
+    the App, a backend, and the app-domain lock held as a lifecycle holds it (so a concurrent
+    run's janitor never reaps it)."""
+
+    head: object
+    base: object
+    app: object
+    backend: object
+
+
+@pytest.fixture
+def direct_hello(lab, swarm, tmp_path, assert_clean):
+    from pytest_ccci.backend import App, SecretVault, SwarmBackend
+    from pytest_ccci.locks import acquire, app_lock_path, release
+    from pytest_ccci.recipe import RecipeRepo
+    from pytest_ccci.settings import load_settings
+
+    lab.enroll("direct")
+    settings = load_settings(lab.recipes_dir / "direct")
+    repo = RecipeRepo("direct", settings.source, tmp_path / "cache")
+    repo.fetch()
+    head = repo.checkout(repo.resolve(None), tmp_path / "head")
+    base = repo.checkout(repo.resolve("0.2.0+1.35.0"), tmp_path / "base")
+    app = App.for_checkout(settings, head.head_sha, "ccci.test", "direct-test")
+    backend = SwarmBackend(swarm, tmp_path / "deploy", SecretVault(), lock_dir=LOCK_DIR)
+    lock = acquire(app_lock_path(LOCK_DIR, app.domain), "direct-test", "direct backend test", timeout=300)
+    try:
+        yield DirectApp(head, base, app, backend)
+    finally:
+        left = backend.teardown(app)
+        release(lock)
+    assert not left, f"teardown left: {left}"
+    assert_clean(app.domain)
+

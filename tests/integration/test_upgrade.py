@@ -5,15 +5,10 @@ from __future__ import annotations
 import json
 import sys
 from types import SimpleNamespace
-from pathlib import Path
 
 import pytest
 
 from pytest_ccci import tiers
-from pytest_ccci.locks import acquire, app_lock_path, release
-from pytest_ccci.backend import App, SecretVault, SwarmBackend
-from pytest_ccci.recipe import RecipeRepo
-from pytest_ccci.settings import load_settings
 
 
 def test_upgrade_records_base_head_and_stamp(lab, assert_clean):
@@ -54,33 +49,18 @@ def test_stop_first_overlay_fixes_the_same_upgrade(lab, assert_clean):
     assert_clean(run.recipe("fixed")["domain"])
 
 
-def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(lab, swarm, tmp_path, assert_clean):
+def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(direct_hello):
     """Reproduction 3: HC1 keeps its teeth. The base commit is what the swarm runs; the head is
     what is expected: the install assertions must fail, on HC1, with both stamps named."""
-    lab.enroll("teeth")
-    settings = load_settings(lab.recipes_dir / "teeth")
-    repo = RecipeRepo("teeth", settings.source, tmp_path / "cache")
-    repo.fetch()
-    head = repo.checkout(repo.resolve(None), tmp_path / "head")
-    base = repo.checkout(repo.resolve("0.2.0+1.35.0"), tmp_path / "base")
-    app = App.for_checkout(settings, head.head_sha, "ccci.test", "teeth-test")
-    backend = SwarmBackend(swarm, tmp_path / "deploy", SecretVault())
-    # Held like a real lifecycle holds it: a concurrent run's janitor must not reap this app.
-    lock = acquire(app_lock_path(Path("/tmp/pytest-ccci/locks"), app.domain), "teeth-test", "HC1 test", timeout=300)
-    try:
-        deployed = backend.deploy(app, base, "chaos")  # the base commit, in chaos mode
-        assert deployed.convergence.ok, deployed.convergence.reason
-        deployed.checkout, deployed.expected_chaos = head, head.head_sha[:8]  # ...but the head is expected
-        with pytest.raises(AssertionError) as failed:
-            tiers.test_install(deployed, backend, SimpleNamespace(facts={}))
-        message = str(failed.value)
-        assert message.startswith("HC1:"), message
-        assert base.head_sha[:8] in message and head.head_sha[:8] in message
-    finally:
-        left = backend.teardown(app)
-        release(lock)
-    assert not left
-    assert_clean(app.domain)
+    head, base = direct_hello.head, direct_hello.base
+    deployed = direct_hello.backend.deploy(direct_hello.app, base, "chaos")  # the base commit, in chaos mode
+    assert deployed.convergence.ok, deployed.convergence.reason
+    deployed.checkout, deployed.expected_chaos = head, head.head_sha[:8]  # ...but the head is expected
+    with pytest.raises(AssertionError) as failed:
+        tiers.test_install(deployed, direct_hello.backend, SimpleNamespace(facts={}))
+    message = str(failed.value)
+    assert message.startswith("HC1:"), message
+    assert base.head_sha[:8] in message and head.head_sha[:8] in message
 
 
 def test_two_processes_on_one_recipe_and_ref_serialize_on_the_app_lock(lab, assert_clean):
