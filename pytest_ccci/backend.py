@@ -17,7 +17,7 @@ import yaml
 
 from . import compose, naming
 from .engine import Convergence, Swarm
-from .envfile import SecretSpec, load_env_sample, parse_env_sample
+from .envfile import EnvSample, load_env_sample, parse_env_sample
 from .app import App, SecretVault
 from .errors import InfraError, RecipeError
 from .recipe import Checkout
@@ -42,9 +42,9 @@ class Deployment:
         return f"{self.app.stack}_app"
 
 
-def deploy_env(checkout: Checkout, app: App) -> dict[str, str]:
+def deploy_env(checkout: Checkout, app: App, sample: EnvSample | None = None) -> dict[str, str]:
     """The env abra deploys with: `.env.sample`, TYPE/DOMAIN/STACK_NAME, then settings overrides."""
-    sample = load_env_sample(checkout.path / ".env.sample")
+    sample = sample or load_env_sample(checkout.path / ".env.sample")
     env = sample.values()
     env.update(abra_sh_exports(checkout.path / "abra.sh"))
     env.update(TYPE=app.recipe, DOMAIN=app.domain, STACK_NAME=app.stack)
@@ -181,17 +181,18 @@ class SwarmBackend(_DataOps):
         `admit(bytes)` is called once the memory the stack declares is known, before anything
         is created, and returns what releases the admission when the deploy has settled."""
         start = time.monotonic()
-        env = deploy_env(checkout, app)
+        sample = load_env_sample(checkout.path / ".env.sample")
+        env = deploy_env(checkout, app, sample)
         merged = self.swarm.stack_config(compose_files(checkout, app, env), env, checkout.path)
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
         try:
-            return self._deploy_admitted(app, checkout, mode, merged, start)
+            return self._deploy_admitted(app, checkout, mode, merged, sample, start)
         finally:
             done()
 
-    def _deploy_admitted(self, app: App, checkout: Checkout, mode: str, merged: dict, start: float) -> Deployment:
+    def _deploy_admitted(self, app: App, checkout: Checkout, mode: str, merged: dict, sample: EnvSample, start: float) -> Deployment:
 
         newest = checkout.ancestor_releases[-1].tag if checkout.ancestor_releases else None
         if mode == "release":
@@ -201,7 +202,7 @@ class SwarmBackend(_DataOps):
         app_labels = naming.deploy_labels(app.stack, app.recipe, version=version, chaos=chaos)
         run_labels = naming.run_labels(app.run_id, app.domain, app.recipe, str(self.lock_dir or ""))
 
-        created = self._ensure_secrets(app, checkout, merged, run_labels)
+        created = self._ensure_secrets(app, sample, merged, run_labels)
         final = compose.escape_dollars(compose.stamp(merged, app_labels, run_labels))
         deploy_file = self.run_dir / f"{app.stack}-{mode}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}.yml"
         deploy_file.parent.mkdir(parents=True, exist_ok=True)
@@ -236,8 +237,7 @@ class SwarmBackend(_DataOps):
             secrets_created=created,
         )
 
-    def _ensure_secrets(self, app: App, checkout: Checkout, merged: dict, labels: dict) -> list[str]:
-        sample = load_env_sample(checkout.path / ".env.sample")
+    def _ensure_secrets(self, app: App, sample: EnvSample, merged: dict, labels: dict) -> list[str]:
         wanted = set(compose.external_secrets(merged).values())
         created = []
         for spec in sample.secrets:

@@ -132,9 +132,9 @@ class Swarm:
     def ensure_secret(self, name: str, value: str, labels: Mapping[str, str]) -> bool:
         """Create a secret unless one of that name exists (a redeploy keeps its secrets)."""
         try:
-            if self.api.secrets(filters={"name": name}):
-                if any(s["Spec"]["Name"] == name for s in self.api.secrets(filters={"name": name})):
-                    return False
+            # The name filter matches prefixes: only an exact name counts as existing.
+            if any(s["Spec"]["Name"] == name for s in self.api.secrets(filters={"name": name})):
+                return False
             self.api.create_secret(name=name, data=value.encode(), labels=dict(labels))
             return True
         except docker.errors.APIError as exc:

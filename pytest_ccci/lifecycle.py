@@ -43,7 +43,6 @@ class RunContext:
     progress: Callable[[str], None]
     connect: Callable[[], Any]
     vault: SecretVault = field(default_factory=SecretVault)
-    _swarm: Any = None
     _backend: "SwarmBackend | None" = None
     _run_dir: Path | None = None
 
@@ -59,8 +58,7 @@ class RunContext:
         if self._backend is None:
             from .backend import SwarmBackend
 
-            self._swarm = self.connect()
-            self._backend = SwarmBackend(self._swarm, self.run_dir / "deploy", self.vault, self.progress, self.lock_dir)
+            self._backend = SwarmBackend(self.connect(), self.run_dir / "deploy", self.vault, self.progress, self.lock_dir)
         return self._backend
 
     @property

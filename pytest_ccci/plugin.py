@@ -472,8 +472,6 @@ def _verdict(report: pytest.TestReport, call: pytest.CallInfo) -> tuple[str, str
         return Status.FAIL.value, str(exc)
     if isinstance(exc, (InfraError, UsageError)) or _is_engine_error(exc):
         return Status.UNVER.value, f"infrastructure: {' '.join(str(exc).split())[:300]}"
-    if isinstance(exc, KeyboardInterrupt):
-        return Status.UNVER.value, "interrupted"
     text = " ".join(str(exc).split())[:300] if exc else "failed"
     return Status.FAIL.value, f"{type(exc).__name__}: {text}" if exc else text
 
