@@ -32,10 +32,11 @@ from types import SimpleNamespace
 import docker
 import yaml
 
-from pytest_ccci import compose, naming
-from pytest_ccci.backend import App, compose_files, deploy_env
-from pytest_ccci.engine import Swarm
-from pytest_ccci.settings import Settings, Health
+from pytest_ccci.model import compose
+from pytest_ccci.model import naming
+from pytest_ccci.run.backend import App, compose_files, deploy_env
+from pytest_ccci.swarm.engine import Swarm
+from pytest_ccci.model.settings import Settings, Health
 
 POLL = 0.1  # the tight loop
 BASE_TAG = "0.2.0+1.35.0"

@@ -121,7 +121,7 @@ def pytest_cmd(*args: str) -> list[str]:
 
 
 def swarm():
-    from pytest_ccci.engine import connect
+    from pytest_ccci.swarm.engine import connect
 
     return connect()
 
@@ -138,7 +138,7 @@ def contention() -> dict:
 
 def cleanup_domains(sw, domains: set[str]) -> list[str]:
     """Remove whatever is left of our own app domains (after a killed or failed run)."""
-    from pytest_ccci.naming import LABEL_DOMAIN
+    from pytest_ccci.model.naming import LABEL_DOMAIN
 
     left = []
     for domain in sorted(domains):
@@ -149,7 +149,7 @@ def cleanup_domains(sw, domains: set[str]) -> list[str]:
 
 
 def domain_of(name: str, source: Path) -> str:
-    from pytest_ccci import naming
+    from pytest_ccci.model import naming
 
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True).stdout.strip()
     return naming.app_domain(name, sha, "ccci.test")
@@ -275,10 +275,10 @@ class UpdateEvents:
 
 
 def bench_detection(quick: bool, sw) -> dict:
-    from pytest_ccci.backend import App, SecretVault, SwarmBackend
-    from pytest_ccci.locks import acquire, app_lock_path, release
-    from pytest_ccci.recipe import RecipeRepo
-    from pytest_ccci.settings import load_settings
+    from pytest_ccci.run.backend import App, SecretVault, SwarmBackend
+    from pytest_ccci.run.locks import acquire, app_lock_path, release
+    from pytest_ccci.run.repo import RecipeRepo
+    from pytest_ccci.model.settings import load_settings
 
     runs = 2 if quick else 4
     tmp = Path(tempfile.mkdtemp(prefix="ccci-bench-detect-"))

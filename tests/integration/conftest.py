@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import example_repos  # noqa: E402
 
 from pytest_ccci.errors import UsageError  # noqa: E402
-from pytest_ccci.naming import LABEL_DOMAIN  # noqa: E402
+from pytest_ccci.model.naming import LABEL_DOMAIN  # noqa: E402
 
 pytestmark = pytest.mark.integration
 # The default host lock dir, shared with every plugin run on this host (as in real use).
@@ -32,7 +32,7 @@ LOCK_DIR = Path("/tmp/pytest-ccci/locks")
 
 @pytest.fixture(scope="session")
 def swarm():
-    from pytest_ccci.engine import connect
+    from pytest_ccci.swarm.engine import connect
 
     try:
         return connect()
@@ -132,10 +132,10 @@ class DirectApp:
 
 @pytest.fixture
 def direct_hello(lab, swarm, tmp_path, assert_clean):
-    from pytest_ccci.backend import App, SecretVault, SwarmBackend
-    from pytest_ccci.locks import acquire, app_lock_path, release
-    from pytest_ccci.recipe import RecipeRepo
-    from pytest_ccci.settings import load_settings
+    from pytest_ccci.run.backend import App, SecretVault, SwarmBackend
+    from pytest_ccci.run.locks import acquire, app_lock_path, release
+    from pytest_ccci.run.repo import RecipeRepo
+    from pytest_ccci.model.settings import load_settings
 
     lab.enroll("direct")
     settings = load_settings(lab.recipes_dir / "direct")

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, Lab
-from pytest_ccci.locks import acquire, app_lock_path, release
-from pytest_ccci.naming import app_domain
+from pytest_ccci.run.locks import acquire, app_lock_path, release
+from pytest_ccci.model.naming import app_domain
 
 LOCK_DIR = Path("/tmp/pytest-ccci/locks")
 HELLO_COMPOSE = (EXAMPLES / "hello/unreleased/compose.yml").read_text()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from pytest_ccci.engine import _timestamp
+from pytest_ccci.swarm.engine import _timestamp
 
 
 def test_back_to_back_redeploys_wait_for_their_own_update(direct_hello, swarm):

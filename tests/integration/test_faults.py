@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, Lab
-from pytest_ccci.locks import app_lock_path, read_holder
-from pytest_ccci.naming import app_domain, stack_name
+from pytest_ccci.run.locks import app_lock_path, read_holder
+from pytest_ccci.model.naming import app_domain, stack_name
 
 LOCK_DIR = Path("/tmp/pytest-ccci/locks")  # the ini default: shared with the runs under test
 HELLO_COMPOSE = (EXAMPLES / "hello/unreleased/compose.yml").read_text()
@@ -127,9 +127,9 @@ def has_task(swarm, service: str) -> bool:
 
 def reap_now(tmp: Path) -> list[str]:
     """What the next run's janitor does at its session start, done right here."""
-    from pytest_ccci.engine import connect
-    from pytest_ccci.janitor import reap
-    from pytest_ccci.lifecycle import RunContext
+    from pytest_ccci.swarm.engine import connect
+    from pytest_ccci.run.janitor import reap
+    from pytest_ccci.run.lifecycle import RunContext
 
     runtime = RunContext(
         recipes_dir=tmp, ref=None, base_domain="ccci.test", cache_dir=tmp / "janitor-cache",
@@ -413,7 +413,7 @@ def test_daemon_unreachable_mid_run_is_unverified_and_the_janitor_cleans_after_r
     assert rung["reason"].startswith("infrastructure:"), rung
     assert "Traceback" not in out, out[-3000:]
     # The swarm kept its state across the restart; the dead run's leftovers go to the janitor.
-    from pytest_ccci.engine import connect
+    from pytest_ccci.swarm.engine import connect
 
     fresh = connect()
     deadline = time.monotonic() + 60

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_ccci import tiers
+from pytest_ccci.plugin import test_tiers as tiers
 
 
 def test_upgrade_records_base_head_and_stamp(lab, assert_clean):

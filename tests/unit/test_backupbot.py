@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from pytest_ccci.backupbot import (
+from pytest_ccci.model.backupbot import (
     Hooks,
     ServiceBackup,
     VolumeMount,

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from pytest_ccci.compose import (
+from pytest_ccci.model.compose import (
     declared_memory,
     escape_dollars,
     external_secrets,
@@ -14,7 +14,7 @@ from pytest_ccci.compose import (
     parse_memory,
     stamp,
 )
-from pytest_ccci.naming import deploy_labels, run_labels
+from pytest_ccci.model.naming import deploy_labels, run_labels
 
 MiB = 1 << 20
 GiB = 1 << 30

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_ccci.envfile import (
+from pytest_ccci.model.envfile import (
     EnvVar,
     SecretSpec,
     interpolate,

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from pytest_ccci.level import (
+from pytest_ccci.model.level import (
     RUNGS,
     TIERS,
     Rung,

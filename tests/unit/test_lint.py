@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.lint import RULES, LintResult, TagInfo, lint_errors, lint_recipe
+from pytest_ccci.model.lint import RULES, LintResult, TagInfo, lint_errors, lint_recipe
 
 REAL = Path("/work/shared/real-recipes")
 RELEASE = TagInfo("1.0.0+1.25.3", annotated=True, sha="a" * 40)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from pytest_ccci.errors import InfraError
-from pytest_ccci.locks import DeployAdmission, acquire, app_lock_path, process_lock, read_holder, release, try_acquire
+from pytest_ccci.run.locks import DeployAdmission, acquire, app_lock_path, process_lock, read_holder, release, try_acquire
 
 
 def _hold(path, ready, stop):

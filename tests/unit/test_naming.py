@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from pytest_ccci import naming
-from pytest_ccci.naming import (
+from pytest_ccci.model import naming
+from pytest_ccci.model.naming import (
     LABEL_DOMAIN,
     LABEL_RECIPE,
     LABEL_RUN,

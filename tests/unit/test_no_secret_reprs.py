@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_ccci.app import App, SecretVault
-from pytest_ccci.backend import Deployment
-from pytest_ccci.engine import Convergence
-from pytest_ccci.envfile import SecretSpec
-from pytest_ccci.recipe import Checkout
-from pytest_ccci.settings import parse_settings
+from pytest_ccci.model.app import App, SecretVault
+from pytest_ccci.run.backend import Deployment
+from pytest_ccci.swarm.engine import Convergence
+from pytest_ccci.model.envfile import SecretSpec
+from pytest_ccci.run.repo import Checkout
+from pytest_ccci.model.settings import parse_settings
 
 
 def test_settings_repr_leaves_env_values_out_and_shown_masks_them():

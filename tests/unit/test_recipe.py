@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.lint import TagInfo
-from pytest_ccci.recipe import RecipeRepo, describe
+from pytest_ccci.model.lint import TagInfo
+from pytest_ccci.run.repo import RecipeRepo, describe
 
 REAL_RECIPES = Path("/work/shared/real-recipes")
 

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from pytest_ccci.level import RUNGS, TIERS, Status
-from pytest_ccci.lifecycle import secret_fingerprints
-from pytest_ccci.results import PROPERTY, SCHEMA, Results, find_fingerprints
-from pytest_ccci.scheduler import recipe_of
+from pytest_ccci.model.level import RUNGS, TIERS, Status
+from pytest_ccci.run.lifecycle import secret_fingerprints
+from pytest_ccci.run.results import PROPERTY, SCHEMA, Results, find_fingerprints
+from pytest_ccci.plugin.scheduler import recipe_of
 
 HEAD = "0123456789abcdef0123456789abcdef01234567"
 FUNCTION = {"lint": "test_lint", "install": "test_install", "upgrade": "test_upgrade", "backup": "test_backup", "restore": "test_restore"}

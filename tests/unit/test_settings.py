@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.settings import (
+from pytest_ccci.model.settings import (
     DECLARABLE,
     MASK,
     OVERLAY_FILE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pytest_ccci.engine import ServiceState, TaskFailure, _verdict
+from pytest_ccci.swarm.engine import ServiceState, TaskFailure, _verdict
 
 FAILED = TaskFailure("s_app", "n4bg78gej6qbtif47h7uo0vf9", 1, "failed", "task: non-zero exit (1)", 1)
 

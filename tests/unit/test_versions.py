@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from pytest_ccci.versions import (
+from pytest_ccci.model.versions import (
     Release,
     UpgradeBase,
     newest_release,

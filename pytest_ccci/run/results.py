@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-from .level import RUNGS, TIERS, Rung, Status, TierResult, compute_level, rungs_from_tiers, why_not_higher
+from pytest_ccci.model.level import RUNGS, TIERS, Rung, Status, TierResult, compute_level, rungs_from_tiers, why_not_higher
 
 SCHEMA = "pytest-ccci/results/1"
 # The report attribute carrying a tier verdict. A plain attribute (not user_properties): xdist

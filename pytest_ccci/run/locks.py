@@ -16,7 +16,7 @@ from typing import Callable
 
 from filelock import FileLock, Timeout
 
-from .errors import InfraError
+from pytest_ccci.errors import InfraError
 
 # Two FileLock objects on one path in one process deadlock each other: one object per path.
 _PROCESS_LOCKS: dict[str, FileLock] = {}

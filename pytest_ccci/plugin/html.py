@@ -6,10 +6,10 @@ import html as _html
 
 import pytest
 
-from .app import redact
-from .level import RUNGS
-from .results import PROPERTY
-from .stash import ccci_context_key, results_key
+from pytest_ccci.model.app import redact
+from pytest_ccci.model.level import RUNGS
+from pytest_ccci.run.results import PROPERTY
+from pytest_ccci.plugin.stash import ccci_context_key, results_key
 
 _COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "skip": "#6e7781", "unver": "#bc4c00"}
 

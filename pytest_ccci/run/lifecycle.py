@@ -16,15 +16,15 @@ from typing import Any, Callable
 
 from typing import TYPE_CHECKING
 
-from .app import App, SecretVault
-from .errors import CcciError, InfraError
-from .locks import DeployAdmission, acquire, app_lock_path, release
-from .recipe import Checkout, RecipeRepo
-from .settings import SECRET_SHAPED, Settings, load_settings, resolve_source
-from .versions import Release, UpgradeBase, older_releases, upgrade_base
+from pytest_ccci.model.app import App, SecretVault
+from pytest_ccci.errors import CcciError, InfraError
+from pytest_ccci.run.locks import DeployAdmission, acquire, app_lock_path, release
+from pytest_ccci.run.repo import Checkout, RecipeRepo
+from pytest_ccci.model.settings import SECRET_SHAPED, Settings, load_settings, resolve_source
+from pytest_ccci.model.versions import Release, UpgradeBase, older_releases, upgrade_base
 
 if TYPE_CHECKING:  # the engine (docker-py) is imported on first use, not by collection
-    from .backend import Deployment, SwarmBackend
+    from pytest_ccci.run.backend import Deployment, SwarmBackend
 
 
 @dataclass
@@ -56,7 +56,7 @@ class RunContext:
     @property
     def backend(self) -> "SwarmBackend":
         if self._backend is None:
-            from .backend import SwarmBackend
+            from pytest_ccci.run.backend import SwarmBackend
 
             self._backend = SwarmBackend(self.connect(), self.run_dir / "deploy", self.vault, self.progress, self.lock_dir)
         return self._backend
@@ -256,7 +256,7 @@ class RecipeLifecycle:
 def secret_fingerprints(values: list[str]) -> list[tuple[int, str]]:
     """(length, sha256) of each secret, in each form it may take in an artifact (as is, HTML
     and XML escaped): enough to find a leak in an artifact, useless to a reader."""
-    from .app import secret_forms
+    from pytest_ccci.model.app import secret_forms
 
     forms = {f for v in values if v for f in secret_forms(v)}
     return sorted({(len(f), hashlib.sha256(f.encode()).hexdigest()) for f in forms})

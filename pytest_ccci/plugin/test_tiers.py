@@ -7,7 +7,7 @@ upgrade) and keeps all of one recipe on one worker.
 
 from __future__ import annotations
 
-from pytest_ccci.fixtures import seeded_still_there
+from pytest_ccci.plugin.fixtures import seeded_still_there
 
 
 def test_lint(lint_results):

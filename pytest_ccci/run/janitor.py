@@ -6,9 +6,9 @@ a lock that is held means a live run (in another process or on another worker) s
 
 from __future__ import annotations
 
-from .lifecycle import RunContext
-from .locks import app_lock_path, release, try_acquire
-from .naming import LABEL_DOMAIN, LABEL_LOCKS, stack_name
+from pytest_ccci.run.lifecycle import RunContext
+from pytest_ccci.run.locks import app_lock_path, release, try_acquire
+from pytest_ccci.model.naming import LABEL_DOMAIN, LABEL_LOCKS, stack_name
 
 
 def reap(runtime: RunContext) -> list[str]:

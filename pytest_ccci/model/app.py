@@ -7,9 +7,9 @@ import string
 from dataclasses import dataclass
 from typing import Iterable
 
-from . import naming
-from .envfile import SecretSpec
-from .settings import Settings
+from pytest_ccci.model import naming
+from pytest_ccci.model.envfile import SecretSpec
+from pytest_ccci.model.settings import Settings
 
 _CHARSETS = {
     "default": string.ascii_letters + string.digits,

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from .backupbot import backup_plan
-from .errors import InfraError, RecipeError
-from .lifecycle import RecipeLifecycle, UpgradeRun
-from .lint import LintResult, lint_recipe
-from .recipe import Checkout
-from .stash import ccci_context_key
+from pytest_ccci.model.backupbot import backup_plan
+from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.run.lifecycle import RecipeLifecycle, UpgradeRun
+from pytest_ccci.model.lint import LintResult, lint_recipe
+from pytest_ccci.run.repo import Checkout
+from pytest_ccci.plugin.stash import ccci_context_key
 
 if TYPE_CHECKING:  # annotations only: fixtures must not pull docker-py into collection
-    from .backend import Deployment, SwarmBackend
+    from pytest_ccci.run.backend import Deployment, SwarmBackend
 
 
 @pytest.fixture
@@ -117,7 +117,7 @@ class DeployedApp:
     @property
     def url(self) -> str:
         """The app's base URL as seen from inside its own task."""
-        from .compose import http_port
+        from pytest_ccci.model.compose import http_port
 
         health = self.deployment.app.settings.health
         port = health.port or http_port(self.deployment.config, health.service)
@@ -163,7 +163,7 @@ def seeded_still_there(backend: SwarmBackend, deployment: Deployment, seeded: di
 @pytest.fixture
 def backup_archive(installed: Deployment, ccci_backend: SwarmBackend, lifecycle: RecipeLifecycle):
     """A backup of the fresh install, taken the way backupbot would (hooks included)."""
-    from .backupbot import is_backup_capable
+    from pytest_ccci.model.backupbot import is_backup_capable
 
     if not is_backup_capable(installed.config):
         pytest.skip("n/a: not backup-capable: no service carries backupbot.backup=true with paths or volumes")
@@ -184,7 +184,7 @@ class RestoreRun:
 @pytest.fixture
 def restore_run(installed: Deployment, ccci_backend: SwarmBackend, lifecycle: RecipeLifecycle) -> RestoreRun:
     """Seed known data, back it up, damage it, restore it: the restore tier then checks the result."""
-    from .backupbot import is_backup_capable
+    from pytest_ccci.model.backupbot import is_backup_capable
 
     if not is_backup_capable(installed.config):
         pytest.skip("n/a: not backup-capable: no service carries backupbot.backup=true with paths or volumes")

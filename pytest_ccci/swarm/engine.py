@@ -23,7 +23,7 @@ import docker.errors
 import requests.exceptions
 import yaml
 
-from .errors import InfraError, RecipeError, UsageError
+from pytest_ccci.errors import InfraError, RecipeError, UsageError
 
 SETUP_HINT = "run `bash scripts/setup-engine.sh` as root (installs docker.io, starts dockerd, inits the swarm)"
 # Update states after which a service update will not complete on its own.

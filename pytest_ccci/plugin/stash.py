@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from .lifecycle import RecipeLifecycle, RunContext
-    from .results import Results
+    from pytest_ccci.run.lifecycle import RecipeLifecycle, RunContext
+    from pytest_ccci.run.results import Results
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class CcciContext:
         return [*self.runtime.vault.values(), *(v for lc in self.lifecycles.values() for v in lc.secret_values())]
 
     def lifecycle(self, name: str) -> "RecipeLifecycle":
-        from .lifecycle import RecipeLifecycle
+        from pytest_ccci.run.lifecycle import RecipeLifecycle
 
         if name not in self.lifecycles:
             self.lifecycles[name] = RecipeLifecycle(self.runtime, name)

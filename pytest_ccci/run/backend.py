@@ -15,13 +15,14 @@ from typing import Callable
 
 import yaml
 
-from . import compose, naming
-from .engine import Convergence, Swarm
-from .envfile import EnvSample, load_env_sample, parse_env_sample
-from .app import App, SecretVault
-from .errors import InfraError, RecipeError
-from .recipe import Checkout
-from .settings import Settings
+from pytest_ccci.model import compose
+from pytest_ccci.model import naming
+from pytest_ccci.swarm.engine import Convergence, Swarm
+from pytest_ccci.model.envfile import EnvSample, load_env_sample, parse_env_sample
+from pytest_ccci.model.app import App, SecretVault
+from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.run.repo import Checkout
+from pytest_ccci.model.settings import Settings
 
 
 
@@ -102,7 +103,7 @@ class _DataOps:
     def write_file(self, service: str, path: str, content: bytes) -> None:
         import posixpath
 
-        from .engine import tar_bytes
+        from pytest_ccci.swarm.engine import tar_bytes
 
         self.swarm.exec(service, ["mkdir", "-p", posixpath.dirname(path)], timeout=30)
         self.swarm.put_archive(service, posixpath.dirname(path), tar_bytes({posixpath.basename(path): content}))
@@ -130,7 +131,7 @@ class _DataOps:
     def backup(self, deployment: Deployment) -> BackupArchive:
         import hashlib
 
-        from .backupbot import backup_plan
+        from pytest_ccci.model.backupbot import backup_plan
 
         timeout = deployment.app.settings.hook_timeout
         plan = backup_plan(deployment.config)
@@ -149,7 +150,7 @@ class _DataOps:
     def restore(self, deployment: Deployment, archive: BackupArchive) -> None:
         import posixpath
 
-        from .backupbot import backup_plan
+        from pytest_ccci.model.backupbot import backup_plan
 
         timeout = deployment.app.settings.hook_timeout
         bad = archive.verify()

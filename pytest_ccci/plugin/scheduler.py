@@ -11,8 +11,8 @@ import re
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-from .results import PROPERTY
-from .stash import ccci_context_key
+from pytest_ccci.run.results import PROPERTY
+from pytest_ccci.plugin.stash import ccci_context_key
 
 _PARAM = re.compile(r"\[(?P<param>[^\]]*)\]$")
 

@@ -13,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from . import fixtures as _fixtures
-from .app import redact
-from .errors import CcciError, InfraError, RecipeError, UsageError
-from .level import TIERS, Status
-from .lifecycle import RunContext, new_run_id, secret_fingerprints
-from .results import PROPERTY, RecipeRecord, Results
-from .settings import enrolled
-from .stash import CcciContext, TierItem, ccci_context_key, results_key, tier_item_key
+from pytest_ccci.plugin import fixtures as _fixtures
+from pytest_ccci.model.app import redact
+from pytest_ccci.errors import CcciError, InfraError, RecipeError, UsageError
+from pytest_ccci.model.level import TIERS, Status
+from pytest_ccci.run.lifecycle import RunContext, new_run_id, secret_fingerprints
+from pytest_ccci.run.results import PROPERTY, RecipeRecord, Results
+from pytest_ccci.model.settings import enrolled
+from pytest_ccci.plugin.stash import CcciContext, TierItem, ccci_context_key, results_key, tier_item_key
 
-TIERS_MODULE = Path(__file__).with_name("tiers.py")
+TIERS_MODULE = Path(__file__).with_name("test_tiers.py")
 # Order on a worker: lint, install, backup, restore, functional, (teardown), upgrade.
 TIER_ORDER = {"lint": 0, "install": 1, "backup": 2, "restore": 3, "functional": 4, "upgrade": 6}
 PREREQUISITES = {"backup": ("install",), "restore": ("install", "backup"), "functional": ("install",)}
@@ -32,7 +32,7 @@ item_status_key = pytest.StashKey[str]()
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
-    from . import hooks
+    from pytest_ccci.plugin import hookspecs as hooks
 
     pluginmanager.add_hookspecs(hooks)
 
@@ -141,7 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
         return config._tmp_path_factory.mktemp("ccci", numbered=False)
 
     def connect():
-        from .engine import connect as engine_connect
+        from pytest_ccci.swarm.engine import connect as engine_connect
 
         return engine_connect()
 
@@ -163,11 +163,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[results_key] = Results(recipes, tiers, run_id)
         config.pluginmanager.register(ResultsCollector(config.stash[results_key]), "ccci-results")
         if config.pluginmanager.hasplugin("xdist"):
-            from .scheduler import RecipeSchedulerPlugin
+            from pytest_ccci.plugin.scheduler import RecipeSchedulerPlugin
 
             config.pluginmanager.register(RecipeSchedulerPlugin(), "ccci-scheduler")
     if config.pluginmanager.hasplugin("html"):
-        from .html import HtmlReport
+        from pytest_ccci.plugin.html import HtmlReport
 
         config.pluginmanager.register(HtmlReport(config), "ccci-html")
     # The tier module and the selected recipes' own test folders are what gets collected.
@@ -600,7 +600,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def _reap(ctx: CcciContext) -> None:
-    from .janitor import reap
+    from pytest_ccci.run.janitor import reap
 
     try:
         reaped = reap(ctx.runtime)

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .errors import RecipeError
+from pytest_ccci.errors import RecipeError
 
 SETTINGS_FILE = "ccci.yml"
 OVERLAY_FILE = "compose.ccci.yml"

@@ -6,7 +6,7 @@ import copy
 import re
 from typing import Any, Mapping
 
-from .backupbot import labels_of
+from pytest_ccci.model.backupbot import labels_of
 
 _TRAEFIK_PORT = re.compile(r"^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$")
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .errors import InfraError, RecipeError
-from .lint import TagInfo
-from .versions import Release, releases
+from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.model.lint import TagInfo
+from pytest_ccci.model.versions import Release, releases
 
 GIT_TIMEOUT = 120.0
 _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}

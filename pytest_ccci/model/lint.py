@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from pytest_ccci.envfile import EnvSample, interpolate, interpolate_tree, load_env_sample
+from pytest_ccci.model.envfile import EnvSample, interpolate, interpolate_tree, load_env_sample
 from pytest_ccci.errors import RecipeError
 
 

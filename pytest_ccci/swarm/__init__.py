@@ -1,0 +1,2 @@
+"""The swarm edge: the only code that talks to the Docker engine.
+"""
