@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from enum import Enum
 
+from pytest_ccci.model.tiers import RUNGS, TIERS
+from pytest_ccci.model.verdict import Status
 
-class Status(str, Enum):
-    PASS = "pass"
-    FAIL = "fail"
-    SKIP = "skip"
-    UNVER = "unver"  # could not be verified (infrastructure trouble, not run): not the recipe's fault
-
-
-RUNGS: tuple[str, ...] = ("install", "upgrade", "backup_restore", "functional", "lint")
-TIERS: tuple[str, ...] = ("install", "upgrade", "backup", "restore", "functional", "lint")
 
 # Words for why_not_higher; "unver" is a column code, not something to show a person.
 _STATUS_WORDS: dict[Status, str] = {

@@ -1,0 +1,105 @@
+"""The verdict record: what one tier item's report says about a recipe, and how an outcome is
+classified into pass / fail / skip / unver.
+
+One `TierVerdict` is made per report on the process that ran the item, travels to the
+controller as a report attribute (xdist ships it), and is read there by the results, the
+terminal table, JUnit and HTML. Nothing else builds or parses that attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from pytest_ccci.errors import InfraError, RecipeError, UsageError
+from pytest_ccci.model.text import one_line
+
+# The report attribute that carries a verdict. A plain attribute, not user_properties: xdist
+# ships it from the workers all the same, and JUnit XML does not get the whole record.
+REPORT_ATTRIBUTE = "ccci"
+
+
+class Status(str, Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    SKIP = "skip"
+    UNVER = "unver"  # could not be verified (infrastructure trouble, not run): not the recipe's fault
+
+
+# How bad a status is, when one item has several verdicts (setup, call, teardown) or one tier
+# several items: the worst one counts.
+SEVERITY: dict[Status, int] = {Status.PASS: 0, Status.SKIP: 1, Status.UNVER: 2, Status.FAIL: 3}
+
+# A skip that means "structurally or declared not applicable" starts with this; any other skip
+# (a blocked prerequisite, a tier that could not run) is unverified.
+NOT_APPLICABLE = "n/a:"
+
+
+def worse(a: Status | None, b: Status) -> Status:
+    """The worse of two statuses (None: no verdict yet)."""
+    return b if a is None or SEVERITY[b] > SEVERITY[a] else a
+
+
+@dataclass(frozen=True)
+class TierVerdict:
+    """One report's verdict on one recipe's tier."""
+
+    recipe: str
+    tier: str
+    status: Status
+    reason: str = ""
+    facts: Mapping[str, Any] = field(default_factory=dict)  # the lifecycle's facts, JSON-safe
+    fingerprints: tuple[tuple[int, str], ...] = ()  # of the secrets this process knows (model.secrets)
+
+    def to_wire(self) -> dict[str, Any]:
+        """As plain data, for the report attribute (xdist serialises it)."""
+        return {
+            "recipe": self.recipe,
+            "tier": self.tier,
+            "status": self.status.value,
+            "reason": self.reason,
+            "facts": dict(self.facts),
+            "fingerprints": [list(fp) for fp in self.fingerprints],
+        }
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> TierVerdict:
+        return cls(
+            recipe=data["recipe"],
+            tier=data["tier"],
+            status=Status(data["status"]),
+            reason=data.get("reason", ""),
+            facts=data.get("facts") or {},
+            fingerprints=tuple((int(n), str(h)) for n, h in data.get("fingerprints") or ()),
+        )
+
+
+def classify_skip(reason: str) -> tuple[Status, str]:
+    """A skip is n/a (SKIP) only when it says so; anything else could have run and did not."""
+    reason = reason.removeprefix("Skipped: ")
+    return (Status.SKIP if reason.startswith(NOT_APPLICABLE) else Status.UNVER), reason
+
+
+def classify_error(exc: BaseException | None, engine_reachable: Callable[[], bool]) -> tuple[Status, str]:
+    """The verdict of an item that raised `exc`.
+
+    By the error's kind, never by where its class is defined: the project's own taxonomy
+    (errors.py) says what it is; an assertion is the recipe's failure; any other exception is
+    the recipe's failure too (its functional test failed), unless the engine itself is down at
+    that moment, in which case nothing about the recipe could be verified.
+    """
+    if exc is None:
+        return Status.FAIL, "failed"
+    if isinstance(exc, AssertionError):
+        lines = str(exc).strip().splitlines()
+        return Status.FAIL, lines[0] if lines else "assertion failed"
+    if isinstance(exc, RecipeError):
+        return Status.FAIL, str(exc)
+    if isinstance(exc, (InfraError, UsageError)):
+        return Status.UNVER, f"infrastructure: {one_line(exc)}"
+    described = f"{type(exc).__name__}: {one_line(exc)}"
+    if not engine_reachable():
+        return Status.UNVER, f"infrastructure: the Docker engine is unreachable ({described})"
+    return Status.FAIL, described
