@@ -32,11 +32,11 @@ from types import SimpleNamespace
 import docker
 import yaml
 
-from pytest_ccci.model import compose
-from pytest_ccci.model import naming
-from pytest_ccci.run.backend import App, compose_files, deploy_env
-from pytest_ccci.swarm.engine import Swarm
-from pytest_ccci.model.settings import Settings, Health
+from pytest_ccci.model import compose, naming
+from pytest_ccci.model.app import App
+from pytest_ccci.model.settings import Health, Settings
+from pytest_ccci.run.deploy import compose_files, deploy_env
+from pytest_ccci.swarm.facade import Swarm
 
 POLL = 0.1  # the tight loop
 BASE_TAG = "0.2.0+1.35.0"
@@ -67,8 +67,13 @@ def prepare(swarm: Swarm, app: App, co: SimpleNamespace, mode: str, out: Path) -
 
 
 def stack_deploy(stack: str, path: Path, cwd: Path) -> None:
-    subprocess.run(["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", str(path), stack],
-                   cwd=cwd, check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", str(path), stack],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
 
 
 def wait_running(api, service: str, timeout: float, want_update: bool) -> None:
@@ -83,16 +88,21 @@ def wait_running(api, service: str, timeout: float, want_update: bool) -> None:
             spec = svc["Spec"]["TaskTemplate"]["ContainerSpec"]
             tasks = api.tasks(filters={"service": svc["ID"], "desired-state": "running"})
             running = [t for t in tasks if t["Status"]["State"] == "running"]
-            current = [t for t in running if t["Spec"]["ContainerSpec"].get("Image") == spec.get("Image")
-                       and t["Spec"]["ContainerSpec"].get("Env") == spec.get("Env")
-                       and t["Spec"]["ContainerSpec"].get("Labels") == spec.get("Labels")]
+            current = [
+                t
+                for t in running
+                if t["Spec"]["ContainerSpec"].get("Image") == spec.get("Image")
+                and t["Spec"]["ContainerSpec"].get("Env") == spec.get("Env")
+                and t["Spec"]["ContainerSpec"].get("Labels") == spec.get("Labels")
+            ]
             state = (svc.get("UpdateStatus") or {}).get("State")
             if state in ("rollback_started", "rollback_completed", "paused"):
                 raise SystemExit(f"bare: update of {service} failed: {state}")
             if len(current) == 1 and len(running) == 1 and (not want_update or state == "completed"):
                 return
-            seen = (f"update {state}, {len(running)} running, {len(current)} of the current spec; tasks: "
-                    + ", ".join(f"{t['Status']['State']} {t['Status'].get('Err', '')}" for t in tasks))
+            seen = f"update {state}, {len(running)} running, {len(current)} of the current spec; tasks: " + ", ".join(
+                f"{t['Status']['State']} {t['Status'].get('Err', '')}" for t in tasks
+            )
         time.sleep(POLL)
     raise SystemExit(f"bare: {service} not converged within {timeout}s: {seen}")
 
@@ -114,7 +124,9 @@ def sh(client, service: str, cmd: str) -> tuple[int, str]:
 
 
 def wget_health(client, service: str) -> None:
-    code, out = container_of(client, service).exec_run(["wget", "-S", "-O", "/dev/null", "http://127.0.0.1:8080/health"])
+    code, out = container_of(client, service).exec_run(
+        ["wget", "-S", "-O", "/dev/null", "http://127.0.0.1:8080/health"]
+    )
     if "200" not in out.decode(errors="replace"):
         raise SystemExit(f"bare: /health did not answer 200: {out[:200]!r}")
 
@@ -178,7 +190,7 @@ def main(source: str, work: Path, name: str = "barehello") -> dict:
     base = checkout(source, work / "base", BASE_TAG)
     settings = Settings(name=name, source=source, health=Health(path="/health"), env={"GREETING": "Hello from CI"})
     app = App.for_checkout(settings, head.head_sha, "ccci.test", f"bare-{int(time.time())}")
-    stack, service = app.stack, f"{app.stack}_app"
+    stack, service = app.stack, naming.service_name(app.stack, "app")
     labels = naming.run_labels(app.run_id, app.domain, app.recipe)
     secret = naming.secret_name(stack, "admin_password", "v1")
     mark("checkouts")

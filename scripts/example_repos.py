@@ -39,7 +39,10 @@ GIT_ENV = {
 def _git(repo: Path, *args: str, when: int) -> None:
     date = f"{1700000000 + when * 86400} +0000"
     subprocess.run(
-        ["git", *args], cwd=repo, check=True, capture_output=True,
+        ["git", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
         env={**GIT_ENV, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date},
     )
 

@@ -12,9 +12,11 @@ is what the bot reads: swarm *service* labels, not container labels):
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from pytest_ccci.model.compose import service_labels
 
 ENABLE = "backupbot.backup"
 V1_PATHS = "backupbot.backup.path"
@@ -43,39 +45,6 @@ class VolumeMount:
 
     volume: str
     target: str
-
-
-def _label_value(value: Any) -> str:
-    # YAML turns an unquoted `true` into a bool and `8080` into an int; labels are strings.
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def labels_of(service: Mapping[str, Any] | None) -> dict[str, str]:
-    """The service's deploy.labels as a dict of strings (list "k=v" form or mapping form)."""
-    deploy = (service or {}).get("deploy") or {}
-    raw = deploy.get("labels") or {}
-    labels: dict[str, str] = {}
-    if isinstance(raw, Mapping):
-        items: Iterator[tuple[Any, Any]] = iter(raw.items())
-    else:
-        items = _list_label_items(raw)
-    for key, value in items:
-        labels[str(key).strip()] = _label_value(value)
-    return labels
-
-
-def _list_label_items(raw: Any) -> Iterator[tuple[Any, Any]]:
-    for entry in raw:
-        if isinstance(entry, Mapping):
-            # `- key: "value"` in a list is a one-item mapping; seen in real recipes.
-            yield from entry.items()
-        else:
-            key, _, value = str(entry).partition("=")  # docker: no "=" means an empty value
-            yield key, value
 
 
 def _is_true(value: str | None) -> bool:
@@ -156,7 +125,7 @@ def backup_plan(compose: Mapping[str, Any]) -> list[ServiceBackup]:
     plan: list[ServiceBackup] = []
     for name, service in (compose.get("services") or {}).items():
         service = service or {}
-        labels = labels_of(service)
+        labels = service_labels(service)
         if not _is_true(labels.get(ENABLE)):
             continue
         plan.append(ServiceBackup(str(name), _service_paths(service, labels), _hooks(labels)))

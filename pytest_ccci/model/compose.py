@@ -1,12 +1,18 @@
-"""Pure operations on a merged, interpolated compose config (a dict from `docker stack config`)."""
+"""Pure operations on a compose config (a dict from `docker stack config`, or a recipe's compose
+file as YAML loads it), and the one parser of compose labels.
+
+Labels come in every shape compose accepts and real recipes write: a mapping, a list of
+"key=value", a list holding one-item mappings (`- traefik.enable: "true"`), "key = value" with
+spaces; YAML makes unquoted `true` a bool and `8080` an int. `labels_dict` reads them all the
+same way; lint, backupbot and stamping use it.
+"""
 
 from __future__ import annotations
 
 import copy
 import re
-from typing import Any, Mapping
-
-from pytest_ccci.model.backupbot import labels_of
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 _TRAEFIK_PORT = re.compile(r"^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$")
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
@@ -23,11 +29,38 @@ def escape_dollars(obj: Any) -> Any:
     return obj
 
 
+def labels_dict(raw: Any) -> dict[str, str]:
+    """Labels in any form compose accepts, as a dict of strings; None or empty gives {}."""
+    items = raw.items() if isinstance(raw, Mapping) else _label_list_items(raw or ())
+    return {str(key).strip(): _label_value(value) for key, value in items}
+
+
+def service_labels(service: Mapping[str, Any] | None) -> dict[str, str]:
+    """A service's deploy.labels (swarm service labels, not the container's `labels:`)."""
+    deploy = (service or {}).get("deploy") or {}
+    return labels_dict(deploy.get("labels"))
+
+
+def _label_list_items(raw: Any) -> Iterator[tuple[Any, Any]]:
+    for entry in raw:
+        if isinstance(entry, Mapping):
+            yield from entry.items()  # `- key: "value"` in a list is a one-item mapping
+        else:
+            key, _, value = str(entry).partition("=")  # as docker: no "=" means an empty value
+            yield key, value.strip()
+
+
+def _label_value(value: Any) -> str:
+    # YAML turns an unquoted `true` into a bool and `8080` into an int; labels are strings.
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _set_labels(holder: dict, labels: Mapping[str, str]) -> None:
-    current = holder.get("labels") or {}
-    if isinstance(current, list):
-        current = dict(item.split("=", 1) if "=" in item else (item, "") for item in current)
-    holder["labels"] = {**current, **labels}
+    holder["labels"] = {**labels_dict(holder.get("labels")), **labels}
 
 
 def stamp(config: Mapping, app_labels: Mapping[str, str], run_labels: Mapping[str, str]) -> dict:
@@ -59,7 +92,7 @@ def external_secrets(config: Mapping) -> dict[str, str]:
 def http_port(config: Mapping, service: str, default: int = 80) -> int:
     """The port the app serves HTTP on: its traefik loadbalancer port label, as recipes declare it."""
     svc = (config.get("services") or {}).get(service) or {}
-    for key, value in labels_of(svc).items():
+    for key, value in service_labels(svc).items():
         if _TRAEFIK_PORT.match(key) and str(value).isdigit():
             return int(value)
     return default

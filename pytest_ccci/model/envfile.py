@@ -34,7 +34,6 @@ class SecretSpec:
     version: str
     length: int
     charset: str
-    generate: bool
 
 
 @dataclass(frozen=True)
@@ -47,15 +46,20 @@ class EnvSample:
 
     @property
     def compose_files(self) -> list[str]:
-        # Cumulative "$COMPOSE_FILE:x.yml" lines were already expanded while parsing; an unset
-        # previous value expands to "" like docker compose, so empty parts are dropped.
-        var = self.vars.get("COMPOSE_FILE")
-        files = [part.strip() for part in var.value.split(":")] if var else []
-        return [f for f in files if f] or ["compose.yml"]
+        return compose_file_names(self.values())
 
     @property
     def secrets(self) -> list[SecretSpec]:
         return [_secret_spec(var, self.origin) for var in self.vars.values() if _SECRET.fullmatch(var.name)]
+
+
+def compose_file_names(env: Mapping[str, str]) -> list[str]:
+    """The compose files an env's COMPOSE_FILE names, in order; compose.yml when it names none.
+
+    Cumulative "$COMPOSE_FILE:x.yml" lines are already expanded by then; an unset previous value
+    expands to "" like docker compose, so empty parts are dropped, and parts are stripped."""
+    parts = (part.strip() for part in env.get("COMPOSE_FILE", "").split(":"))
+    return [part for part in parts if part] or ["compose.yml"]
 
 
 def _secret_spec(var: EnvVar, origin: str) -> SecretSpec:
@@ -67,7 +71,8 @@ def _secret_spec(var: EnvVar, origin: str) -> SecretSpec:
         version=var.value,
         length=int(length),
         charset=var.modifiers.get("charset", "default"),
-        generate=var.modifiers.get("generate", "true").lower() != "false",
+        # No `generate`: abra's generate=false leaves the value to an operator, and a CI run has
+        # none, so every declared secret is generated (the recipe could not deploy otherwise).
     )
 
 
@@ -86,7 +91,7 @@ def parse_env_sample(text: str, origin: str = ".env.sample") -> EnvSample:
         found.pop(name, None)  # re-insert so order follows the winning line
         found[name] = EnvVar(name, value, _modifiers(comment), number)
     sample = EnvSample(found, origin)
-    sample.secrets  # validate modifiers now, so errors name the file at load time
+    _ = sample.secrets  # validate modifiers now, so errors name the file at load time
     return sample
 
 
@@ -207,7 +212,9 @@ def _expand_braced(body: str, env: Mapping[str, str], origin: str) -> str:
                 return interpolate(arg, env, origin) if present else ""
             if not present:
                 message = interpolate(arg, env, origin)
-                raise RecipeError(f"{_prefix(origin)}required variable {var} is unset" + (f": {message}" if message else ""))
+                raise RecipeError(
+                    f"{_prefix(origin)}required variable {var} is unset" + (f": {message}" if message else "")
+                )
             return value
     raise RecipeError(f"{_prefix(origin)}invalid interpolation format: '${{{body}}}'")
 

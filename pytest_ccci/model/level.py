@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIERS
 from pytest_ccci.model.verdict import Status
-
 
 # Words for why_not_higher; "unver" is a column code, not something to show a person.
 _STATUS_WORDS: dict[Status, str] = {
@@ -136,8 +136,5 @@ def why_not_higher(rungs: Sequence[Rung] | Mapping[str, Status]) -> str:
         stopper = next((n, r) for n, r in numbered if n > level and r.status == Status.SKIP)
     number, rung = stopper
     line = f"L{number} {rung.name} {_STATUS_WORDS[rung.status]}"
-    return f"{line}: {_one_line(rung.reason)}" if rung.reason.strip() else line
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    # Uncut: results.json's why_not_higher gives the whole reason; the terminal table cuts its own.
+    return f"{line}: {one_line(rung.reason, limit=None)}" if rung.reason.strip() else line

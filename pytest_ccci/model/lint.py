@@ -17,15 +17,11 @@ from typing import Any
 
 import yaml
 
-from pytest_ccci.model.envfile import EnvSample, interpolate, interpolate_tree, load_env_sample
 from pytest_ccci.errors import RecipeError
-
-
-@dataclass(frozen=True)
-class TagInfo:
-    name: str
-    annotated: bool
-    sha: str
+from pytest_ccci.model.compose import service_labels
+from pytest_ccci.model.envfile import EnvSample, interpolate, interpolate_tree, load_env_sample
+from pytest_ccci.model.naming import MAX_SECRET_NAME_LENGTH, MAX_STACK_NAME_LENGTH
+from pytest_ccci.model.versions import TagInfo
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,10 @@ class LintResult:
     status: str  # "pass" | "fail" | "not-checkable"
     detail: str
 
+    def describe(self) -> str:
+        """One line: the rule, what is wrong, and how to fix it."""
+        return f"{self.rule.id} {self.rule.title}: {self.detail} (fix: {self.rule.how_to_fix})"
+
 
 RULES: tuple[LintRule, ...] = (
     LintRule("R001", "warn", "compose config has expected version", "add 'version: \"3.8\"' to every compose file"),
@@ -53,13 +53,27 @@ RULES: tuple[LintRule, ...] = (
     LintRule("R007", "warn", "README.md metadata filled in", "fill in the metadata block at the top of README.md"),
     LintRule("R008", "error", ".env.sample provided", "add a .env.sample with TYPE, DOMAIN and the app's settings"),
     LintRule("R009", "error", "one service named 'app'", "name the main service 'app'"),
-    LintRule("R010", "error", "traefik routing enabled", "add the 'traefik.enable=true' deploy label to the app service"),
+    LintRule(
+        "R010", "error", "traefik routing enabled", "add the 'traefik.enable=true' deploy label to the app service"
+    ),
     LintRule("R011", "error", "all services have images", "give every service an image"),
     LintRule("R012", "error", "config versions are vendored", "export each config's *_VERSION in abra.sh"),
     LintRule("R013", "error", "git.coopcloud.tech repo exists", "publish the recipe on git.coopcloud.tech"),
-    LintRule("R014", "error", "only annotated tags used for recipe version", "replace lightweight tags: git tag -d T && git tag -a T -m T"),
-    LintRule("R015", "warn", "long secret names", "shorten secret names so <stack>_<secret>_<version> fits in 64 characters"),
-    LintRule("R016", "error", "deploy labels present", "add 'coop-cloud.${STACK_NAME}.version=<version>' to the app service deploy labels"),
+    LintRule(
+        "R014",
+        "error",
+        "only annotated tags used for recipe version",
+        "replace lightweight tags: git tag -d T && git tag -a T -m T",
+    ),
+    LintRule(
+        "R015", "warn", "long secret names", "shorten secret names so <stack>_<secret>_<version> fits in 64 characters"
+    ),
+    LintRule(
+        "R016",
+        "error",
+        "deploy labels present",
+        "add 'coop-cloud.${STACK_NAME}.version=<version>' to the app service deploy labels",
+    ),
     LintRule(
         "R017",
         "warn",
@@ -69,10 +83,8 @@ RULES: tuple[LintRule, ...] = (
     ),
 )
 
-# Swarm caps object names at 64 characters; abra caps stack names at 45, so secret names get what is left.
-DOCKER_NAME_LIMIT = 64
-MAX_STACK_NAME = 45
-_STACK = "s" * MAX_STACK_NAME  # placeholder STACK_NAME of the worst-case length
+# Secret names get what is left of docker's name limit after a worst-case (abra-truncated) stack name.
+_STACK = "s" * MAX_STACK_NAME_LENGTH  # placeholder STACK_NAME of the worst-case length
 _DEFAULT_DOMAIN = "recipe.example.com"
 
 _SEMVER_LIKE_TAG = re.compile(r"v?\d+(\.\d+){0,2}(-[0-9A-Za-z.\-]+)?")
@@ -81,7 +93,9 @@ _VERSION_LIKE_TAG = re.compile(r"v?\d+(\.\d+)*([+\-].*)?")
 _VERSION_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*_VERSION)\b")
 _ABRA_SH_EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
 # "* **Category**: Apps" (abra's template) or "| **Category** | Apps |"; [ \t] so a blank value never eats the next line
-_README_FIELD = re.compile(r"^[ \t]*(?:[*-]|\|)[ \t]*\*\*([^*]+)\*\*[ \t]*[:|][ \t]*(.*?)[ \t]*\|?[ \t]*$", re.MULTILINE)
+_README_FIELD = re.compile(
+    r"^[ \t]*(?:[*-]|\|)[ \t]*\*\*([^*]+)\*\*[ \t]*[:|][ \t]*(.*?)[ \t]*\|?[ \t]*$", re.MULTILINE
+)
 _README_REQUIRED = ("Category", "Image", "Healthcheck", "Backups", "Email", "SSO")  # the fields abra checks
 _README_PLACEHOLDER = re.compile(r"^(\?|todo|tbd|fixme|xxx)?$|<[^>]*>", re.IGNORECASE)
 
@@ -108,6 +122,7 @@ def lint_recipe(recipe_dir: Path, tags: Sequence[TagInfo]) -> list[LintResult]:
 
 
 def lint_errors(results: Sequence[LintResult]) -> list[LintResult]:
+    """The failed rules of severity error: what fails the lint tier (warnings never do)."""
     return [r for r in results if r.status == "fail" and r.rule.severity == "error"]
 
 
@@ -162,13 +177,6 @@ def _merge(base: Any, overlay: Any) -> Any:
     return overlay
 
 
-def _labels(service: dict[str, Any]) -> dict[str, str]:
-    labels = (service.get("deploy") or {}).get("labels") or {}
-    if isinstance(labels, dict):
-        return {str(k): "" if v is None else str(v) for k, v in labels.items()}
-    return dict(str(item).partition("=")[::2] for item in labels)
-
-
 def _image_tag(image: str) -> str | None:
     """The tag of an image reference, or None (a ':' before the last '/' is a registry port)."""
     name = image.split("@", 1)[0]
@@ -180,7 +188,8 @@ def _images(recipe: _Recipe) -> dict[str, str]:
     return {name: str(svc["image"]) for name, svc in recipe.services.items() if svc.get("image")}
 
 
-def _verdict(problems: list[str], ok: str) -> tuple[str, str]:
+def _outcome(problems: list[str], ok: str) -> tuple[str, str]:
+    """A rule's (status, detail): failed with every problem named, or passed saying what holds."""
     return ("fail", "; ".join(problems)) if problems else ("pass", ok)
 
 
@@ -190,7 +199,7 @@ def _verdict(problems: list[str], ok: str) -> tuple[str, str]:
 def _r001_version(recipe: _Recipe) -> tuple[str, str]:
     files = sorted({p.name for p in recipe.dir.glob("compose*.yml")} | {"compose.yml"})
     missing = [f for f in files if "version" not in _read_compose(recipe.dir / f)]
-    return _verdict([f"{f} has no 'version' key" for f in missing], f"'version' set in {', '.join(files)}")
+    return _outcome([f"{f} has no 'version' key" for f in missing], f"'version' set in {', '.join(files)}")
 
 
 def _r002_healthchecks(recipe: _Recipe) -> tuple[str, str]:
@@ -199,17 +208,17 @@ def _r002_healthchecks(recipe: _Recipe) -> tuple[str, str]:
         for name, svc in recipe.services.items()
         if not isinstance(svc.get("healthcheck"), dict) or svc["healthcheck"].get("disable") is True
     ]
-    return _verdict([f"service {n} has no healthcheck" for n in missing], "every service has a healthcheck")
+    return _outcome([f"service {n} has no healthcheck" for n in missing], "every service has a healthcheck")
 
 
 def _r003_tagged(recipe: _Recipe) -> tuple[str, str]:
     untagged = [f"service {n} image {i} has no tag" for n, i in _images(recipe).items() if not _image_tag(i)]
-    return _verdict(untagged, "every image is tagged")
+    return _outcome(untagged, "every image is tagged")
 
 
 def _r004_unstable(recipe: _Recipe) -> tuple[str, str]:
     unstable = [f"service {n} image {i} uses 'latest'" for n, i in _images(recipe).items() if _image_tag(i) == "latest"]
-    return _verdict(unstable, "no image uses 'latest'")
+    return _outcome(unstable, "no image uses 'latest'")
 
 
 def _r005_semver(recipe: _Recipe) -> tuple[str, str]:
@@ -218,7 +227,7 @@ def _r005_semver(recipe: _Recipe) -> tuple[str, str]:
         for n, i in _images(recipe).items()
         if (tag := _image_tag(i)) and not _SEMVER_LIKE_TAG.fullmatch(tag)
     ]
-    return _verdict(odd, "every image tag is semver-like")
+    return _outcome(odd, "every image tag is semver-like")
 
 
 def _r006_published(recipe: _Recipe) -> tuple[str, str]:
@@ -239,7 +248,7 @@ def _r007_metadata(recipe: _Recipe) -> tuple[str, str]:
         for key in _README_REQUIRED
         if key not in fields or _README_PLACEHOLDER.search(fields[key])
     ]
-    return _verdict(problems, f"README.md metadata filled in ({', '.join(_README_REQUIRED)})")
+    return _outcome(problems, f"README.md metadata filled in ({', '.join(_README_REQUIRED)})")
 
 
 def _r008_env_sample(recipe: _Recipe) -> tuple[str, str]:
@@ -259,14 +268,14 @@ def _r010_traefik(recipe: _Recipe) -> tuple[str, str]:
     app = recipe.services.get("app")
     if app is None:
         return "fail", "no app service to carry traefik.enable=true"
-    if _labels(app).get("traefik.enable", "").strip().lower() == "true":
+    if service_labels(app).get("traefik.enable", "").strip().lower() == "true":
         return "pass", "app service has traefik.enable=true"
     return "fail", "app service deploy labels lack traefik.enable=true"
 
 
 def _r011_images(recipe: _Recipe) -> tuple[str, str]:
     missing = [f"service {n} has no image" for n, svc in recipe.services.items() if not svc.get("image")]
-    return _verdict(missing, "every service has an image")
+    return _outcome(missing, "every service has an image")
 
 
 def _r012_vendored(recipe: _Recipe) -> tuple[str, str]:
@@ -282,7 +291,7 @@ def _r012_vendored(recipe: _Recipe) -> tuple[str, str]:
         return "fail", f"abra.sh missing; it must export {', '.join(needed)}"
     exported = set(_ABRA_SH_EXPORT.findall(abra_sh.read_text(encoding="utf-8")))
     missing = [f"abra.sh does not export {var} (config {cfg})" for var, cfg in needed.items() if var not in exported]
-    return _verdict(missing, f"abra.sh exports {', '.join(needed)}")
+    return _outcome(missing, f"abra.sh exports {', '.join(needed)}")
 
 
 def _r013_repo(recipe: _Recipe) -> tuple[str, str]:
@@ -292,7 +301,7 @@ def _r013_repo(recipe: _Recipe) -> tuple[str, str]:
 def _r014_annotated(recipe: _Recipe) -> tuple[str, str]:
     versions = [t for t in recipe.tags if _VERSION_LIKE_TAG.fullmatch(t.name)]
     light = [f"tag {t.name} is lightweight" for t in versions if not t.annotated]
-    return _verdict(light, f"{len(versions)} version tag(s), all annotated")
+    return _outcome(light, f"{len(versions)} version tag(s), all annotated")
 
 
 def _r015_secret_lengths(recipe: _Recipe) -> tuple[str, str]:
@@ -302,19 +311,20 @@ def _r015_secret_lengths(recipe: _Recipe) -> tuple[str, str]:
         raw_name = str((spec or {}).get("name") or f"${{STACK_NAME}}_{key}")
         versions = {var: "v1" for var in _VERSION_VAR.findall(raw_name) if not env.get(var)}  # assume v1 if unset
         length = len(interpolate(raw_name, {**env, **versions}))
-        if length > DOCKER_NAME_LIMIT:
-            too_long.append(f"secret {key} is {length} characters with a {MAX_STACK_NAME}-character stack name")
-    return _verdict(too_long, f"secret names fit in {DOCKER_NAME_LIMIT} characters")
+        if length > MAX_SECRET_NAME_LENGTH:
+            too_long.append(f"secret {key} is {length} characters with a {MAX_STACK_NAME_LENGTH}-character stack name")
+    return _outcome(too_long, f"secret names fit in {MAX_SECRET_NAME_LENGTH} characters")
 
 
 def _r016_version_label(recipe: _Recipe) -> tuple[str, str]:
     app = recipe.services.get("app")
     if app is None:
         return "fail", "no app service to carry coop-cloud.${STACK_NAME}.version"
-    labels = _labels(app)
+    labels = service_labels(app)
     version = labels.get(f"coop-cloud.{_STACK}.version")
     if version is None:
-        # older recipes (e.g. traefik in 2021) carry "coop-cloud.${STACK_NAME}.app.version"; say so, it is the likely fix
+        # older recipes (e.g. traefik in 2021) carry "coop-cloud.${STACK_NAME}.app.version":
+        # say so, it is the likely fix
         old = labels.get(f"coop-cloud.{_STACK}.app.version")
         hint = f" (has the old coop-cloud.${{STACK_NAME}}.app.version={old})" if old is not None else ""
         return "fail", f"app service deploy labels lack coop-cloud.${{STACK_NAME}}.version{hint}"
@@ -329,7 +339,7 @@ def _r017_start_first_rollback(recipe: _Recipe) -> tuple[str, str]:
         update = (svc.get("deploy") or {}).get("update_config") or {}
         if update.get("order") == "start-first" and update.get("failure_action") == "rollback":
             risky.append(f"service {name} uses order: start-first with failure_action: rollback")
-    return _verdict(risky, "no service combines start-first with rollback")
+    return _outcome(risky, "no service combines start-first with rollback")
 
 
 _CHECKS = {

@@ -33,6 +33,11 @@ def stack_name(domain: str) -> str:
     return domain.replace(".", "_")[:MAX_STACK_NAME_LENGTH]
 
 
+def service_name(stack: str, service: str) -> str:
+    """`<stack>_<service>`: the swarm service `docker stack deploy` makes of a compose service."""
+    return f"{stack}_{service}"
+
+
 def secret_name(stack: str, name: str, version: str) -> str:
     """`${STACK_NAME}_<name>_<version>`, the name recipes give their external secrets."""
     return f"{stack}_{name}_{version}"

@@ -6,23 +6,19 @@ settings file must never be silently ignored.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
 from pytest_ccci.errors import RecipeError
+from pytest_ccci.model.secrets import MASK, SECRET_SHAPED
+from pytest_ccci.model.tiers import DECLARABLE
 
 SETTINGS_FILE = "ccci.yml"
 OVERLAY_FILE = "compose.ccci.yml"
-# Tiers a recipe may declare not applicable, each with a reason. Not install: every other rung
-# stands on it, and a skipped install would let a recipe climb without HC1 ever being checked.
-DECLARABLE = ("upgrade", "backup", "restore", "functional", "lint")
-# Names that look like they hold a secret: their values are masked wherever settings are shown.
-SECRET_SHAPED = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY", re.IGNORECASE)
-MASK = "********"
 
 
 @dataclass(frozen=True)
@@ -72,11 +68,8 @@ class Settings:
 
 def _expect(value: Any, kind: type | tuple, where: str, origin: str) -> Any:
     # bool is an int in Python; a YAML `true` where a number belongs is still a wrong type.
-    if isinstance(value, bool) and kind in (int, float, (int, float)):
-        ok = False
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
+    numeric = kind in (int, float, (int, float))
+    if not isinstance(value, kind) or (numeric and isinstance(value, bool)):
         want = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise RecipeError(f"{origin}: {where} must be {want}, got {type(value).__name__} {value!r}")
     return value
@@ -92,8 +85,33 @@ def _section(cls: type, raw: Any, where: str, origin: str) -> Any:
 
 
 def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = None) -> Settings:
-    if raw is None:
-        raw = {}
+    """Validated settings, one section at a time (in the order errors have always been reported)."""
+    raw = _top_level(raw if raw is not None else {}, origin)
+    source = _expect(raw["source"], str, "source", origin)
+    health = _health(raw.get("health", {}), origin)
+    seed = _seed(raw.get("seed", {}), origin)
+    env = _env(raw.get("env", {}), origin)
+    not_applicable = _not_applicable(raw.get("not_applicable", {}), origin)
+    overlay = directory / OVERLAY_FILE if directory and (directory / OVERLAY_FILE).is_file() else None
+    return Settings(
+        name=name,
+        source=source,
+        health=health,
+        deploy_timeout=float(_positive(raw, "deploy_timeout", 120.0, origin)),
+        env=env,
+        not_applicable=not_applicable,
+        upgrade_from=_expect(raw["upgrade_from"], str, "upgrade_from", origin) if "upgrade_from" in raw else None,
+        memory_mb=_positive(raw, "memory_mb", 1, origin, int) if "memory_mb" in raw else None,
+        max_task_failures=_positive(raw, "max_task_failures", 3, origin, int),
+        hook_timeout=float(_positive(raw, "hook_timeout", 60.0, origin)),
+        seed=seed,
+        overlay=overlay,
+        directory=directory,
+    )
+
+
+def _top_level(raw: Any, origin: str) -> dict[str, Any]:
+    """The settings mapping, with only known keys and a source."""
     _expect(raw, dict, "the settings", origin)
     known = {f.name for f in fields(Settings)} - {"name", "overlay", "directory"}
     for key in raw:
@@ -101,62 +119,57 @@ def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = No
             raise RecipeError(f"{origin}: unknown key {key!r} (known: {', '.join(sorted(known))})")
     if "source" not in raw:
         raise RecipeError(f"{origin}: missing key 'source' (a git URL or path of the recipe repository)")
-    source = _expect(raw["source"], str, "source", origin)
+    return raw
 
-    health_raw = _section(Health, raw.get("health", {}), "health", origin)
-    statuses = health_raw.get("statuses", [200])
-    _expect(statuses, list, "health.statuses", origin)
-    health = Health(
-        path=_expect(health_raw.get("path", "/"), str, "health.path", origin),
+
+def _health(raw: Any, origin: str) -> Health:
+    section = _section(Health, raw, "health", origin)
+    statuses = _expect(section.get("statuses", [200]), list, "health.statuses", origin)
+    return Health(
+        path=_expect(section.get("path", "/"), str, "health.path", origin),
         statuses=tuple(_expect(s, int, "health.statuses[]", origin) for s in statuses),
-        port=_expect(health_raw["port"], int, "health.port", origin) if "port" in health_raw else None,
-        service=_expect(health_raw.get("service", "app"), str, "health.service", origin),
-    )
-    seed_raw = _section(Seed, raw.get("seed", {}), "seed", origin)
-    seed = Seed(
-        service=_expect(seed_raw.get("service", "app"), str, "seed.service", origin),
-        path=_expect(seed_raw["path"], str, "seed.path", origin) if "path" in seed_raw else None,
+        port=_expect(section["port"], int, "health.port", origin) if "port" in section else None,
+        service=_expect(section.get("service", "app"), str, "health.service", origin),
     )
 
-    env = _expect(raw.get("env", {}), dict, "env", origin)
+
+def _seed(raw: Any, origin: str) -> Seed:
+    section = _section(Seed, raw, "seed", origin)
+    return Seed(
+        service=_expect(section.get("service", "app"), str, "seed.service", origin),
+        path=_expect(section["path"], str, "seed.path", origin) if "path" in section else None,
+    )
+
+
+def _env(raw: Any, origin: str) -> dict[str, str]:
+    env = _expect(raw, dict, "env", origin)
     for key, value in env.items():
-        try:
-            _expect(value, (str, int, float), f"env.{key}", origin)
-        except RecipeError:
-            if not SECRET_SHAPED.search(str(key)):
-                raise
+        if isinstance(value, (str, int, float)):  # bool is an int: YAML `true` is fine here
+            continue
+        if SECRET_SHAPED.search(str(key)):
             # A secret-shaped value is never printed, not even to say it is the wrong type.
-            raise RecipeError(f"{origin}: env.{key} must be str or int or float, got {type(value).__name__} {MASK}") from None
-    not_applicable = _expect(raw.get("not_applicable", {}), dict, "not_applicable", origin)
-    for tier, reason in not_applicable.items():
+            raise RecipeError(f"{origin}: env.{key} must be str or int or float, got {type(value).__name__} {MASK}")
+        _expect(value, (str, int, float), f"env.{key}", origin)  # raises, naming the key and the value
+    # YAML `true` is a bool: give the app what the file said, not Python's "True".
+    return {str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in env.items()}
+
+
+def _not_applicable(raw: Any, origin: str) -> dict[str, str]:
+    declared = _expect(raw, dict, "not_applicable", origin)
+    for tier, reason in declared.items():
         if tier not in DECLARABLE:
             raise RecipeError(f"{origin}: not_applicable.{tier}: not a tier (tiers: {', '.join(DECLARABLE)})")
         if not isinstance(reason, str) or not reason.strip():
             raise RecipeError(f"{origin}: not_applicable.{tier} needs a reason (a non-empty string)")
+    return dict(declared)
 
-    def number(key: str, default: float, kind=(int, float)) -> Any:
-        value = _expect(raw.get(key, default), kind, key, origin)
-        if value <= 0:
-            raise RecipeError(f"{origin}: {key} must be positive, got {value!r}")
-        return value
 
-    overlay = directory / OVERLAY_FILE if directory and (directory / OVERLAY_FILE).is_file() else None
-    return Settings(
-        name=name,
-        source=source,
-        health=health,
-        deploy_timeout=float(number("deploy_timeout", 120.0)),
-        # YAML `true` is a bool: give the app what the file said, not Python's "True".
-        env={str(k): (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in env.items()},
-        not_applicable=dict(not_applicable),
-        upgrade_from=_expect(raw["upgrade_from"], str, "upgrade_from", origin) if "upgrade_from" in raw else None,
-        memory_mb=number("memory_mb", 1, int) if "memory_mb" in raw else None,
-        max_task_failures=number("max_task_failures", 3, int),
-        hook_timeout=float(number("hook_timeout", 60.0)),
-        seed=seed,
-        overlay=overlay,
-        directory=directory,
-    )
+def _positive(raw: Mapping[str, Any], key: str, default: float, origin: str, kind: type | tuple = (int, float)) -> Any:
+    """A top-level number: of the right type, and positive."""
+    value = _expect(raw.get(key, default), kind, key, origin)
+    if value <= 0:
+        raise RecipeError(f"{origin}: {key} must be positive, got {value!r}")
+    return value
 
 
 def load_settings(recipe_dir: Path) -> Settings:

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 from pytest_ccci.errors import InfraError, RecipeError, UsageError
+from pytest_ccci.model.secrets import Fingerprint
 from pytest_ccci.model.text import one_line
 
 # The report attribute that carries a verdict. A plain attribute, not user_properties: xdist
@@ -51,7 +52,7 @@ class TierVerdict:
     status: Status
     reason: str = ""
     facts: Mapping[str, Any] = field(default_factory=dict)  # the lifecycle's facts, JSON-safe
-    fingerprints: tuple[tuple[int, str], ...] = ()  # of the secrets this process knows (model.secrets)
+    fingerprints: tuple[Fingerprint, ...] = ()  # of the secrets this process knows (model.secrets)
 
     def to_wire(self) -> dict[str, Any]:
         """As plain data, for the report attribute (xdist serialises it)."""
@@ -72,7 +73,7 @@ class TierVerdict:
             status=Status(data["status"]),
             reason=data.get("reason", ""),
             facts=data.get("facts") or {},
-            fingerprints=tuple((int(n), str(h)) for n, h in data.get("fingerprints") or ()),
+            fingerprints=tuple(Fingerprint.from_wire(fp) for fp in data.get("fingerprints") or ()),
         )
 
 

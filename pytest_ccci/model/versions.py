@@ -1,11 +1,20 @@
-"""Release versions of a recipe: annotated tags `X.Y.Z+upstream`, in semver precedence."""
+"""A recipe's tags, and its release versions among them: tags `X.Y.Z+upstream`, in semver precedence."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import semver
+
+
+@dataclass(frozen=True)
+class TagInfo:
+    """A git tag as the repository has it: annotated or lightweight, and the commit it names."""
+
+    name: str
+    annotated: bool
+    sha: str
 
 
 @dataclass(frozen=True, order=False)

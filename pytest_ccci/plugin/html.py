@@ -1,32 +1,37 @@
-"""pytest-html integration, registered only when pytest-html is active (so `-p no:html` works)."""
+"""pytest-html integration, registered only when pytest-html is active (so `-p no:html` works):
+the level table in the report's summary, and swarm diagnostics on a failed tier."""
 
 from __future__ import annotations
 
 import html as _html
+from collections.abc import Generator
+from typing import Any
 
 import pytest
 
-from pytest_ccci.model.app import redact
-from pytest_ccci.model.level import RUNGS
-from pytest_ccci.run.results import PROPERTY
-from pytest_ccci.plugin.stash import ccci_context_key, results_key
+from pytest_ccci.errors import CcciError
+from pytest_ccci.model.secrets import redact
+from pytest_ccci.model.tiers import RUNGS
+from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
+from pytest_ccci.plugin.state import CcciContext
+from pytest_ccci.run.results import Results
 
-_COLOUR = {"pass": "#1a7f37", "fail": "#cf222e", "skip": "#6e7781", "unver": "#bc4c00"}
+_COLOUR = {Status.PASS: "#1a7f37", Status.FAIL: "#cf222e", Status.SKIP: "#6e7781", Status.UNVER: "#bc4c00"}
 
 
 class HtmlReport:
-    """Adds the level table to the report's summary (controller) and, on a failed tier,
-    diagnostics read off the swarm (the worker that ran it)."""
+    """Adds the level table to the report's summary (controller: `results` is given) and, on a
+    failed tier, diagnostics read off the swarm (by the process that ran it)."""
 
-    def __init__(self, config: pytest.Config):
-        self.config = config
+    def __init__(self, ctx: CcciContext, results: Results | None):
+        self.ctx = ctx
+        self.results = results
 
-    def pytest_html_results_summary(self, prefix, summary, postfix) -> None:
-        results = self.config.stash.get(results_key, None)
-        if results is None:
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        if self.results is None:
             return
         rows = []
-        for name, rec in results.as_dict()["recipes"].items():
+        for name, rec in self.results.as_dict()["recipes"].items():
             cells = "".join(_rung_cell(rec["rungs"][r]) for r in RUNGS)
             rows.append(
                 f"<tr><td>{_html.escape(name)}</td><td>{_html.escape((rec.get('head_sha') or '-')[:8])}</td>"
@@ -36,42 +41,34 @@ class HtmlReport:
         prefix.append(f'<h2>ccci levels</h2><table id="ccci-levels"><tr>{head}</tr>{"".join(rows)}</table>')
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item, call):
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
-        data = getattr(report, PROPERTY, None)
+        data = getattr(report, REPORT_ATTRIBUTE, None)
         if data and report.failed and report.when == "call":
             from pytest_html import extras
 
             try:
-                ctx = self.config.stash.get(ccci_context_key, None)
-                text = redact(self._diagnostics(data), ctx.secret_values() if ctx else [])
-            except Exception as exc:  # diagnostics are a courtesy: an unreachable daemon is no crash
+                text = redact(self._diagnostics(TierVerdict.from_wire(data)), self.ctx.secret_values())
+            except (CcciError, OSError) as exc:  # diagnostics are a courtesy: an unreachable daemon is no crash
                 text = f"ccci diagnostics unavailable: {type(exc).__name__}: {exc}"
-            report.extras = [*getattr(report, "extras", []), extras.text(text, name="ccci diagnostics")]
+            more = [*getattr(report, "extras", []), extras.text(text, name="ccci diagnostics")]
+            report.extras = more  # type: ignore[attr-defined]  # pytest-html reads its extras off the report
         return report
 
-    def _diagnostics(self, data: dict) -> str:
+    def _diagnostics(self, verdict: TierVerdict) -> str:
         """The app service's image and update status, and its last log lines."""
-        lines = [f"recipe {data['recipe']} tier {data['tier']}: {data['status']}: {data['reason']}"]
-        ctx = self.config.stash.get(ccci_context_key, None)
-        lc = ctx.lifecycles.get(data["recipe"]) if ctx is not None else None
-        if lc is None or ctx.runtime._backend is None:
-            return "\n".join(lines)
-        try:
-            stack = lc.app().stack
-        except Exception:  # no checkout: nothing was deployed to look at
-            return "\n".join(lines)
-        swarm = ctx.runtime.backend.swarm
-        svc = swarm.service(f"{stack}_app")
-        if svc:
-            spec = svc["Spec"]
-            lines.append(f"service {spec['Name']}: image {spec['TaskTemplate']['ContainerSpec'].get('Image')}")
-            lines.append(f"update status: {svc.get('UpdateStatus')}")
-        lines += ["last log lines:", swarm.task_logs(f"{stack}_app", lines=20)]
+        lines = [f"recipe {verdict.recipe} tier {verdict.tier}: {verdict.status.value}: {verdict.reason}"]
+        lifecycle = self.ctx.lifecycles.get(verdict.recipe)
+        if lifecycle is not None:
+            lines += lifecycle.diagnostics()
         return "\n".join(lines)
 
 
-def _rung_cell(rung: dict) -> str:
-    status = rung["status"]
-    return (f'<td class="ccci-{status}" title="{_html.escape(rung["reason"])}" '
-            f'style="color:{_COLOUR[status]};font-weight:bold">{status}</td>')
+def _rung_cell(rung: dict[str, Any]) -> str:
+    status = Status(rung["status"])
+    return (
+        f'<td class="ccci-{status.value}" title="{_html.escape(rung["reason"])}" '
+        f'style="color:{_COLOUR[status]};font-weight:bold">{status.value}</td>'
+    )

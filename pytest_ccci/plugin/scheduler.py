@@ -1,63 +1,69 @@
-"""xdist scheduling: all tiers of one recipe on one worker, in order.
+"""xdist scheduling: all items of one recipe on one worker, in order.
 
 Not `--dist loadgroup`, which silently stops grouping on pytest 9.2 with xdist 3.8
 (pytest-xdist issue 1386). A scope scheduler keyed by the recipe keeps node ids clean, too.
+The controller only sees node ids; the recipe is in their path part (see collection.py), so a
+recipe's own test parametrized any way it likes still runs on its recipe's worker.
 """
 
 from __future__ import annotations
 
-import re
+from pathlib import Path
+from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-from pytest_ccci.run.results import PROPERTY
-from pytest_ccci.plugin.stash import ccci_context_key
+from pytest_ccci.model.text import one_line
+from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
+from pytest_ccci.plugin.collection import TierItem, recipes_nodeid_prefix, tier_item_of_nodeid
+from pytest_ccci.plugin.state import RUN_ID_KEY, CcciContext
 
-_PARAM = re.compile(r"\[(?P<param>[^\]]*)\]$")
-
-
-def recipe_of(nodeid: str, recipes: list[str]) -> str | None:
-    """The recipe an item belongs to, from its node id's parameter (`[hello]`, `[hello-0.1.0+1]`)."""
-    m = _PARAM.search(nodeid)
-    if not m:
-        return None
-    param = m.group("param")
-    matches = [r for r in recipes if param == r or param.startswith(r + "-")]
-    return max(matches, key=len) if matches else None
-
-
-def tier_of(nodeid: str) -> str:
-    """The tier of a node id: `ccci::test_<tier>[...]`, else a recipe's own (functional) test."""
-    m = re.match(r"^(?:.*/)?ccci::test_(?P<tier>[a-z]+)\[", nodeid)
-    return m.group("tier") if m else "functional"
+# The --dist modes that hand out work by scope; any other (e.g. `each`) is left to xdist.
+SCOPED_MODES = ("load", "loadscope", "loadgroup", "loadfile", "worksteal")
 
 
 class RecipeScheduling(LoadScopeScheduling):
-    def __init__(self, config: pytest.Config, log=None):
+    """xdist's scope scheduler, with the recipe as the scope."""
+
+    def __init__(self, config: pytest.Config, log: Any, plugin: RecipeSchedulerPlugin):
         super().__init__(config, log)
-        self.recipes = list(config.stash[ccci_context_key].recipes)
+        self.plugin = plugin
 
     def _split_scope(self, nodeid: str) -> str:
-        return recipe_of(nodeid, self.recipes) or nodeid
+        tier_item = self.plugin.tier_item(nodeid)
+        return tier_item.recipe if tier_item is not None else nodeid
 
 
 class RecipeSchedulerPlugin:
-    def pytest_handlecrashitem(self, crashitem: str, report, sched) -> None:
+    """The controller's xdist hooks: the workers share its run id, the scheduler keeps a recipe
+    on one worker, and a worker's crash is named as an unverified tier."""
+
+    def __init__(self, ctx: CcciContext, rootpath: Path):
+        self.run_id = ctx.runtime.run_id
+        self.recipes = frozenset(ctx.options.recipes)
+        self.recipes_prefix = recipes_nodeid_prefix(rootpath, ctx.options.recipes_dir)
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Every worker takes the controller's run id (labels, results)."""
+        node.workerinput[RUN_ID_KEY] = self.run_id
+
+    def tier_item(self, nodeid: str) -> TierItem | None:
+        return tier_item_of_nodeid(nodeid, self.recipes_prefix, self.recipes)
+
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
         """A worker died running this item: its verdict is `unver` (never a pass or a fail of the
         recipe), named as a crash. The rest of the recipe's items go to another worker, whose
         lifecycle reaps the dead worker's leftovers before deploying again."""
-        recipes = list(sched.config.stash[ccci_context_key].recipes) if hasattr(sched, "config") else []
-        recipe = recipe_of(crashitem, recipes)
-        if recipe is None:
+        tier_item = self.tier_item(crashitem)
+        if tier_item is None:
             return
-        text = " ".join(str(report.longrepr).split())[:200]
-        setattr(report, PROPERTY, {"recipe": recipe, "tier": tier_of(crashitem), "status": "unver",
-                                   "reason": f"infrastructure: the xdist worker crashed running it ({text})"})
+        reason = f"infrastructure: the xdist worker crashed running it ({one_line(report.longrepr)})"
+        verdict = TierVerdict(tier_item.recipe, tier_item.tier, Status.UNVER, reason)
+        setattr(report, REPORT_ATTRIBUTE, verdict.to_wire())
 
     @pytest.hookimpl(tryfirst=True)
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log):
-        dist = config.getoption("dist", "no")
-        if dist in ("load", "loadscope", "loadgroup", "loadfile", "worksteal"):
-            return RecipeScheduling(config, log)
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> RecipeScheduling | None:
+        if config.getoption("dist", "no") in SCOPED_MODES:
+            return RecipeScheduling(config, log, self)
         return None

@@ -1,18 +1,20 @@
 """The lifecycle tiers: one short test per tier, run for every selected recipe.
 
-Checks are plain assertions whose message names the cause. The plugin parametrizes
-`ccci_recipe`, orders the tiers (lint, install, backup, restore, functional, teardown,
-upgrade) and keeps all of one recipe on one worker.
+Checks are plain assertions whose message names the cause. The plugin collects this module
+once per recipe (`ccci/<recipe>`), orders the tiers (lint, install, backup, restore,
+functional, teardown, upgrade) and keeps all of one recipe on one worker. The `_ccci_...`
+fixtures (fixtures.py) serve these tests only.
 """
 
 from __future__ import annotations
 
-from pytest_ccci.plugin.fixtures import seeded_still_there
+from pytest_ccci.model.lint import lint_errors
+from pytest_ccci.run.proofs import seeded_still_there
 
 
-def test_lint(lint_results):
-    errors = [r for r in lint_results if r.rule.severity == "error" and r.status == "fail"]
-    assert not errors, "; ".join(f"{r.rule.id} {r.rule.title}: {r.detail} (fix: {r.rule.how_to_fix})" for r in errors)
+def test_lint(_ccci_lint_results):
+    errors = lint_errors(_ccci_lint_results)
+    assert not errors, "; ".join(r.describe() for r in errors)
 
 
 def test_install(installed, ccci_backend, lifecycle):
@@ -28,7 +30,8 @@ def test_install(installed, ccci_backend, lifecycle):
     )
 
 
-def test_upgrade(upgraded, ccci_backend, lifecycle):
+def test_upgrade(_ccci_upgraded, ccci_backend, lifecycle):
+    upgraded = _ccci_upgraded
     base, head = upgraded.base_deployment, upgraded.head_deployment
     assert base.convergence.ok, f"base release {upgraded.base.tag} did not deploy: {base.convergence.reason}"
     # Convergence first: a rolled-back update must never be reported as a stamp mismatch.
@@ -43,17 +46,19 @@ def test_upgrade(upgraded, ccci_backend, lifecycle):
     )
     status, answer = ccci_backend.http_status(head)
     assert status in head.app.settings.health.statuses, answer
-    lost = seeded_still_there(ccci_backend, head, upgraded.seeded, lifecycle.facts.get("seed_service", "app"))
+    lost = seeded_still_there(ccci_backend, head, upgraded.seeded)
     assert not lost, f"data seeded on {upgraded.base.tag} lost in the upgrade: {', '.join(lost)}"
 
 
-def test_backup(backup_archive):
+def test_backup(_ccci_backup_archive):
+    backup_archive = _ccci_backup_archive
     assert backup_archive.files, f"backup of {backup_archive.stack} copied nothing out of {backup_archive.paths}"
     bad = backup_archive.verify()
     assert not bad, f"backup archive does not match its manifest: {', '.join(bad)}"
 
 
-def test_restore(restore_run, ccci_backend):
+def test_restore(_ccci_restore_run, ccci_backend):
+    restore_run = _ccci_restore_run
     assert restore_run.deployment_healthy, restore_run.health_reason
-    lost = seeded_still_there(ccci_backend, restore_run.deployment, restore_run.seeded, restore_run.service)
+    lost = seeded_still_there(ccci_backend, restore_run.deployment, restore_run.seeded)
     assert not lost, f"restore did not bring back the seeded data: {', '.join(lost)}"

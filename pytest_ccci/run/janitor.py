@@ -6,13 +6,14 @@ a lock that is held means a live run (in another process or on another worker) s
 
 from __future__ import annotations
 
-from pytest_ccci.run.lifecycle import RunContext
-from pytest_ccci.run.locks import app_lock_path, release, try_acquire
 from pytest_ccci.model.naming import LABEL_DOMAIN, LABEL_LOCKS, stack_name
+from pytest_ccci.run.context import RunContext
+from pytest_ccci.run.locks import app_lock_path, release, try_acquire
 
 
 def reap(runtime: RunContext) -> list[str]:
-    swarm = runtime.backend.swarm
+    """Remove the leftovers of every app domain whose lock is free; return what was removed."""
+    swarm = runtime.swarm
     reaped: list[str] = []
     # Only what this lock dir guards: a lock that is free here says nothing of another lock dir.
     guarded = f"{LABEL_LOCKS}={runtime.lock_dir}"

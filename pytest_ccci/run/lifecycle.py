@@ -1,86 +1,55 @@
-"""One recipe's lifecycle in one pytest process: checkout, lock, deployments, teardown.
+"""One recipe's lifecycle in one pytest process: checkout, lock, deployments, data proofs, teardown.
 
 Fixtures hand out its parts and tiers assert on them. Everything is computed once and cached,
 errors included (a source that could not be fetched is not fetched again for every tier), and
-`close()` undoes everything, whatever happened before.
+`close()` undoes everything, whatever happened before. Taking the app lock and tearing down
+are critical sections: a SIGINT/SIGTERM landing in one takes effect when it ends.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
-import uuid
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from typing import TYPE_CHECKING
+from filelock import FileLock
 
-from pytest_ccci.model.app import App, SecretVault
 from pytest_ccci.errors import CcciError, InfraError
-from pytest_ccci.run.locks import DeployAdmission, acquire, app_lock_path, release
-from pytest_ccci.run.repo import Checkout, RecipeRepo
-from pytest_ccci.model.settings import SECRET_SHAPED, Settings, load_settings, resolve_source
+from pytest_ccci.model.app import App
+from pytest_ccci.model.backupbot import backup_plan
+from pytest_ccci.model.secrets import SECRET_SHAPED
+from pytest_ccci.model.settings import Settings, load_settings, resolve_source
 from pytest_ccci.model.versions import Release, UpgradeBase, older_releases, upgrade_base
+from pytest_ccci.run import proofs
+from pytest_ccci.run.context import RunContext
+from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, release
+from pytest_ccci.run.proofs import RestoreRun, Seeded
+from pytest_ccci.run.repo import Checkout, RecipeRepo
+from pytest_ccci.run.signals import signals_deferred
 
 if TYPE_CHECKING:  # the engine (docker-py) is imported on first use, not by collection
-    from pytest_ccci.run.backend import Deployment, SwarmBackend
+    from pytest_ccci.run.data import BackupArchive
+    from pytest_ccci.run.deploy import Deployment
+
+T = TypeVar("T")
 
 
-@dataclass
-class RunContext:
-    """What every lifecycle of this process shares (one per pytest process, xdist worker included)."""
-
-    recipes_dir: Path
-    ref: str | None
-    base_domain: str
-    cache_dir: Path
-    lock_dir: Path
-    make_run_dir: Callable[[], Path]
-    run_id: str
-    lock_timeout: float
-    max_deploys: int
-    progress: Callable[[str], None]
-    connect: Callable[[], Any]
-    vault: SecretVault = field(default_factory=SecretVault)
-    _backend: "SwarmBackend | None" = None
-    _run_dir: Path | None = None
-
-    @property
-    def run_dir(self) -> Path:
-        """This run's own directory (checkouts, deploy files): never shared with another run."""
-        if self._run_dir is None:
-            self._run_dir = self.make_run_dir()
-        return self._run_dir
-
-    @property
-    def backend(self) -> "SwarmBackend":
-        if self._backend is None:
-            from pytest_ccci.run.backend import SwarmBackend
-
-            self._backend = SwarmBackend(self.connect(), self.run_dir / "deploy", self.vault, self.progress, self.lock_dir)
-        return self._backend
-
-    @property
-    def admission(self) -> DeployAdmission:
-        return DeployAdmission(self.lock_dir, self.max_deploys)
-
-
-def new_run_id() -> str:
-    return time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
-
-
-class _Once:
+class _Once(Generic[T]):
     """A cached computation that also caches its CcciError, so a failure is reported once per tier
     with the same words instead of being retried."""
 
-    def __init__(self, fn: Callable[[], Any]):
+    def __init__(self, fn: Callable[[], T]):
         self.fn = fn
         self.done = False
-        self.value: Any = None
+        self.value: T | None = None
         self.error: CcciError | None = None
 
-    def __call__(self) -> Any:
+    @property
+    def succeeded(self) -> bool:
+        return self.done and self.error is None
+
+    def __call__(self) -> T:
         if not self.done:
             try:
                 self.value = self.fn()
@@ -89,7 +58,7 @@ class _Once:
             self.done = True
         if self.error is not None:
             raise self.error
-        return self.value
+        return self.value  # type: ignore[return-value]  # set whenever there is no error
 
 
 @dataclass
@@ -97,7 +66,7 @@ class UpgradeRun:
     base: Release
     base_deployment: Deployment
     head_deployment: Deployment | None
-    seeded: dict[str, bytes]  # container path → marker content written on the base
+    seeded: Seeded  # written on the base, to be found again on the head
 
 
 class RecipeLifecycle:
@@ -105,11 +74,11 @@ class RecipeLifecycle:
         self.ctx = ctx
         self.name = name
         self.facts: dict[str, Any] = {"recipe": name}
-        self.settings: Callable[[], Settings] = _Once(self._load_settings)
-        self.repo: Callable[[], RecipeRepo] = _Once(self._fetch)
-        self.checkout: Callable[[], Checkout] = _Once(self._checkout)
-        self.install: Callable[[], Deployment] = _Once(self._install)
-        self._lock = None
+        self.settings: _Once[Settings] = _Once(self._load_settings)
+        self.repo: _Once[RecipeRepo] = _Once(self._fetch)
+        self.checkout: _Once[Checkout] = _Once(self._checkout)
+        self.install: _Once[Deployment] = _Once(self._install)
+        self._lock: FileLock | None = None
         self._deployed: set[str] = set()  # stacks with something of ours on them
         self.leftovers: list[str] = []
         self.torn_down = False
@@ -139,8 +108,7 @@ class RecipeLifecycle:
 
     def secret_values(self) -> list[str]:
         """Values of the settings' secret-shaped env (once the settings loaded): secrets too."""
-        loaded = self.settings.done and self.settings.error is None  # type: ignore[attr-defined]
-        if not loaded:
+        if not self.settings.succeeded:
             return []
         return [v for k, v in self.settings().env.items() if SECRET_SHAPED.search(k) and v]
 
@@ -155,13 +123,21 @@ class RecipeLifecycle:
             app = self.app()
             path = app_lock_path(self.ctx.lock_dir, app.domain)
             self.facts["domain"] = app.domain
-            self._lock = acquire(path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.lock_timeout, self.ctx.progress)
-            self.facts["lock"] = {"acquired": time.time()}
+            # Once taken, the lock is ours with its holder file written and recorded here, or
+            # an interrupt would leave it held, nameless, and never released by close(). While
+            # it is still awaited (up to the lock timeout), a signal stops the wait at once.
+            with signals_deferred(only_while=lambda: process_lock(path).is_locked):
+                self._lock = acquire(
+                    path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.lock_timeout, self.ctx.progress
+                )
+                self.facts["lock"] = {"acquired": time.time()}
             # Holding the lock, anything still on this domain belongs to no live run (a killed
             # worker's, say): a deploy must start from nothing, not on top of it.
             left = self.ctx.backend.teardown(app)
             if left:
-                raise InfraError(f"recipe {self.name}: leftovers on {app.domain} could not be removed: {', '.join(left)}")
+                raise InfraError(
+                    f"recipe {self.name}: leftovers on {app.domain} could not be removed: {', '.join(left)}"
+                )
 
     # -- deployments -------------------------------------------------------------------------
 
@@ -174,13 +150,19 @@ class RecipeLifecycle:
         def admit(declared: int) -> Callable[[], None]:
             # What compose declares, or the settings' estimate where it declares less (or nothing).
             slot = self.ctx.admission.admit(
-                self.ctx.run_id, f"{app.stack} ({mode})", max(declared, estimate), self.ctx.lock_timeout, self.ctx.progress
+                self.ctx.run_id,
+                f"{app.stack} ({mode})",
+                max(declared, estimate),
+                self.ctx.lock_timeout,
+                self.ctx.progress,
             )
             return lambda: release(slot)
 
         self._deployed.add(app.stack)
         deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit)
-        self.facts.setdefault("durations", {})[f"deploy_{mode}_{checkout.head_sha[:8]}"] = round(deployment.deploy_seconds, 2)
+        self.facts.setdefault("durations", {})[f"deploy_{mode}_{checkout.head_sha[:8]}"] = round(
+            deployment.deploy_seconds, 2
+        )
         return deployment
 
     def _install(self) -> Deployment:
@@ -208,32 +190,69 @@ class RecipeLifecycle:
         checkout = self.checkout()
         return older_releases(checkout.head_sha, checkout.ancestor_releases)
 
-    def upgrade(self, base: Release, seed: Callable[[Deployment], dict[str, bytes]]) -> UpgradeRun:
+    def upgrade(self, base: Release) -> UpgradeRun:
         """Its own lifecycle on the app domain: whatever the install tier left is removed first,
         then the base release, seeded, then the head redeployed in place in chaos mode."""
         self.hold_lock()
         self.teardown_deployments()
         if self.leftovers:
-            raise InfraError(
-                f"recipe {self.name}: the install could not be torn down before the upgrade, left: {', '.join(self.leftovers)}"
-            )
+            left = ", ".join(self.leftovers)
+            raise InfraError(f"recipe {self.name}: the install could not be torn down before the upgrade, left: {left}")
         repo = self.repo()
         head = self.checkout()
         base_checkout = repo.checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)
         base_dep = self._deploy(base_checkout, "release")
-        run = UpgradeRun(base, base_dep, None, {})
+        run = UpgradeRun(base, base_dep, None, Seeded(self.settings().seed.service))
         if not base_dep.convergence.ok:
             return run
-        run.seeded = seed(base_dep)
+        run.seeded = self.seed(base_dep)
         run.head_deployment = self._deploy(head, "chaos")
         return run
+
+    # -- data proofs -------------------------------------------------------------------------
+
+    def seed(self, deployment: Deployment) -> Seeded:
+        """A marker file in every backed-up path (or the settings' seed path): data to find again."""
+        service, paths = proofs.seed_target(backup_plan(deployment.config), self.settings().seed)
+        self.facts["seed_service"] = service
+        seeded = proofs.seed_marker(self.ctx.backend, deployment, service, paths)
+        self.facts["seeded"] = sorted(seeded.files)
+        return seeded
+
+    def backup(self, deployment: Deployment) -> BackupArchive:
+        """A backup of the deployment, taken the way backupbot would (hooks included)."""
+        archive = self.ctx.backend.backup(deployment)
+        self.facts["backup"] = {
+            "paths": [f"{s}:{p}" for s, p in archive.paths],
+            "bytes": sum(map(len, archive.files.values())),
+        }
+        return archive
+
+    def restore(self, deployment: Deployment) -> RestoreRun:
+        """Seed known data, back it up, damage it, restore it: the restore tier judges the result."""
+        seeded = self.seed(deployment)
+        if not seeded.files:
+            raise InfraError(f"recipe {self.name}: nothing could be seeded to restore: set `seed:` in ccci.yml")
+        return proofs.restore_after_damage(self.ctx.backend, deployment, seeded)
+
+    def diagnostics(self) -> list[str]:
+        """What the swarm says of the app, for a failed tier's report: nothing when this process
+        never connected, or the recipe never got as far as a checkout (nothing was deployed)."""
+        if not self.ctx.connected or not self.checkout.succeeded:
+            return []
+        return self.ctx.backend.diagnostics(self.app().stack)
 
     # -- the end -----------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Tear down everything deployed and release the lock; safe to call more than once."""
+        """Tear down everything deployed and release the lock; safe to call more than once.
+        An interrupt arriving meanwhile takes effect once the stacks are gone and the lock free."""
         if self.torn_down and not self._deployed and self._lock is None:
             return
+        with signals_deferred():
+            self._close()
+
+    def _close(self) -> None:
         try:
             if self._deployed:
                 self.teardown_deployments()
@@ -251,13 +270,3 @@ class RecipeLifecycle:
         self.facts["clean_teardown"] = not self.leftovers
         if self.leftovers:
             self.facts["leftovers"] = self.leftovers
-
-
-def secret_fingerprints(values: list[str]) -> list[tuple[int, str]]:
-    """(length, sha256) of each secret, in each form it may take in an artifact (as is, HTML
-    and XML escaped): enough to find a leak in an artifact, useless to a reader."""
-    from pytest_ccci.model.app import secret_forms
-
-    forms = {f for v in values if v for f in secret_forms(v)}
-    return sorted({(len(f), hashlib.sha256(f.encode()).hexdigest()) for f in forms})
-

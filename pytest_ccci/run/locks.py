@@ -1,7 +1,8 @@
 """Host-wide locks: one app domain, one lifecycle; at most N deploys in flight.
 
 Locks live in a stable directory (never a per-run temp dir) so that separate pytest processes
-and xdist workers on one host see each other.
+and xdist workers on one host see each other. Whoever holds a lock says so in a holder file
+beside it, so a waiting run can name the holder.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import json
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from filelock import FileLock, Timeout
 
@@ -20,8 +21,13 @@ from pytest_ccci.errors import InfraError
 
 # Two FileLock objects on one path in one process deadlock each other: one object per path.
 _PROCESS_LOCKS: dict[str, FileLock] = {}
+# How often a waiter tries again: a freed lock or slot is taken within a fifth of a second,
+# without a busy loop (deploys take tens of seconds; this delay is lost in them).
 POLL_SECONDS = 0.2
+# How often a waiter says it is still waiting: often enough that a run never looks hung,
+# rarely enough that a long wait is a handful of lines, not a screenful.
 PROGRESS_EVERY = 10.0
+MEMINFO = Path("/proc/meminfo")
 
 
 def process_lock(path: Path) -> FileLock:
@@ -47,6 +53,11 @@ class Holder:
 
 def _holder_file(lock_path: Path) -> Path:
     return lock_path.with_suffix(".holder.json")
+
+
+def _write_holder(lock_path: Path, run_id: str, what: str) -> None:
+    holder = Holder(os.getpid(), socket.gethostname(), run_id, time.time(), what)
+    _holder_file(lock_path).write_text(json.dumps(holder.__dict__))
 
 
 def read_holder(lock_path: Path) -> Holder | None:
@@ -81,8 +92,7 @@ def acquire(
                 progress(f"waiting for lock {lock_path.name}, held by {who}: {waited:.0f}s of {timeout:.0f}s")
                 announced = waited
     if lock.lock_counter == 1:
-        holder = Holder(os.getpid(), socket.gethostname(), run_id, time.time(), what)
-        _holder_file(lock_path).write_text(json.dumps(holder.__dict__))
+        _write_holder(lock_path, run_id, what)
     return lock
 
 
@@ -110,9 +120,12 @@ def app_lock_path(lock_dir: Path, domain: str) -> Path:
 
 
 class DeployAdmission:
-    """At most `slots` deploys in flight on the host, and only while declared memory fits."""
+    """At most `slots` deploys in flight on the host, and only while declared memory fits.
 
-    def __init__(self, lock_dir: Path, slots: int, memory_available: Callable[[], int] | None = None):
+    `memory_available()` gives the bytes free now, or None where that is unknown: an unknown
+    amount never holds a deploy back (the slots still do)."""
+
+    def __init__(self, lock_dir: Path, slots: int, memory_available: Callable[[], int | None] | None = None):
         self.lock_dir = lock_dir
         self.slots = slots
         self.memory_available = memory_available or available_memory
@@ -123,17 +136,9 @@ class DeployAdmission:
         start = time.monotonic()
         announced = -PROGRESS_EVERY
         while True:
-            reason = None
-            if needs_bytes and needs_bytes > self.memory_available():
-                reason = f"{needs_bytes >> 20} MiB declared, {self.memory_available() >> 20} MiB free"
-            else:
-                for i in range(self.slots):
-                    lock = try_acquire(self.lock_dir / f"deploy-slot-{i}.lock")
-                    if lock is not None:
-                        holder = Holder(os.getpid(), socket.gethostname(), run_id, time.time(), what)
-                        _holder_file(Path(lock.lock_file)).write_text(json.dumps(holder.__dict__))
-                        return lock
-                reason = f"all {self.slots} deploy slots busy"
+            lock, reason = self._try_admit(run_id, what, needs_bytes)
+            if lock is not None:
+                return lock
             waited = time.monotonic() - start
             if waited >= timeout:
                 raise InfraError(f"deploy of {what} not admitted within {timeout:.0f}s: {reason}")
@@ -142,14 +147,26 @@ class DeployAdmission:
                 announced = waited
             time.sleep(POLL_SECONDS)
 
+    def _try_admit(self, run_id: str, what: str, needs_bytes: int) -> tuple[FileLock | None, str]:
+        """(a free slot, "") now, or (None, why not)."""
+        free = self.memory_available() if needs_bytes else None  # read once: the reason names what blocked
+        if free is not None and needs_bytes > free:
+            return None, f"{needs_bytes >> 20} MiB declared, {free >> 20} MiB free"
+        for i in range(self.slots):
+            lock = try_acquire(self.lock_dir / f"deploy-slot-{i}.lock")
+            if lock is not None:
+                _write_holder(Path(lock.lock_file), run_id, what)
+                return lock, ""
+        return None, f"all {self.slots} deploy slots busy"
 
-def available_memory() -> int:
-    """MemAvailable from /proc/meminfo, in bytes (0 where unknown: never blocks on memory)."""
+
+def available_memory() -> int | None:
+    """MemAvailable from /proc/meminfo, in bytes; None where unknown (never blocks a deploy)."""
     try:
-        with open("/proc/meminfo") as fh:
+        with MEMINFO.open() as fh:
             for line in fh:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 1 << 62
+    except (OSError, ValueError, IndexError):
+        pass  # no /proc (not Linux), or a line in a shape we do not know
+    return None

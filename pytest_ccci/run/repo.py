@@ -16,8 +16,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_ccci.errors import InfraError, RecipeError
-from pytest_ccci.model.lint import TagInfo
-from pytest_ccci.model.versions import Release, releases
+from pytest_ccci.model.versions import Release, TagInfo, releases
 
 GIT_TIMEOUT = 120.0
 _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
@@ -25,9 +24,7 @@ _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC
 
 def git(*args: str, cwd: Path | None = None, timeout: float = GIT_TIMEOUT) -> str:
     try:
-        proc = subprocess.run(
-            ["git", *args], cwd=cwd, env=_GIT_ENV, capture_output=True, text=True, timeout=timeout
-        )
+        proc = subprocess.run(["git", *args], cwd=cwd, env=_GIT_ENV, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
         raise InfraError("git is not installed: install git to check recipes out") from None
     except subprocess.TimeoutExpired:
@@ -96,7 +93,8 @@ class RecipeRepo:
 
     def tags(self) -> list[TagInfo]:
         out = git(
-            "for-each-ref", "refs/tags",
+            "for-each-ref",
+            "refs/tags",
             "--format=%(refname:short)%09%(objecttype)%09%(*objectname)%09%(objectname)",
             cwd=self.mirror,
         )

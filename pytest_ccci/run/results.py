@@ -2,25 +2,30 @@
 
 Built only from test reports (which xdist ships from the workers), so `pytest -n 4` computes
 exactly the levels a serial run computes. Never touches docker or git.
+
+The leak scan (no_secret_leak) looks at each text once: a report's text when the report
+arrives, an artifact's (JUnit XML, HTML) when it is handed over. Only whether a secret was
+found is kept, never the texts.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
-from pytest_ccci.model.level import RUNGS, TIERS, Rung, Status, TierResult, compute_level, rungs_from_tiers, why_not_higher
+from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
+from pytest_ccci.model.secrets import Fingerprint, LeakScan
+from pytest_ccci.model.text import one_line
+from pytest_ccci.model.tiers import RUNGS, TIER_OF_TEST_FUNCTION, TIERS
+from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
 
 SCHEMA = "pytest-ccci/results/1"
-# The report attribute carrying a tier verdict. A plain attribute (not user_properties): xdist
-# ships it from the workers all the same, and JUnit XML does not get the whole dict.
-PROPERTY = "ccci"
 
 
 @dataclass
@@ -48,28 +53,49 @@ class Results:
         self.records: dict[str, RecipeRecord] = {name: RecipeRecord(name) for name in recipes}
         self.started = time.time()
         self.interrupted = False
-        self.fingerprints: set[tuple[int, str]] = set()
-        self.report_texts: list[str] = []
+        self.fingerprints: set[Fingerprint] = set()  # of every secret any process reported knowing
+        self.leaked = False  # a secret was found in a report or artifact text
+        self.texts_scanned = 0
+        self._scan = LeakScan(())
 
     # -- intake ------------------------------------------------------------------------------
 
-    def add(self, report) -> None:
-        data = getattr(report, PROPERTY, None)
+    def add(self, report: Any) -> None:
+        data = getattr(report, REPORT_ATTRIBUTE, None)
         if not data:
             return
-        rec = self.records.setdefault(data["recipe"], RecipeRecord(data["recipe"]))
-        rec.facts.update(data.get("facts") or {})
-        self.fingerprints.update(tuple(fp) for fp in data.get("fingerprints") or ())
-        self.report_texts.append(_report_text(report))
-        item = rec.items.setdefault(report.nodeid, ItemVerdict(report.nodeid, data["tier"]))
+        verdict = TierVerdict.from_wire(data)
+        rec = self.records.setdefault(verdict.recipe, RecipeRecord(verdict.recipe))
+        rec.facts.update(verdict.facts)
+        self._learn(verdict.fingerprints)
+        # Scanned now, against every fingerprint known so far: a text can only hold a secret its
+        # process knew when the report was made, and the report carries that process's fingerprints.
+        self._scan_once(_report_text(report))
+        item = rec.items.setdefault(report.nodeid, ItemVerdict(report.nodeid, verdict.tier))
         item.duration += getattr(report, "duration", 0.0) or 0.0
         if report.when == "teardown":
             if report.failed:
-                rec.teardown_errors.append(data.get("reason") or "teardown failed")
+                rec.teardown_errors.append(verdict.reason or "teardown failed")
             return
         if item.settled and item.status != Status.PASS:
             return  # the first verdict that is not a pass is the one that counts
-        item.status, item.reason, item.settled = Status(data["status"]), data.get("reason", ""), True
+        item.status, item.reason, item.settled = verdict.status, verdict.reason, True
+
+    def add_artifact(self, text: str) -> None:
+        """An artifact's text (the JUnit XML, the HTML report), scanned for secrets once, now."""
+        self._scan_once(text)
+
+    def _learn(self, prints: Iterable[Fingerprint]) -> None:
+        new = set(prints) - self.fingerprints
+        if new:
+            self.fingerprints |= new
+            self._scan = LeakScan(self.fingerprints)
+
+    def _scan_once(self, text: str) -> None:
+        if self.leaked or not text or not self.fingerprints:
+            return  # a leak found stays found; no secret known, nothing to find
+        self.texts_scanned += 1
+        self.leaked = self._scan.found_in(text)
 
     # -- verdicts ----------------------------------------------------------------------------
 
@@ -78,7 +104,7 @@ class Results:
             return "not selected (--tiers)"
         if self.interrupted:
             return "interrupted before it ran"
-        if tier == "functional":
+        if tier not in TIER_OF_TEST_FUNCTION.values():  # the functional tier: the recipe's own tests
             return "no functional tests (add test_*.py to the recipe's folder, or declare not_applicable.functional)"
         return "did not run"
 
@@ -91,12 +117,8 @@ class Results:
                 by_tier[item.tier].append(TierResult(Status.UNVER, "interrupted" if self.interrupted else "no verdict"))
         return rungs_from_tiers(by_tier, {t: self.not_run_reason(t) for t in TIERS})
 
-    def leaks(self, extra_texts: Iterable[str] = ()) -> bool:
-        """Whether any generated secret value appears in any report or artifact text."""
-        return any(find_fingerprints(text, self.fingerprints) for text in [*self.report_texts, *extra_texts])
-
-    def as_dict(self, extra_texts: Iterable[str] = ()) -> dict:
-        leak = self.leaks(extra_texts)
+    def as_dict(self) -> dict:
+        """The results.json document. Rescans nothing: each text was scanned when it came in."""
         out: dict[str, Any] = {
             "schema": SCHEMA,
             "run_id": self.run_id,
@@ -117,7 +139,11 @@ class Results:
                 "why_not_higher": why_not_higher(rungs),
                 "rungs": {r.name: {"status": r.status.value, "reason": r.reason} for r in rungs},
                 "tiers": {
-                    item.nodeid: {"tier": item.tier, "status": item.status.value if item.settled else "unver", "reason": item.reason}
+                    item.nodeid: {
+                        "tier": item.tier,
+                        "status": item.status.value if item.settled else "unver",
+                        "reason": item.reason,
+                    }
                     for item in rec.items.values()
                 },
                 "ref": facts.get("ref"),
@@ -133,17 +159,17 @@ class Results:
                 "deploy_durations": facts.get("durations", {}),
                 "clean_teardown": (clean and not rec.teardown_errors) if clean is not None else None,
                 "leftovers": facts.get("leftovers", []),
-                "no_secret_leak": not leak,
+                "no_secret_leak": not self.leaked,
             }
         return out
 
-    def write_json(self, path: Path, extra_texts: Iterable[str] = ()) -> None:
+    def write_json(self, path: Path) -> None:
         """Atomically: a reader never sees half a file, and a crash leaves the old one."""
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
         try:
             with os.fdopen(fd, "w") as fh:
-                json.dump(self.as_dict(extra_texts), fh, indent=2, sort_keys=False)
+                json.dump(self.as_dict(), fh, indent=2, sort_keys=False)
                 fh.write("\n")
             os.replace(tmp, path)
         except BaseException:
@@ -158,42 +184,31 @@ class Results:
         reasons = []
         for name, rec in sorted(self.records.items()):
             rungs = self.rungs(rec)
-            rows.append([name, (rec.facts.get("head_sha") or "-")[:8], f"L{compute_level(rungs)}", *(r.status.value for r in rungs)])
+            rows.append(
+                [
+                    name,
+                    (rec.facts.get("head_sha") or "-")[:8],
+                    f"L{compute_level(rungs)}",
+                    *(r.status.value for r in rungs),
+                ]
+            )
             # One line per distinct reason: a source that could not be fetched fails every rung
             # with the same words, and is said once.
             grouped: dict[tuple[str, str], list[str]] = {}
             for r in rungs:
                 if r.status != Status.PASS and r.reason:
-                    grouped.setdefault((r.status.value, _one_line(r.reason)), []).append(r.name)
+                    grouped.setdefault((r.status.value, one_line(r.reason)), []).append(r.name)
             for (status, reason), names in grouped.items():
                 reasons.append(f"  {name} {', '.join(names)}: {status}: {reason}")
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         return lines + reasons
 
 
-def find_fingerprints(text: str, fingerprints: set[tuple[int, str]]) -> bool:
-    """True when a substring of `text` hashes to a secret's fingerprint (length, sha256)."""
-    if not text or not fingerprints:
-        return False
-    wanted: dict[int, set[str]] = {}
-    for length, digest in fingerprints:
-        wanted.setdefault(length, set()).add(digest)
-    for length, digests in wanted.items():
-        for i in range(0, len(text) - length + 1):
-            if hashlib.sha256(text[i : i + length].encode()).hexdigest() in digests:
-                return True
-    return False
-
-
-def _report_text(report) -> str:
+def _report_text(report: Any) -> str:
     parts = [str(report.longrepr) if report.longrepr else ""]
     parts += [content for _name, content in getattr(report, "sections", [])]
     return "\n".join(parts)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:300]
 
 
 def _iso(ts: float) -> str:

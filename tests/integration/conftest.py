@@ -1,14 +1,18 @@
 """Integration tests: pytest-ccci run for real, in a subprocess, against the local swarm.
 
 Each test enrolls recipes (built from examples/ into git repos in its tmp dir) in a recipes
-dir of its own and runs `pytest --recipe ...` on them through pytester. In CI a missing swarm
-fails these tests; on a developer machine it skips them with the way to get one.
+dir of its own and runs `pytest --recipe ...` on them through pytester. Every test here carries
+the `integration` marker (`-m "not integration"` leaves them out). In CI a missing swarm fails
+these tests; on a developer machine it skips them with the way to get one.
+
+Recipes enrolled here get names of their own, never a name enrolled in the project's recipes/:
+the app domain comes from the recipe name and its head commit, and the examples build with the
+same commits everywhere, so a test's `hello` would share (and wait on) the lock of `tox -e demo`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,23 +27,24 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import example_repos  # noqa: E402
 
 from pytest_ccci.errors import UsageError  # noqa: E402
-from pytest_ccci.model.naming import LABEL_DOMAIN  # noqa: E402
+from pytest_ccci.model.naming import LABEL_DOMAIN, stack_name  # noqa: E402
+from pytest_ccci.model.settings import enrolled  # noqa: E402
 
-pytestmark = pytest.mark.integration
+HERE = Path(__file__).resolve().parent
+# Names a demo or a real run on this host may be using (see the module docstring).
+PROJECT_RECIPES = frozenset(enrolled(ROOT / "recipes"))
 # The default host lock dir, shared with every plugin run on this host (as in real use).
 LOCK_DIR = Path("/tmp/pytest-ccci/locks")
 
 
 @pytest.fixture(scope="session")
-def swarm():
-    from pytest_ccci.swarm.engine import connect
+def swarm(missing_requirement):
+    from pytest_ccci.swarm.facade import connect
 
     try:
         return connect()
     except UsageError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"integration tests must run in CI, and there is no swarm: {exc}")
-        pytest.skip(str(exc))
+        missing_requirement(f"no swarm: {exc}")
 
 
 @dataclass
@@ -67,23 +72,46 @@ class Lab:
         self.recipes_dir.mkdir()
         (self.tmp / "pytest.ini").write_text("[pytest]\n")
 
-    def enroll(self, name: str, example: str = "hello", settings: dict | None = None,
-               overlay: dict | None = None, functional: bool = False, extra_steps: list | None = None) -> Path:
+    def enroll(
+        self,
+        name: str,
+        example: str = "hello",
+        settings: dict | None = None,
+        overlay: dict | None = None,
+        functional: bool = False,
+        extra_steps: list | None = None,
+    ) -> Path:
+        assert name not in PROJECT_RECIPES, (
+            f"{name!r} is enrolled in recipes/: give the test's recipe a name of its own"
+        )
         source = example_repos.build(EXAMPLES / example, self.tmp / "sources" / name, extra_steps=extra_steps)
         folder = self.recipes_dir / name
         folder.mkdir()
-        base = {"source": str(source), "health": {"path": "/health"}, "deploy_timeout": 60,
-                "env": {"GREETING": "Hello from CI"}}
+        base = {
+            "source": str(source),
+            "health": {"path": "/health"},
+            "deploy_timeout": 60,
+            "env": {"GREETING": "Hello from CI"},
+        }
         (folder / "ccci.yml").write_text(yaml.safe_dump({**base, **(settings or {})}))
         if overlay:
             (folder / "compose.ccci.yml").write_text(yaml.safe_dump(overlay))
         if functional:
-            (folder / f"test_{name.replace('-', '_')}.py").write_text((ROOT / "recipes/hello/test_hello.py").read_text())
+            (folder / f"test_{name.replace('-', '_')}.py").write_text(
+                (ROOT / "recipes/hello/test_hello.py").read_text()
+            )
         return source
 
     def args(self, *args: str, json_name: str = "results.json") -> list[str]:
-        return ["--recipes-dir", str(self.recipes_dir), "--ccci-json", str(self.tmp / json_name),
-                "-p", "no:cacheprovider", *args]
+        return [
+            "--recipes-dir",
+            str(self.recipes_dir),
+            "--ccci-json",
+            str(self.tmp / json_name),
+            "-p",
+            "no:cacheprovider",
+            *args,
+        ]
 
     def run(self, *args: str, json_name: str = "results.json", timeout: float = 600) -> Run:
         result = self.pytester.runpytest_subprocess(*self.args(*args, json_name=json_name), timeout=timeout)
@@ -98,9 +126,9 @@ def lab(pytester: pytest.Pytester, swarm) -> Lab:
 
 
 def leftovers(swarm, domain: str | None) -> list[str]:
-    """Everything on the swarm still carrying the app domain's label."""
+    """Everything on the swarm still carrying the app domain's label, or in its stack."""
     assert domain, "the run did not record its app domain"
-    return swarm.leftovers(f"{LABEL_DOMAIN}={domain}", domain.replace(".", "_"))
+    return swarm.leftovers(f"{LABEL_DOMAIN}={domain}", stack_name(domain))
 
 
 @pytest.fixture
@@ -112,9 +140,14 @@ def assert_clean(swarm):
     return check
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(config, items):
-    """The test that stops and restarts dockerd goes last: nothing after it depends on how
-    quickly the swarm settles again."""
+    """Every item of this directory is an integration test. (A `pytestmark` in a conftest marks
+    nothing: pytest reads it from test modules only.) The test that stops and restarts dockerd
+    goes last: nothing after it depends on how quickly the swarm settles again."""
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.integration)
     items.sort(key=lambda item: item.get_closest_marker("dockerd_restart") is not None)
 
 
@@ -132,10 +165,12 @@ class DirectApp:
 
 @pytest.fixture
 def direct_hello(lab, swarm, tmp_path, assert_clean):
-    from pytest_ccci.run.backend import App, SecretVault, SwarmBackend
+    from pytest_ccci.model.app import App
+    from pytest_ccci.model.secrets import SecretVault
+    from pytest_ccci.model.settings import load_settings
+    from pytest_ccci.run.backend import SwarmBackend
     from pytest_ccci.run.locks import acquire, app_lock_path, release
     from pytest_ccci.run.repo import RecipeRepo
-    from pytest_ccci.model.settings import load_settings
 
     lab.enroll("direct")
     settings = load_settings(lab.recipes_dir / "direct")
@@ -153,4 +188,3 @@ def direct_hello(lab, swarm, tmp_path, assert_clean):
         release(lock)
     assert not left, f"teardown left: {left}"
     assert_clean(app.domain)
-

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import EXAMPLES, Lab
-from pytest_ccci.run.locks import acquire, app_lock_path, release
 from pytest_ccci.model.naming import app_domain
+from pytest_ccci.run.locks import acquire, app_lock_path, release
 
 LOCK_DIR = Path("/tmp/pytest-ccci/locks")
 HELLO_COMPOSE = (EXAMPLES / "hello/unreleased/compose.yml").read_text()
@@ -88,12 +88,15 @@ class _NotASwarmDaemon(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         path = self.path.split("?")[0]
         if path.endswith("/_ping"):
             body, kind = b"OK", "text/plain"
         elif path.endswith("/version"):
-            body, kind = json.dumps({"ApiVersion": "1.41", "Version": "20.10.24", "MinAPIVersion": "1.12"}).encode(), "application/json"
+            body, kind = (
+                json.dumps({"ApiVersion": "1.41", "Version": "20.10.24", "MinAPIVersion": "1.12"}).encode(),
+                "application/json",
+            )
         elif path.endswith("/info"):
             body = json.dumps({"Swarm": {"LocalNodeState": "inactive", "ControlAvailable": False}}).encode()
             kind = "application/json"
@@ -208,7 +211,9 @@ def test_bad_settings_fail_the_rung_naming_the_file_and_key(lab, settings, words
 
 def test_app_lock_not_obtained_in_time_is_unverified_naming_the_holder(lab, assert_clean):
     source = lab.enroll("block")
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True
+    ).stdout.strip()
     domain = app_domain("block", head, "ccci.test")
     lock = acquire(app_lock_path(LOCK_DIR, domain), "bad-input-test", "held by test_bad_input", timeout=60)
     try:

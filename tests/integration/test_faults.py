@@ -11,143 +11,20 @@ real tasks that crash, a real missing image, a real hanging hook.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from background_run import RUN_TIMEOUT, Background, children_of, has_task, reap_now, wait_until
+from recipe_variants import compose_step, domain_of, slow_step
 
-from conftest import EXAMPLES, Lab
+from conftest import LOCK_DIR, Lab, leftovers
+from pytest_ccci.model.naming import stack_name
 from pytest_ccci.run.locks import app_lock_path, read_holder
-from pytest_ccci.model.naming import app_domain, stack_name
-
-LOCK_DIR = Path("/tmp/pytest-ccci/locks")  # the ini default: shared with the runs under test
-HELLO_COMPOSE = (EXAMPLES / "hello/unreleased/compose.yml").read_text()
-RUN_TIMEOUT = 300
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def compose_step(lab: Lab, name: str, *replacements: tuple[str, str]) -> list[dict]:
-    """An extra history step: hello's head compose.yml with `replacements` applied."""
-    text = HELLO_COMPOSE
-    for old, new in replacements:
-        assert old in text, f"{old!r} is not in hello's compose.yml any more"
-        text = text.replace(old, new)
-    folder = lab.tmp / "steps" / name
-    folder.mkdir(parents=True)
-    (folder / "compose.yml").write_text(text)
-    return [{"root": folder.parent, "files": name, "message": f"fault variant: {name}"}]
-
-
-def slow_step(lab: Lab) -> list[dict]:
-    """A healthy head whose first healthcheck only runs after 15 s: a deploy that stays
-    in flight long enough to be interrupted, without being the recipe's fault."""
-    return compose_step(lab, "slow", ("      interval: 2s\n", "      interval: 15s\n"))
-
-
-def domain_of(name: str, source: Path) -> str:
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True).stdout.strip()
-    return app_domain(name, head, "ccci.test")
-
-
-class Background:
-    """pytest-ccci running in a subprocess of its own, output to a file (no pipe to fill)."""
-
-    def __init__(self, lab: Lab, *args: str, json_name: str = "results.json"):
-        self.lab = lab
-        self.json_path = lab.tmp / json_name
-        self.log_path = lab.tmp / f"{json_name}.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = lab.pytester.popen(
-            [sys.executable, "-m", "pytest", *lab.args(*args, json_name=json_name)],
-            stdout=self._log, stderr=subprocess.STDOUT,
-        )
-
-    @property
-    def output(self) -> str:
-        if not self._log.closed:
-            self._log.flush()
-        return self.log_path.read_text(errors="replace")
-
-    def wait(self, timeout: float = RUN_TIMEOUT) -> int:
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"the run did not end within {timeout:.0f}s:\n{self.output[-3000:]}")
-
-    def results(self) -> dict:
-        assert self.json_path.exists(), f"no results.json written:\n{self.output[-3000:]}"
-        return json.loads(self.json_path.read_text())
-
-    def stop(self) -> None:
-        """In a finally: never leave the process behind (it is ours, killed by its pid)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        self._log.close()
-
-
-def wait_until(swarm, condition, what: str, run: Background | None = None, timeout: float = 120):
-    """Poll `condition` each time the engine reports a service or container event (or every
-    second at most); fail if the run ends first or the timeout passes."""
-    deadline = time.monotonic() + timeout
-    with swarm.events(time.time() - 1, kinds=("service", "container")) as feed:
-        while True:
-            value = condition()
-            if value:
-                return value
-            if run is not None and run.proc.poll() is not None:
-                pytest.fail(f"the run ended (exit {run.proc.returncode}) before {what}:\n{run.output[-3000:]}")
-            if time.monotonic() >= deadline:
-                pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}" + (f":\n{run.output[-3000:]}" if run else ""))
-            feed.wait(min(1.0, max(0.0, deadline - time.monotonic())))
-            feed.drain()
-
-
-def has_task(swarm, service: str) -> bool:
-    """The service has a task whose container exists (swarm says `starting` until healthy)."""
-    svc = swarm.service(service)
-    if not svc:
-        return False
-    return any(
-        t["Status"].get("State") in ("starting", "running") and (t["Status"].get("ContainerStatus") or {}).get("ContainerID")
-        for t in swarm.api.tasks(filters={"service": svc["ID"]})
-    )
-
-
-def reap_now(tmp: Path) -> list[str]:
-    """What the next run's janitor does at its session start, done right here."""
-    from pytest_ccci.swarm.engine import connect
-    from pytest_ccci.run.janitor import reap
-    from pytest_ccci.run.lifecycle import RunContext
-
-    runtime = RunContext(
-        recipes_dir=tmp, ref=None, base_domain="ccci.test", cache_dir=tmp / "janitor-cache",
-        lock_dir=LOCK_DIR, make_run_dir=lambda: tmp / "janitor-run", run_id="fault-test-janitor", lock_timeout=10,
-        max_deploys=2, progress=lambda _m: None, connect=connect,
-    )
-    return reap(runtime)
-
-
-def children_of(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            found.update(int(p) for p in task.read_text().split())
-        except OSError:
-            pass
-    return found
-
 
 # -- a, b: a signal during the install deploy -------------------------------------------------
 
@@ -251,7 +128,7 @@ def test_killed_xdist_worker_ends_the_run_with_results_and_the_janitor_cleans_up
         run.stop()
         reaped = reap_now(lab.tmp)
     assert code == pytest.ExitCode.TESTS_FAILED, f"exit {code}:\n{out[-3000:]}"
-    assert "crashed while running 'ccci::test_install[fkil]'" in out, out[-3000:]
+    assert "crashed while running 'ccci/fkil::test_install'" in out, out[-3000:]
     assert set(results["recipes"]) == {"fkil", "fok"}, results["recipes"].keys()
     assert results["recipes"]["fkil"]["rungs"]["install"]["status"] == "unver", results["recipes"]["fkil"]
     assert results["recipes"]["fok"]["rungs"]["install"]["status"] == "pass", results["recipes"]["fok"]
@@ -260,7 +137,7 @@ def test_killed_xdist_worker_ends_the_run_with_results_and_the_janitor_cleans_up
     assert_clean(victim)
 
 
-def test_killed_xdist_worker_verdict_in_results_agrees_with_pytest(lab, swarm):
+def test_killed_xdist_worker_verdict_in_results_agrees_with_pytest(lab, swarm, assert_clean):
     victim_src = lab.enroll("fkin", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
     victim = domain_of("fkin", victim_src)
     run = Background(lab, "--recipe", "fkin", "--tiers", "install", "-n", "1")
@@ -274,13 +151,18 @@ def test_killed_xdist_worker_verdict_in_results_agrees_with_pytest(lab, swarm):
     assert code == pytest.ExitCode.TESTS_FAILED  # pytest: the item failed (its worker crashed)
     rung = results["recipes"]["fkin"]["rungs"]["install"]
     assert rung["status"] == "unver" and "crash" in rung["reason"], rung
+    # Whoever took the dead worker's stack down (the janitor above, or a concurrent session's
+    # janitor once the lock died with the worker), nothing of it may be left.
+    assert_clean(victim)
 
 
 # -- e, f, g: the recipe's own tasks never get healthy ----------------------------------------
 
 
 def test_crash_looping_task_fails_install_naming_the_exit(lab, assert_clean):
-    steps = compose_step(lab, "crashloop", ("    entrypoint: /docker-entrypoint.sh\n", '    entrypoint: ["sh", "-c", "exit 1"]\n'))
+    steps = compose_step(
+        lab, "crashloop", ("    entrypoint: /docker-entrypoint.sh\n", '    entrypoint: ["sh", "-c", "exit 1"]\n')
+    )
     lab.enroll("fcrash", extra_steps=steps, settings={"max_task_failures": 2})
     run = lab.run("--recipe", "fcrash", "--tiers", "install", timeout=RUN_TIMEOUT)
     run.result.assert_outcomes(failed=1)
@@ -317,10 +199,14 @@ def test_missing_image_fails_install_quickly_with_the_swarms_words(lab, assert_c
 
 
 def test_hanging_backup_hook_fails_backup_within_the_hook_timeout(lab, assert_clean):
-    steps = compose_step(lab, "hang", (
-        "\"backupbot.backup.pre-hook=sh -c 'sync && date > /data/.backup-stamp'\"",
-        '"backupbot.backup.pre-hook=sleep 600"',
-    ))
+    steps = compose_step(
+        lab,
+        "hang",
+        (
+            "\"backupbot.backup.pre-hook=sh -c 'sync && date > /data/.backup-stamp'\"",
+            '"backupbot.backup.pre-hook=sleep 600"',
+        ),
+    )
     lab.enroll("fhang", extra_steps=steps, settings={"hook_timeout": 3})
     run = lab.run("--recipe", "fhang", "--tiers", "install,backup", timeout=RUN_TIMEOUT)
     # The hook runs while the backup is being taken (fixture setup): a pytest error, rung fail.
@@ -374,12 +260,17 @@ def _start_dockerd() -> None:
         return
     if not _dockerd_pids():
         subprocess.Popen(
-            f"nohup dockerd >{DOCKERD_LOG} 2>&1 &", shell=True, start_new_session=True,
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            f"nohup dockerd >{DOCKERD_LOG} 2>&1 &",
+            shell=True,
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
     assert _wait_for(_docker_info_ok, 120), f"dockerd did not come back within 120s; see {DOCKERD_LOG}"
-    assert _wait_for(lambda: subprocess.run(
-        ["docker", "node", "ls"], capture_output=True, timeout=10).returncode == 0, 120), "the swarm did not come back"
+    assert _wait_for(
+        lambda: subprocess.run(["docker", "node", "ls"], capture_output=True, timeout=10).returncode == 0, 120
+    ), "the swarm did not come back"
 
 
 @pytest.mark.dockerd_restart
@@ -388,9 +279,11 @@ def _start_dockerd() -> None:
     reason="stops the host's dockerd (every other run on the host fails meanwhile): set CCCI_ALLOW_DOCKERD_RESTART=1 "
     "and select it with -m dockerd_restart",
 )
-def test_daemon_unreachable_mid_run_is_unverified_and_the_janitor_cleans_after_restart(lab, swarm, assert_clean):
+def test_daemon_unreachable_mid_run_is_unverified_and_the_janitor_cleans_after_restart(
+    lab, swarm, assert_clean, missing_requirement
+):
     if shutil.which("dockerd") is None or os.geteuid() != 0:
-        pytest.skip("needs root and a dockerd binary to stop and restart the daemon")
+        missing_requirement("needs root and a dockerd binary to stop and restart the daemon")
     source = lab.enroll("fdmn", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
     domain = domain_of("fdmn", source)
     app_service = f"{stack_name(domain)}_app"
@@ -412,15 +305,11 @@ def test_daemon_unreachable_mid_run_is_unverified_and_the_janitor_cleans_after_r
     assert rung["status"] == "unver", rung
     assert rung["reason"].startswith("infrastructure:"), rung
     assert "Traceback" not in out, out[-3000:]
-    # The swarm kept its state across the restart; the dead run's leftovers go to the janitor.
-    from pytest_ccci.swarm.engine import connect
-
-    fresh = connect()
+    # The swarm kept its state across the restart; the dead run's leftovers go to the janitor,
+    # which may meet the stack's removal still under way: it runs again until the domain is
+    # clean (a readiness loop: the daemon just came back, and no event says when removal ends).
     deadline = time.monotonic() + 60
-    while True:
+    while leftovers(swarm, domain) and time.monotonic() < deadline:
         reap_now(lab.tmp)
-        left = fresh.leftovers(f"ccci.domain={domain}", stack_name(domain))
-        if not left or time.monotonic() > deadline:
-            break
         time.sleep(1)
-    assert not left, f"left on the swarm after restart and janitor: {left}"
+    assert_clean(domain)

@@ -47,9 +47,18 @@ def test_no_secret_or_secret_shaped_setting_in_any_output_or_report(lab, assert_
     (lab.recipes_dir / "sec" / "test_sec.py").write_text(FUNCTIONAL.format(seen=str(seen)))
     junit, html = lab.tmp / "junit.xml", lab.tmp / "report.html"
     run = lab.run(
-        "--recipe", "sec", "--tiers", "install,functional",
-        "--junitxml", str(junit), "--html", str(html), "--self-contained-html",
-        "-rA", "--log-level", "DEBUG",
+        "--recipe",
+        "sec",
+        "--tiers",
+        "install,functional",
+        "--junitxml",
+        str(junit),
+        "--html",
+        str(html),
+        "--self-contained-html",
+        "-rA",
+        "--log-level",
+        "DEBUG",
     )
     run.result.assert_outcomes(passed=2)
     assert "read the admin password, 32 bytes" in run.output, "-rA must show the functional test's output"

@@ -12,10 +12,10 @@ from pytest_ccci.plugin import test_tiers as tiers
 
 
 def test_upgrade_records_base_head_and_stamp(lab, assert_clean):
-    lab.enroll("hello")
-    run = lab.run("--recipe", "hello", "--tiers", "install,upgrade")
+    lab.enroll("uhello")
+    run = lab.run("--recipe", "uhello", "--tiers", "install,upgrade")
     run.result.assert_outcomes(passed=2)
-    hello = run.recipe("hello")
+    hello = run.recipe("uhello")
     assert hello["upgrade_base"]["version"] == "0.2.0+1.35.0"
     assert len(hello["head_sha"]) == 40
     stamp = hello["stamps"]["upgrade_stamp"]
@@ -25,28 +25,28 @@ def test_upgrade_records_base_head_and_stamp(lab, assert_clean):
 
 def test_rollback_under_start_first_is_named_not_misreported_as_a_stamp_mismatch(lab, assert_clean):
     """Reproduction 1: the head's new task fails while the old one still serves; swarm rolls back."""
-    lab.enroll("rollback", example="hello-rollback", settings={"deploy_timeout": 90})
-    run = lab.run("--recipe", "rollback", "--tiers", "install,upgrade")
+    lab.enroll("urollback", example="hello-rollback", settings={"deploy_timeout": 90})
+    run = lab.run("--recipe", "urollback", "--tiers", "install,upgrade")
     run.result.assert_outcomes(passed=1, failed=1)
-    rungs = run.recipe("rollback")["rungs"]
+    rungs = run.recipe("urollback")["rungs"]
     assert rungs["install"]["status"] == "pass", rungs["install"]
     reason = rungs["upgrade"]["reason"]
     assert rungs["upgrade"]["status"] == "fail"
     assert "swarm rolled back the update" in reason, reason
     assert "non-zero exit (1)" in reason, f"the failing task's own error is missing: {reason}"
     assert "HC1" not in reason and "stamp" not in reason
-    assert run.recipe("rollback")["upgrade_base"]["version"] == "0.3.0+1.35.0"
-    assert_clean(run.recipe("rollback")["domain"])
+    assert run.recipe("urollback")["upgrade_base"]["version"] == "0.3.0+1.35.0"
+    assert_clean(run.recipe("urollback")["domain"])
 
 
 def test_stop_first_overlay_fixes_the_same_upgrade(lab, assert_clean):
     """Reproduction 2: the same recipe enrolled with compose.ccci.yml setting stop-first."""
     overlay = {"version": "3.8", "services": {"app": {"deploy": {"update_config": {"order": "stop-first"}}}}}
-    lab.enroll("fixed", example="hello-rollback", overlay=overlay, settings={"deploy_timeout": 90})
-    run = lab.run("--recipe", "fixed", "--tiers", "upgrade")
+    lab.enroll("ufixed", example="hello-rollback", overlay=overlay, settings={"deploy_timeout": 90})
+    run = lab.run("--recipe", "ufixed", "--tiers", "upgrade")
     run.result.assert_outcomes(passed=1)
-    assert run.recipe("fixed")["rungs"]["upgrade"]["status"] == "pass"
-    assert_clean(run.recipe("fixed")["domain"])
+    assert run.recipe("ufixed")["rungs"]["upgrade"]["status"] == "pass"
+    assert_clean(run.recipe("ufixed")["domain"])
 
 
 def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(direct_hello):
@@ -65,10 +65,17 @@ def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(direct_hello):
 
 def test_two_processes_on_one_recipe_and_ref_serialize_on_the_app_lock(lab, assert_clean):
     """Reproduction 4: started together, both pass, and their lifecycles never interleave."""
-    lab.enroll("twice")
+    lab.enroll("utwice")
     procs = [
-        lab.pytester.popen([sys.executable, "-m", "pytest", *lab.args("--recipe", "twice", "--tiers", "install", json_name=f"p{i}.json")],
-                           stdin=None)
+        lab.pytester.popen(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                *lab.args("--recipe", "utwice", "--tiers", "install", json_name=f"p{i}.json"),
+            ],
+            stdin=None,
+        )
         for i in (1, 2)
     ]
     outputs = []
@@ -78,7 +85,7 @@ def test_two_processes_on_one_recipe_and_ref_serialize_on_the_app_lock(lab, asse
         assert proc.returncode == 0, outputs[-1]
     locks = []
     for i in (1, 2):
-        rec = json.loads((lab.tmp / f"p{i}.json").read_text())["recipes"]["twice"]
+        rec = json.loads((lab.tmp / f"p{i}.json").read_text())["recipes"]["utwice"]
         assert rec["rungs"]["install"]["status"] == "pass"
         locks.append(rec)
     a, b = sorted((r for r in locks), key=lambda r: r["lock"]["acquired"])

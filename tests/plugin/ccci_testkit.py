@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -52,7 +52,10 @@ README = """\
 def git(*args: str, cwd: Path) -> str:
     proc = subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-c", "init.defaultBranch=main", *args],
-        cwd=cwd, capture_output=True, text=True, check=True,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return proc.stdout
 
@@ -82,13 +85,10 @@ class CcciProject:
     pytester: pytest.Pytester
     cache: Path
     lock_dir: Path
-    made: list[tuple[str, str]] = field(default_factory=list)  # (recipe name, head sha) of the repos built
 
     def repo(self, name: str, service: str = "app", tags: tuple[str, ...] = (RELEASE,)) -> str:
         """A recipe repository at src/<name>; its source, relative to recipes/<name>, is ../../src/<name>."""
-        sha = make_repo(self.pytester.path / "src" / name, name=name, service=service, tags=tags)
-        self.made.append((name, sha))
-        return sha
+        return make_repo(self.pytester.path / "src" / name, name=name, service=service, tags=tags)
 
     @property
     def recipes(self) -> Path:
@@ -124,7 +124,6 @@ class CcciProject:
     def mirrors(self) -> list[Path]:
         root = self.cache / "pytest-ccci" / "mirrors"
         return sorted(root.iterdir()) if root.is_dir() else []
-
 
 
 def load_json(path: Path) -> dict:

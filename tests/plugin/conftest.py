@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from ccci_testkit import CcciProject
 
 
@@ -21,17 +18,6 @@ def project(pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     for var in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(var, raising=False)  # when this suite itself runs under xdist
-    project = CcciProject(pytester, cache, lock_dir)
-    yield project
-    # plugin.py falls back to /tmp/ccci for checkouts (see test_checkouts_go_under_the_basetemp):
-    # take back what this test's runs left there. Commits are unique per test, so this is ours.
-    for name, sha in project.made:
-        shutil.rmtree(Path("/tmp/ccci/checkouts") / f"{name}-{sha[:8]}", ignore_errors=True)
-
-
-@pytest.fixture(autouse=True)
-def _keep_sigterm_handler():
-    """In-process runs let the plugin install its SIGTERM handler here; put ours back after."""
-    before = signal.getsignal(signal.SIGTERM)
-    yield
-    signal.signal(signal.SIGTERM, before)
+    # Checkouts go under each run's own basetemp (test_checkouts_go_under_the_basetemp), inside
+    # pytester's dir: nothing of a run is left anywhere else to take back.
+    yield CcciProject(pytester, cache, lock_dir)

@@ -11,7 +11,6 @@ import os
 import stat
 
 import pytest
-
 from ccci_testkit import collected_ids
 
 FUNCTIONAL_TWO = """\
@@ -24,7 +23,7 @@ def test_two(ccci_recipe):
 
 
 def _tier_ids(recipe: str, tiers=("lint", "install", "backup", "restore", "upgrade")) -> list[str]:
-    return [f"ccci::test_{t}[{recipe}]" for t in tiers]
+    return [f"ccci/{recipe}::test_{t}" for t in tiers]
 
 
 # -- collection: ids, tiers, order ------------------------------------------------------------
@@ -38,13 +37,13 @@ def test_collects_every_tier_per_recipe_in_lifecycle_order(project):
 
     assert result.ret == pytest.ExitCode.OK
     assert collected_ids(result) == [
-        "ccci::test_lint[a]",
-        "ccci::test_install[a]",
-        "ccci::test_backup[a]",
-        "ccci::test_restore[a]",
-        "recipes/a/test_a.py::test_one[a]",  # functional: the recipe's own tests, in file order
-        "recipes/a/test_a.py::test_two[a]",
-        "ccci::test_upgrade[a]",
+        "ccci/a::test_lint",
+        "ccci/a::test_install",
+        "ccci/a::test_backup",
+        "ccci/a::test_restore",
+        "recipes/a/test_a.py::test_one",  # functional: the recipe's own tests, in file order
+        "recipes/a/test_a.py::test_two",
+        "ccci/a::test_upgrade",
         *_tier_ids("b"),  # b has no test_*.py: no functional items
     ]
 
@@ -57,10 +56,10 @@ def test_tiers_option_selects_tiers(project):
 
     assert result.ret == pytest.ExitCode.OK
     assert collected_ids(result) == [
-        "ccci::test_lint[a]",
-        "ccci::test_install[a]",
-        "ccci::test_lint[b]",
-        "ccci::test_install[b]",
+        "ccci/a::test_lint",
+        "ccci/a::test_install",
+        "ccci/b::test_lint",
+        "ccci/b::test_install",
     ]
 
 
@@ -71,9 +70,9 @@ def test_tiers_option_order_does_not_change_item_order(project):
 
     assert result.ret == pytest.ExitCode.OK
     assert collected_ids(result) == [
-        "ccci::test_lint[a]",
-        "recipes/a/test_a.py::test_one[a]",
-        "recipes/a/test_a.py::test_two[a]",
+        "ccci/a::test_lint",
+        "recipes/a/test_a.py::test_one",
+        "recipes/a/test_a.py::test_two",
     ]
 
 
@@ -83,18 +82,20 @@ def test_functional_tests_not_collected_without_functional_tier(project):
     result = project.run_inprocess("--collect-only", "-q", "--tiers", "lint")
 
     assert result.ret == pytest.ExitCode.OK
-    assert collected_ids(result) == ["ccci::test_lint[a]"]
+    assert collected_ids(result) == ["ccci/a::test_lint"]
 
 
 def test_recipe_option_selects_recipes(project):
     for name in ("a", "b", "c"):
         project.enroll(name)
 
-    result = project.run_inprocess("--collect-only", "-q", "--tiers", "lint", "--recipe", "c", "--recipe", "a", "--recipe", "c")
+    result = project.run_inprocess(
+        "--collect-only", "-q", "--tiers", "lint", "--recipe", "c", "--recipe", "a", "--recipe", "c"
+    )
 
     assert result.ret == pytest.ExitCode.OK
     ids = collected_ids(result)
-    assert sorted(ids) == ["ccci::test_lint[a]", "ccci::test_lint[c]"]  # repeated --recipe c: once
+    assert sorted(ids) == ["ccci/a::test_lint", "ccci/c::test_lint"]  # repeated --recipe c: once
 
 
 @pytest.mark.parametrize("how", ["option", "ini"])
@@ -106,7 +107,7 @@ def test_recipes_dir_from_option_or_ini(project, how):
     result = project.run_inprocess("--collect-only", "-q", "--tiers", "lint", *args)
 
     assert result.ret == pytest.ExitCode.OK
-    assert collected_ids(result) == ["ccci::test_lint[a]"]
+    assert collected_ids(result) == ["ccci/a::test_lint"]
 
 
 def test_upgrade_from_all_makes_one_item_per_older_release(project):
@@ -117,7 +118,7 @@ def test_upgrade_from_all_makes_one_item_per_older_release(project):
 
     assert result.ret == pytest.ExitCode.OK, result.stdout.str()
     # The head is 0.3.0+1.0 itself: the older releases are the bases, oldest first.
-    assert collected_ids(result) == ["ccci::test_upgrade[a-0.1.0+1.0]", "ccci::test_upgrade[a-0.2.0+1.0]"]
+    assert collected_ids(result) == ["ccci/a::test_upgrade[0.1.0+1.0]", "ccci/a::test_upgrade[0.2.0+1.0]"]
 
 
 # -- collection touches no git ----------------------------------------------------------------
@@ -144,13 +145,13 @@ def test_collection_does_not_touch_git(project, monkeypatch):
 
     assert result.ret == pytest.ExitCode.OK, result.stdout.str() + result.stderr.str()
     assert collected_ids(result) == [
-        "ccci::test_lint[gone]",
-        "ccci::test_install[gone]",
-        "ccci::test_backup[gone]",
-        "ccci::test_restore[gone]",
-        "recipes/gone/test_gone.py::test_one[gone]",
-        "recipes/gone/test_gone.py::test_two[gone]",
-        "ccci::test_upgrade[gone]",
+        "ccci/gone::test_lint",
+        "ccci/gone::test_install",
+        "ccci/gone::test_backup",
+        "ccci/gone::test_restore",
+        "recipes/gone/test_gone.py::test_one",
+        "recipes/gone/test_gone.py::test_two",
+        "ccci/gone::test_upgrade",
     ]
     assert result.duration < 30
     assert not log.exists(), f"collection ran git: {log.read_text()}"
@@ -172,6 +173,36 @@ def test_collect_only_needs_no_docker(project, monkeypatch):
     assert collected_ids(result) == _tier_ids("a")
 
 
+# -- paths do not move with the rootdir -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["--ccci-json", "--html", "--junitxml"],
+)
+def test_rerun_writing_an_existing_file_outside_the_project(project, tmp_path_factory, option):
+    """Defect 8: pytest takes an option's value for a path argument before it knows the option,
+    so once the file exists it moves the rootdir to where the file is and finds no ini file. The
+    recipes dir comes from the ini file's dir, or where pytest was started: never from there."""
+    if option == "--html":
+        pytest.importorskip("pytest_html")
+    project.pytester.makeini("[pytest]\n")  # the project's ini, as a real project has one
+    project.enroll("a")
+    artifact = tmp_path_factory.mktemp("artifacts") / "out"  # outside the project, as CI's are
+    assert project.pytester.path not in artifact.parents
+
+    first = project.run("--recipe", "a", "--tiers", "lint", option, str(artifact))
+    assert first.ret == pytest.ExitCode.OK, first.stdout.str() + first.stderr.str()
+    assert artifact.is_file()
+    written = artifact.stat().st_mtime_ns
+    second = project.run("--recipe", "a", "--tiers", "lint", option, str(artifact))
+
+    assert second.ret == pytest.ExitCode.OK, second.stdout.str() + second.stderr.str()
+    second.assert_outcomes(passed=1)
+    assert artifact.stat().st_mtime_ns > written  # written again, by the second run
+    assert "test_lint" in artifact.read_text()
+
+
 # -- usage errors -----------------------------------------------------------------------------
 
 
@@ -186,7 +217,15 @@ def test_collect_only_needs_no_docker(project, monkeypatch):
         (["--recipe", "a", "-o", "ccci_recipes_dir=missing"], "recipes directory {missing} does not exist"),
         (["-o", "ccci_max_deploys=two"], "ini value is not a number"),
     ],
-    ids=["unknown-recipe", "unknown-tier", "typo-tier", "upgrade-from", "missing-dir-option", "missing-dir-ini", "ini-number"],
+    ids=[
+        "unknown-recipe",
+        "unknown-tier",
+        "typo-tier",
+        "upgrade-from",
+        "missing-dir-option",
+        "missing-dir-ini",
+        "ini-number",
+    ],
 )
 def test_usage_errors_are_one_line(project, args, expected):
     project.enroll("a")
@@ -233,7 +272,7 @@ def test_not_active_with_positional_args(project):
     assert result.ret == pytest.ExitCode.OK
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*test_x.py::test_plain PASSED*"])
-    assert "ccci::" not in result.stdout.str() and "ccci levels" not in result.stdout.str()
+    assert "ccci/a::" not in result.stdout.str() and "ccci levels" not in result.stdout.str()
     assert project.mirrors() == []
 
 
@@ -264,4 +303,4 @@ def test_recipe_option_with_positional_args_collects_both(project):
     result = project.run_inprocess("--collect-only", "-q", "--recipe", "a", "--tiers", "lint", "test_x.py")
 
     assert result.ret == pytest.ExitCode.OK
-    assert sorted(collected_ids(result)) == ["ccci::test_lint[a]", "test_x.py::test_plain"]
+    assert sorted(collected_ids(result)) == ["ccci/a::test_lint", "test_x.py::test_plain"]

@@ -14,11 +14,9 @@ from pytest_ccci.model.backupbot import (
     VolumeMount,
     backup_plan,
     is_backup_capable,
-    labels_of,
     volume_mounts,
 )
-
-BORE = Path("/work/shared/real-recipes/bore/compose.yml")
+from pytest_ccci.model.compose import service_labels
 
 
 def svc(labels: Any = None, volumes: list[Any] | None = None) -> dict[str, Any]:
@@ -34,32 +32,7 @@ def compose(**services: dict[str, Any]) -> dict[str, Any]:
     return {"services": services}
 
 
-# --- labels_of --------------------------------------------------------------------------
-
-
-def test_labels_list_form() -> None:
-    labels = labels_of(svc(["backupbot.backup=true", "a.b=x=y", "bare", " spaced = v"]))
-    assert labels == {"backupbot.backup": "true", "a.b": "x=y", "bare": "", "spaced": " v"}
-
-
-def test_labels_dict_form_normalises_scalars() -> None:
-    labels = labels_of(svc({"backupbot.backup": True, "off": False, "port": 8080, "none": None}))
-    assert labels == {"backupbot.backup": "true", "off": "false", "port": "8080", "none": ""}
-
-
-def test_labels_list_with_mapping_items() -> None:
-    # `- key: "value"` inside a labels list parses to a one-item mapping
-    loaded = yaml.safe_load('deploy:\n  labels:\n    - "a=1"\n    - backupbot.backup: "true"\n')
-    assert labels_of(loaded) == {"a": "1", "backupbot.backup": "true"}
-
-
-@pytest.mark.parametrize("service", [{}, {"deploy": None}, {"deploy": {}}, {"deploy": {"labels": None}}, None])
-def test_labels_absent(service: Any) -> None:
-    assert labels_of(service) == {}
-
-
-def test_container_labels_are_not_deploy_labels() -> None:
-    assert labels_of({"labels": {"backupbot.backup": "true"}}) == {}
+# Label parsing itself (every form compose accepts) is tested in test_compose.py.
 
 
 # --- volume_mounts ----------------------------------------------------------------------
@@ -96,13 +69,19 @@ def test_v1_paths() -> None:
 
 
 def test_v2_volumes_included_by_default() -> None:
-    app = svc({"backupbot.backup": "true"}, ["data:/data", "./cfg:/cfg", {"type": "volume", "source": "db", "target": "/db"}])
+    app = svc(
+        {"backupbot.backup": "true"}, ["data:/data", "./cfg:/cfg", {"type": "volume", "source": "db", "target": "/db"}]
+    )
     assert backup_plan(compose(app=app)) == [ServiceBackup("app", ("/data", "/db"), Hooks())]
 
 
 def test_v2_volume_excluded() -> None:
     app = svc(
-        {"backupbot.backup": "true", "backupbot.backup.volumes.cache": "false", "backupbot.backup.volumes.data": "true"},
+        {
+            "backupbot.backup": "true",
+            "backupbot.backup.volumes.cache": "false",
+            "backupbot.backup.volumes.data": "true",
+        },
         ["data:/data", "cache:/cache"],
     )
     assert backup_plan(compose(app=app))[0].paths == ("/data",)
@@ -128,7 +107,17 @@ def test_exclusion_beats_path_restriction() -> None:
 
 def test_v1_and_v2_combined_and_deduplicated() -> None:
     labels = ["backupbot.backup=true", "backupbot.backup.path=/data,/etc/app"]
-    assert backup_plan(compose(app=svc(labels, ["data:/data", "logs:/logs"])))[0].paths == ("/data", "/etc/app", "/logs")
+    assert backup_plan(compose(app=svc(labels, ["data:/data", "logs:/logs"])))[0].paths == (
+        "/data",
+        "/etc/app",
+        "/logs",
+    )
+
+
+def test_plan_reads_every_label_form() -> None:
+    # "k = v" with spaces and a one-item mapping in a labels list, as real recipes write them.
+    labels = ["backupbot.backup = true", {"backupbot.backup.path": "/etc/app"}]
+    assert backup_plan(compose(app=svc(labels, ["data:/data"])))[0].paths == ("/etc/app", "/data")
 
 
 def test_labels_for_unmounted_volume_are_ignored() -> None:
@@ -193,9 +182,9 @@ def test_degenerate_compose(c: dict[str, Any]) -> None:
     assert not is_backup_capable(c)
 
 
-def test_real_recipe_bore_is_not_backup_capable() -> None:
+def test_real_recipe_bore_is_not_backup_capable(real_recipes: Path) -> None:
     # bore's backupbot labels are commented out; its other labels still contain ${...}, uninterpolated.
-    loaded = yaml.safe_load(BORE.read_text())
-    assert "traefik.enable" in labels_of(loaded["services"]["app"])
+    loaded = yaml.safe_load((real_recipes / "bore" / "compose.yml").read_text())
+    assert "traefik.enable" in service_labels(loaded["services"]["app"])
     assert backup_plan(loaded) == []
     assert not is_backup_capable(loaded)

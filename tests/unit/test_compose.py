@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 
 import pytest
+import yaml
 
 from pytest_ccci.model.compose import (
     declared_memory,
     escape_dollars,
     external_secrets,
     http_port,
+    labels_dict,
     parse_memory,
+    service_labels,
     stamp,
 )
 from pytest_ccci.model.naming import deploy_labels, run_labels
@@ -21,6 +24,58 @@ GiB = 1 << 30
 
 APP = deploy_labels("stk", "demo", version="1.0.0+1", chaos="01234567")
 RUN = run_labels("run-1", "demo-abcdef.x.test", "demo")
+
+
+# -- labels: one parser for every form ---------------------------------------------------
+
+
+def test_labels_list_form() -> None:
+    assert labels_dict(["backupbot.backup=true", "a.b=x=y", "bare", "empty="]) == {
+        "backupbot.backup": "true",
+        "a.b": "x=y",  # only the first "=" separates
+        "bare": "",  # as docker: no "=" means an empty value
+        "empty": "",
+    }
+
+
+def test_labels_spaced_list_form_strips_key_and_value() -> None:
+    assert labels_dict([" spaced = v ", "traefik.enable = true"]) == {"spaced": "v", "traefik.enable": "true"}
+
+
+def test_labels_mapping_form_normalises_scalars() -> None:
+    raw = {"backupbot.backup": True, "off": False, "port": 8080, "none": None, " key ": "x=y"}
+    assert labels_dict(raw) == {"backupbot.backup": "true", "off": "false", "port": "8080", "none": "", "key": "x=y"}
+
+
+def test_labels_list_with_one_item_mappings() -> None:
+    # `- key: "value"` inside a labels list is a one-item mapping once YAML loads it.
+    loaded = yaml.safe_load('labels:\n  - "a=1"\n  - traefik.enable: true\n  - port: 8080\n')
+    assert labels_dict(loaded["labels"]) == {"a": "1", "traefik.enable": "true", "port": "8080"}
+
+
+@pytest.mark.parametrize("raw", [None, [], {}, ()])
+def test_labels_absent(raw) -> None:
+    assert labels_dict(raw) == {}
+
+
+@pytest.mark.parametrize("service", [{}, {"deploy": None}, {"deploy": {}}, {"deploy": {"labels": None}}, None])
+def test_service_labels_absent(service) -> None:
+    assert service_labels(service) == {}
+
+
+def test_service_labels_are_deploy_labels_not_container_labels() -> None:
+    assert service_labels({"labels": {"backupbot.backup": "true"}}) == {}
+    assert service_labels({"deploy": {"labels": ["a = b"]}, "labels": ["c=d"]}) == {"a": "b"}
+
+
+def test_stamp_reads_every_label_form() -> None:
+    config = {"services": {"app": {"deploy": {"labels": [" k = v ", {"traefik.enable": True}]}}}}
+    assert stamp(config, APP, RUN)["services"]["app"]["deploy"]["labels"] == {
+        "k": "v",
+        "traefik.enable": "true",
+        **RUN,
+        **APP,
+    }
 
 
 # -- escape_dollars --------------------------------------------------------------------------
@@ -116,7 +171,11 @@ def test_stamp_labels_on_non_external_resources_only():
 
 
 def test_stamp_keeps_existing_resource_labels():
-    config = {"services": {"app": {}}, "volumes": {"v": {"labels": {"backup": "true"}}}, "networks": {"n": {"labels": ["a=b"]}}}
+    config = {
+        "services": {"app": {}},
+        "volumes": {"v": {"labels": {"backup": "true"}}},
+        "networks": {"n": {"labels": ["a=b"]}},
+    }
     out = stamp(config, APP, RUN)
     assert out["volumes"]["v"]["labels"] == {"backup": "true", **RUN}
     assert out["networks"]["n"]["labels"] == {"a": "b", **RUN}
@@ -171,7 +230,11 @@ def test_external_secrets_none():
 def test_http_port_from_dict_labels():
     config = {
         "services": {
-            "app": {"deploy": {"labels": {"traefik.enable": "true", "traefik.http.services.stk.loadbalancer.server.port": "3000"}}}
+            "app": {
+                "deploy": {
+                    "labels": {"traefik.enable": "true", "traefik.http.services.stk.loadbalancer.server.port": "3000"}
+                }
+            }
         }
     }
     assert http_port(config, "app") == 3000
@@ -180,7 +243,11 @@ def test_http_port_from_dict_labels():
 def test_http_port_from_list_labels():
     config = {
         "services": {
-            "app": {"deploy": {"labels": ["traefik.enable=true", "traefik.http.services.stk_app.loadbalancer.server.port=8080"]}}
+            "app": {
+                "deploy": {
+                    "labels": ["traefik.enable=true", "traefik.http.services.stk_app.loadbalancer.server.port=8080"]
+                }
+            }
         }
     }
     assert http_port(config, "app") == 8080
@@ -261,7 +328,9 @@ def test_parse_memory_junk(value):
 def test_declared_memory_reservation_over_limit_times_replicas():
     config = {
         "services": {
-            "app": {"deploy": {"replicas": 3, "resources": {"reservations": {"memory": "256M"}, "limits": {"memory": "1G"}}}},
+            "app": {
+                "deploy": {"replicas": 3, "resources": {"reservations": {"memory": "256M"}, "limits": {"memory": "1G"}}}
+            },
             "db": {"deploy": {"resources": {"limits": {"memory": "512M"}}}},
             "cache": {"image": "redis"},  # declares nothing: counts 0
             "worker": {"deploy": {"replicas": 2, "resources": {"limits": {"memory": "junk"}}}},

@@ -1,7 +1,6 @@
-from pathlib import Path
-
 import pytest
 
+from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.envfile import (
     EnvVar,
     SecretSpec,
@@ -10,16 +9,12 @@ from pytest_ccci.model.envfile import (
     load_env_sample,
     parse_env_sample,
 )
-from pytest_ccci.errors import RecipeError
-
-REAL = Path("/work/shared/real-recipes")
-
 
 # --- real recipes ------------------------------------------------------------------------
 
 
-def test_traefik_2021_commented_compose_files_and_secrets_are_inactive():
-    sample = load_env_sample(REAL / "traefik-2021" / ".env.sample")
+def test_traefik_2021_commented_compose_files_and_secrets_are_inactive(real_recipes):
+    sample = load_env_sample(real_recipes / "traefik-2021" / ".env.sample")
     assert sample.compose_files == ["compose.yml"]
     assert sample.secrets == []
     assert sample.values() == {
@@ -33,15 +28,15 @@ def test_traefik_2021_commented_compose_files_and_secrets_are_inactive():
     assert sample.vars["LOG_LEVEL"].line == 9
 
 
-def test_bore_commented_secret_is_not_a_var():
-    sample = load_env_sample(REAL / "bore" / ".env.sample")
+def test_bore_commented_secret_is_not_a_var(real_recipes):
+    sample = load_env_sample(real_recipes / "bore" / ".env.sample")
     assert sample.values() == {"TYPE": "bore", "DOMAIN": "bore.example.com", "LETS_ENCRYPT_ENV": "production"}
     assert "SECRET" not in sample.vars and "MIN_PORT" not in sample.vars
     assert sample.compose_files == ["compose.yml"]
 
 
-def test_go_ssb_room_values():
-    sample = load_env_sample(REAL / "go-ssb-room" / ".env.sample")
+def test_go_ssb_room_values(real_recipes):
+    sample = load_env_sample(real_recipes / "go-ssb-room" / ".env.sample")
     assert sample.values() == {
         "TYPE": "go-ssb-room",
         "DOMAIN": "go-ssb-room.example.com",
@@ -50,13 +45,13 @@ def test_go_ssb_room_values():
     assert "EXTRA_DOMAINS" not in sample.vars
 
 
-def test_traefik_2021_ovh_block_uncommented_gives_files_and_secret(tmp_path):
-    text = (REAL / "traefik-2021" / ".env.sample").read_text()
+def test_traefik_2021_ovh_block_uncommented_gives_files_and_secret(real_recipes):
+    text = (real_recipes / "traefik-2021" / ".env.sample").read_text()
     text = text.replace('# COMPOSE_FILE="compose.yml:compose.ovh.yml"', 'COMPOSE_FILE="compose.yml:compose.ovh.yml"')
     text = text.replace("# SECRET_OVH_APP_SECRET_VERSION=v1", "SECRET_OVH_APP_SECRET_VERSION=v1")
     sample = parse_env_sample(text)
     assert sample.compose_files == ["compose.yml", "compose.ovh.yml"]
-    assert sample.secrets == [SecretSpec("ovh_app_secret", "v1", 32, "default", True)]
+    assert sample.secrets == [SecretSpec("ovh_app_secret", "v1", 32, "default")]
 
 
 def test_missing_file_names_path(tmp_path):
@@ -112,8 +107,8 @@ def test_secret_specs_defaults_and_modifiers():
         "SECRETARY=bob\n"
     )
     assert sample.secrets == [
-        SecretSpec("db_password", "v1", 64, "special-chars", True),
-        SecretSpec("api_key", "v2", 32, "default", False),
+        SecretSpec("db_password", "v1", 64, "special-chars"),
+        SecretSpec("api_key", "v2", 32, "default"),  # generate=false: generated all the same (no operator in CI)
     ]
 
 

@@ -34,15 +34,25 @@ def test_same_size_same_mtime_changes_are_committed(tmp_path, monkeypatch):
 
 def test_releases_are_annotated_tags_and_the_head_is_unreleased(tmp_path):
     repo = example_repos.build(ROOT / "examples" / "hello", tmp_path / "hello")
-    kinds = subprocess.run(["git", "for-each-ref", "refs/tags", "--format=%(refname:short) %(objecttype)"],
-                           cwd=repo, capture_output=True, text=True, check=True).stdout.split("\n")
+    kinds = subprocess.run(
+        ["git", "for-each-ref", "refs/tags", "--format=%(refname:short) %(objecttype)"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
     assert "0.1.0+1.35.0 tag" in kinds and "0.2.0+1.35.0 tag" in kinds
-    described = subprocess.run(["git", "describe", "--tags", "--exact-match", "HEAD"], cwd=repo, capture_output=True, text=True)
+    described = subprocess.run(
+        ["git", "describe", "--tags", "--exact-match", "HEAD"], cwd=repo, capture_output=True, text=True
+    )
     assert described.returncode != 0, "the head must be an unreleased commit"
 
 
 def test_same_sources_give_the_same_commits(tmp_path):
     a = example_repos.build(ROOT / "examples" / "hello", tmp_path / "a")
     b = example_repos.build(ROOT / "examples" / "hello", tmp_path / "b")
-    head = lambda r: subprocess.run(["git", "rev-parse", "HEAD"], cwd=r, capture_output=True, text=True).stdout
+
+    def head(r):
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=r, capture_output=True, text=True).stdout
+
     assert head(a) == head(b)

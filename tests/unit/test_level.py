@@ -1,4 +1,5 @@
-"""The level ladder, checked exhaustively against an oracle written straight from the definition."""
+"""The level ladder, checked exhaustively against oracles written straight from the definitions,
+each derived its own way (never by the implementation's branches), plus hand-written tables."""
 
 from __future__ import annotations
 
@@ -7,16 +8,15 @@ import itertools
 import pytest
 
 from pytest_ccci.model.level import (
-    RUNGS,
-    TIERS,
     Rung,
-    Status,
     TierResult,
     aggregate_tier,
     compute_level,
     rungs_from_tiers,
     why_not_higher,
 )
+from pytest_ccci.model.tiers import RUNGS, TIERS
+from pytest_ccci.model.verdict import Status
 
 P, F, S, U = Status.PASS, Status.FAIL, Status.SKIP, Status.UNVER
 ALL_COMBOS = list(itertools.product(list(Status), repeat=len(RUNGS)))
@@ -32,18 +32,25 @@ def oracle_level(statuses: tuple[Status, ...]) -> int:
 
 
 def oracle_blocker(statuses: tuple[Status, ...]) -> int | None:
-    """1-based number of the rung why_not_higher should name; None at level 5."""
+    """1-based number of the rung why_not_higher should name; None at level 5.
+
+    Looking up from the level: skips are stepped over (they neither earn nor stop), so the
+    first rung above the level that is not a skip is what stopped the climb; when every rung
+    above the level is a skip, the one just above it is what did not earn the next level.
+    (No rung above the level can be a pass: the level would be higher.)"""
     level = oracle_level(statuses)
-    if level == 5:
+    if level == len(statuses):
         return None
-    hard = [i for i, s in enumerate(statuses, 1) if s in (F, U)]
-    if hard:
-        return hard[0]
-    return min(i for i, s in enumerate(statuses, 1) if i > level and s == S)
+    above = range(level + 1, len(statuses) + 1)
+    return next((n for n in above if statuses[n - 1] != S), level + 1)
+
+
+# How why_not_higher words the status of the rung it names.
+WORDS = {F: "failed", U: "unverified", S: "skipped"}
 
 
 def as_rungs(statuses: tuple[Status, ...]) -> list[Rung]:
-    return [Rung(name, s, f"why {name}") for name, s in zip(RUNGS, statuses)]
+    return [Rung(name, s, f"why {name}") for name, s in zip(RUNGS, statuses, strict=True)]
 
 
 def test_combo_count() -> None:
@@ -55,7 +62,7 @@ def test_level_matches_oracle(statuses: tuple[Status, ...]) -> None:
     rungs = as_rungs(statuses)
     expected = oracle_level(statuses)
     assert compute_level(rungs) == expected
-    assert compute_level(dict(zip(RUNGS, statuses))) == expected
+    assert compute_level(dict(zip(RUNGS, statuses, strict=True))) == expected
     assert compute_level(list(reversed(rungs))) == expected  # matched by name, not position
 
     line = why_not_higher(rungs)
@@ -64,7 +71,7 @@ def test_level_matches_oracle(statuses: tuple[Status, ...]) -> None:
         assert line == ""
     else:
         name = RUNGS[blocker - 1]
-        assert line.startswith(f"L{blocker} {name} ")
+        assert line.startswith(f"L{blocker} {name} {WORDS[statuses[blocker - 1]]}: ")
         assert line.endswith(f": why {name}")
         assert "\n" not in line
 
@@ -82,7 +89,25 @@ def test_level_matches_oracle(statuses: tuple[Status, ...]) -> None:
     ],
 )
 def test_level_examples(statuses: tuple[Status, ...], level: int) -> None:
-    assert compute_level(dict(zip(RUNGS, statuses))) == level
+    assert compute_level(dict(zip(RUNGS, statuses, strict=True))) == level
+
+
+@pytest.mark.parametrize(
+    ("statuses", "line"),
+    [
+        ((P, P, P, P, P), ""),
+        ((S, S, S, S, P), ""),
+        ((S, S, S, S, S), "L1 install skipped: why install"),
+        ((P, S, S, S, S), "L2 upgrade skipped: why upgrade"),
+        ((P, S, F, P, P), "L3 backup_restore failed: why backup_restore"),  # past the skip: the fail
+        ((P, S, S, U, F), "L4 functional unverified: why functional"),
+        ((F, U, S, P, P), "L1 install failed: why install"),
+        ((P, P, P, P, S), "L5 lint skipped: why lint"),
+        ((P, P, P, P, U), "L5 lint unverified: why lint"),
+    ],
+)
+def test_why_not_higher_examples(statuses: tuple[Status, ...], line: str) -> None:
+    assert why_not_higher(as_rungs(statuses)) == line
 
 
 def test_missing_rung_is_unverified() -> None:
@@ -136,19 +161,33 @@ def test_why_not_higher_empty_at_five() -> None:
 # --- tier aggregation -------------------------------------------------------------------
 
 
+# Within one tier the item that proves least decides: a skip proves least of all (it says n/a),
+# a pass more, then an unverified item, then a failure. Nothing ran proves nothing: unverified.
+TIER_RANK = {S: 0, P: 1, U: 2, F: 3}
+
+
 def oracle_aggregate(statuses: tuple[Status, ...]) -> Status:
-    if not statuses:
-        return U
-    if F in statuses:
-        return F
-    if U in statuses:
-        return U
-    if set(statuses) == {S}:
-        return S
-    return P
+    return max(statuses, key=TIER_RANK.__getitem__) if statuses else U
 
 
 AGG_COMBOS = [c for n in range(4) for c in itertools.product(list(Status), repeat=n)]
+
+
+@pytest.mark.parametrize(
+    ("statuses", "status"),
+    [
+        ((), U),
+        ((S, S), S),  # upgrade-from-all with every base n/a
+        ((P, S), P),
+        ((S, P, S), P),
+        ((P, U, P), U),
+        ((S, U), U),
+        ((U, F, P), F),
+        ((F, S), F),
+    ],
+)
+def test_aggregate_examples(statuses: tuple[Status, ...], status: Status) -> None:
+    assert aggregate_tier([TierResult(s, s.value) for s in statuses], "nothing ran").status == status
 
 
 @pytest.mark.parametrize("statuses", AGG_COMBOS, ids=lambda c: "-".join(s.value for s in c) or "empty")

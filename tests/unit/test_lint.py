@@ -5,18 +5,23 @@ from pathlib import Path
 import pytest
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.lint import RULES, LintResult, TagInfo, lint_errors, lint_recipe
+from pytest_ccci.model.lint import RULES, LintResult, lint_errors, lint_recipe
+from pytest_ccci.model.versions import TagInfo
 
-REAL = Path("/work/shared/real-recipes")
 RELEASE = TagInfo("1.0.0+1.25.3", annotated=True, sha="a" * 40)
 
 
-def copy_real(name: str, tmp_path: Path) -> Path:
-    """A writable copy: the snapshots are read-only, and some tests add files."""
-    dst = tmp_path / name
-    shutil.copytree(REAL / name, dst, copy_function=shutil.copyfile)
-    dst.chmod(0o755)
-    return dst
+@pytest.fixture
+def copy_real(real_recipes: Path, tmp_path: Path) -> Callable[[str], Path]:
+    """A writable copy of a real recipe: the snapshots are read-only, and some tests add files."""
+
+    def copy(name: str) -> Path:
+        dst = tmp_path / name
+        shutil.copytree(real_recipes / name, dst, copy_function=shutil.copyfile)
+        dst.chmod(0o755)
+        return dst
+
+    return copy
 
 
 def by_id(results: list[LintResult]) -> dict[str, LintResult]:
@@ -37,8 +42,8 @@ def test_rules_match_abra_ids_and_severities():
 # --- real recipes --------------------------------------------------------------------------
 
 
-def test_traefik_2021(tmp_path):
-    recipe = copy_real("traefik-2021", tmp_path)
+def test_traefik_2021(copy_real):
+    recipe = copy_real("traefik-2021")
     results = lint_recipe(recipe, [TagInfo("v2.4.8", annotated=False, sha="661bec4727df")])
     assert [r.rule.id for r in results] == [r.id for r in RULES]
     got = by_id(results)
@@ -58,8 +63,8 @@ def test_traefik_2021(tmp_path):
     assert {r.rule.id for r in lint_errors(results)} == {"R012", "R014", "R016"}
 
 
-def test_traefik_2021_abra_sh_exporting_versions_vendors_configs(tmp_path):
-    recipe = copy_real("traefik-2021", tmp_path)
+def test_traefik_2021_abra_sh_exporting_versions_vendors_configs(copy_real):
+    recipe = copy_real("traefik-2021")
     (recipe / "abra.sh").write_text(
         "export TRAEFIK_YML_VERSION=v1\nexport FILE_PROVIDER_YML_VERSION=v1\nexport ENTRYPOINT_VERSION=v2\n"
     )
@@ -69,27 +74,31 @@ def test_traefik_2021_abra_sh_exporting_versions_vendors_configs(tmp_path):
     assert r012.status == "fail" and "ENTRYPOINT_VERSION" in r012.detail and "TRAEFIK_YML" not in r012.detail
 
 
-def test_traefik_2021_enabling_host_overlay_switches_to_stop_first(tmp_path):
-    recipe = copy_real("traefik-2021", tmp_path)
+def test_traefik_2021_enabling_host_overlay_switches_to_stop_first(copy_real):
+    recipe = copy_real("traefik-2021")
     sample = recipe / ".env.sample"
     sample.write_text(
-        sample.read_text().replace('#COMPOSE_FILE="compose.yml:compose.host.yml"', 'COMPOSE_FILE="compose.yml:compose.host.yml"')
+        sample.read_text().replace(
+            '#COMPOSE_FILE="compose.yml:compose.host.yml"', 'COMPOSE_FILE="compose.yml:compose.host.yml"'
+        )
     )
     assert by_id(lint_recipe(recipe, []))["R017"].status == "pass"
 
 
-def test_traefik_2021_ovh_overlay_secrets_fit(tmp_path):
-    recipe = copy_real("traefik-2021", tmp_path)
+def test_traefik_2021_ovh_overlay_secrets_fit(copy_real):
+    recipe = copy_real("traefik-2021")
     sample = recipe / ".env.sample"
-    text = sample.read_text().replace('# COMPOSE_FILE="compose.yml:compose.ovh.yml"', 'COMPOSE_FILE="compose.yml:compose.ovh.yml"')
+    text = sample.read_text().replace(
+        '# COMPOSE_FILE="compose.yml:compose.ovh.yml"', 'COMPOSE_FILE="compose.yml:compose.ovh.yml"'
+    )
     sample.write_text(text)
     # ${STACK_NAME}_ovh_app_secret_v1 = 45 + 18 = 63 characters: just fits
     r015 = by_id(lint_recipe(recipe, []))["R015"]
     assert r015.status == "pass", r015
 
 
-def test_bore(tmp_path):
-    got = by_id(lint_recipe(copy_real("bore", tmp_path), []))
+def test_bore(copy_real):
+    got = by_id(lint_recipe(copy_real("bore"), []))
     assert got["R001"].status == "fail" and "compose.yml" in got["R001"].detail  # no version: key
     assert got["R002"].status == "fail" and "service app" in got["R002"].detail  # image from scratch, no healthcheck
     for rule_id in ("R003", "R004", "R005", "R007", "R008", "R009", "R010", "R011", "R012", "R014", "R015", "R017"):
@@ -100,8 +109,8 @@ def test_bore(tmp_path):
     assert lint_errors(list(got.values())) == []
 
 
-def test_go_ssb_room(tmp_path):
-    got = by_id(lint_recipe(copy_real("go-ssb-room", tmp_path), []))
+def test_go_ssb_room(copy_real):
+    got = by_id(lint_recipe(copy_real("go-ssb-room"), []))
     assert got["R001"].status == "pass"  # version: "3.8"
     assert got["R002"].status == "fail"  # no healthcheck
     for rule_id in ("R003", "R004", "R005", "R007", "R008", "R009", "R010", "R011", "R012", "R014", "R015", "R017"):
@@ -187,8 +196,14 @@ def test_good_recipe_passes_everything_checkable(recipe):
 
 FAILURES: dict[str, tuple[Callable[[Path], None], str]] = {
     "R001": (lambda r: (r / "compose.extra.yml").write_text("services: {}\n"), "compose.extra.yml"),
-    "R002": (lambda r: edit(r / "compose.yml", '      test: ["CMD", "pg_isready"]', "      disable: true"), "service db"),
-    "R003": (lambda r: edit(r / "compose.yml", "postgres:16-alpine", "registry:5000/postgres"), "registry:5000/postgres"),
+    "R002": (
+        lambda r: edit(r / "compose.yml", '      test: ["CMD", "pg_isready"]', "      disable: true"),
+        "service db",
+    ),
+    "R003": (
+        lambda r: edit(r / "compose.yml", "postgres:16-alpine", "registry:5000/postgres"),
+        "registry:5000/postgres",
+    ),
     "R004": (lambda r: edit(r / "compose.yml", "postgres:16-alpine", "postgres:latest"), "postgres:latest"),
     "R005": (lambda r: edit(r / "compose.yml", "postgres:16-alpine", "postgres:bookworm"), "postgres:bookworm"),
     "R007": (lambda r: edit(r / "README.md", "* **Category**: Apps", "* **Category**:"), "Category"),
@@ -198,7 +213,10 @@ FAILURES: dict[str, tuple[Callable[[Path], None], str]] = {
     "R011": (lambda r: edit(r / "compose.yml", "    image: postgres:16-alpine\n", ""), "service db"),
     "R012": (lambda r: (r / "abra.sh").write_text("export OTHER_VERSION=v1\n"), "NGINX_CONF_VERSION"),
     "R015": (lambda r: edit(r / "compose.yml", "_db_password_", "_a_really_long_database_password_"), "db_password"),
-    "R016": (lambda r: edit(r / "compose.yml", '        - "coop-cloud.${STACK_NAME}.version=1.0.0+1.25.3"\n', ""), "coop-cloud"),
+    "R016": (
+        lambda r: edit(r / "compose.yml", '        - "coop-cloud.${STACK_NAME}.version=1.0.0+1.25.3"\n', ""),
+        "coop-cloud",
+    ),
     "R017": (lambda r: edit(r / "compose.yml", "failure_action: pause", "failure_action: rollback"), "service app"),
 }
 
@@ -239,7 +257,11 @@ def test_r012_passes_without_versioned_configs(recipe):
 
 
 def test_r007_template_placeholder_and_missing_readme(recipe):
-    edit(recipe / "README.md", "[`nginx`](https://hub.docker.com/_/nginx)", "[`<image>`](https://hub.docker.com/r/<image>)")
+    edit(
+        recipe / "README.md",
+        "[`nginx`](https://hub.docker.com/_/nginx)",
+        "[`<image>`](https://hub.docker.com/r/<image>)",
+    )
     assert by_id(lint_recipe(recipe, [RELEASE]))["R007"].status == "fail"
     (recipe / "README.md").unlink()
     assert by_id(lint_recipe(recipe, [RELEASE]))["R007"].detail == "README.md missing"
@@ -272,6 +294,34 @@ def test_labels_as_a_mapping(recipe):
     assert by_id(lint_recipe(recipe, [RELEASE]))["R010"].status == "pass"
     edit(recipe / "compose.yml", 'traefik.enable: "true"', "traefik.enable: false")
     assert by_id(lint_recipe(recipe, [RELEASE]))["R010"].status == "fail"
+
+
+def test_labels_as_a_list_with_one_item_mappings(recipe):
+    # `- traefik.enable: "true"` in a labels list: once read as the key "{'traefik.enable': 'true'}".
+    edit(recipe / "compose.yml", '        - "traefik.enable=true"\n', '        - traefik.enable: "true"\n')
+    assert by_id(lint_recipe(recipe, [RELEASE]))["R010"].status == "pass"
+    edit(recipe / "compose.yml", '        - traefik.enable: "true"\n', "        - traefik.enable: false\n")
+    assert by_id(lint_recipe(recipe, [RELEASE]))["R010"].status == "fail"
+
+
+def test_labels_with_spaces_around_the_equals_sign(recipe):
+    # "k = v": once read as the key "traefik.enable " (trailing space), so R010 and R016 failed.
+    edit(recipe / "compose.yml", '"traefik.enable=true"', '"traefik.enable = true"')
+    edit(
+        recipe / "compose.yml",
+        '"coop-cloud.${STACK_NAME}.version=1.0.0+1.25.3"',
+        '"coop-cloud.${STACK_NAME}.version = 1.0.0+1.25.3"',
+    )
+    got = by_id(lint_recipe(recipe, [RELEASE]))
+    assert (got["R010"].status, got["R016"].status) == ("pass", "pass")
+    assert got["R016"].detail.endswith("version=1.0.0+1.25.3")
+
+
+def test_a_failed_error_rule_describes_itself_with_its_fix(recipe):
+    edit(recipe / "compose.yml", '"traefik.enable=true"', '"traefik.enable=false"')
+    (error,) = lint_errors(lint_recipe(recipe, [RELEASE]))
+    assert error.describe() == f"R010 traefik routing enabled: {error.detail} (fix: {error.rule.how_to_fix})"
+    assert "traefik.enable=true" in error.describe()
 
 
 def test_compose_file_overlay_is_merged_into_service_checks(recipe):

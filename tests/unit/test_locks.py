@@ -9,7 +9,17 @@ import time
 import pytest
 
 from pytest_ccci.errors import InfraError
-from pytest_ccci.run.locks import DeployAdmission, acquire, app_lock_path, process_lock, read_holder, release, try_acquire
+from pytest_ccci.run import locks
+from pytest_ccci.run.locks import (
+    DeployAdmission,
+    acquire,
+    app_lock_path,
+    available_memory,
+    process_lock,
+    read_holder,
+    release,
+    try_acquire,
+)
 
 
 def _hold(path, ready, stop):
@@ -107,3 +117,42 @@ def test_admission_gives_up_when_memory_never_fits(tmp_path):
     admission = DeployAdmission(tmp_path, slots=2, memory_available=lambda: 1 << 20)
     with pytest.raises(InfraError, match="not admitted within"):
         admission.admit("run", "huge_app", 1 << 40, timeout=0.5)
+
+
+def test_admission_reads_free_memory_once_per_try_and_names_what_blocked(tmp_path):
+    # Before: it read MemAvailable twice per try, so the reason could name an amount that fits.
+    reads = []
+
+    def free_memory():
+        reads.append(len(reads))
+        return (100 << 20) if len(reads) % 2 else (8 << 30)  # 100 MiB, then 8 GiB, then 100 MiB...
+
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=free_memory)
+    said = []
+    slot = admission.admit("run", "big_app", 2 << 30, timeout=5, progress=said.append)
+    release(slot)
+    assert reads == [0, 1]  # blocked by the first reading, admitted on the second
+    assert said == [said[0]] and "2048 MiB declared, 100 MiB free" in said[0]
+
+
+def test_unknown_free_memory_never_blocks_a_deploy(tmp_path):
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=lambda: None)
+    slot = admission.admit("run", "huge_app", 1 << 50, timeout=0.5)
+    release(slot)
+
+
+def test_available_memory_reads_meminfo(tmp_path, monkeypatch):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemFree:         1000 kB\nMemAvailable:    2048000 kB\n")
+    monkeypatch.setattr(locks, "MEMINFO", meminfo)
+    assert available_memory() == 2048000 * 1024
+
+
+@pytest.mark.parametrize("content", [None, "MemTotal: 1 kB\n", "MemAvailable: lots\n"])
+def test_available_memory_is_none_where_unknown(tmp_path, monkeypatch, content):
+    # The docstring said "0 where unknown" while the code returned 1 << 62: now both say None.
+    meminfo = tmp_path / "meminfo"
+    if content is not None:
+        meminfo.write_text(content)
+    monkeypatch.setattr(locks, "MEMINFO", meminfo)
+    assert available_memory() is None

@@ -72,7 +72,9 @@ def test_app_domain_differs_per_recipe_with_same_prefix():
 
 def test_app_domain_keeps_base_domain():
     assert app_domain("hello", SHA_A, "swarm.local").endswith(".swarm.local")
-    assert app_domain("hello", SHA_A, "a.test").split(".", 1)[0] == app_domain("hello", SHA_A, "b.test").split(".", 1)[0]
+    assert (
+        app_domain("hello", SHA_A, "a.test").split(".", 1)[0] == app_domain("hello", SHA_A, "b.test").split(".", 1)[0]
+    )
 
 
 # -- stack_name ------------------------------------------------------------------------------
@@ -103,6 +105,11 @@ def test_stack_name_of_app_domain_fits():
 
 
 # -- secret_name -----------------------------------------------------------------------------
+
+
+def test_service_name_is_what_docker_stack_deploy_names_a_service():
+    assert naming.service_name("hell-abc123_ccci_test", "app") == "hell-abc123_ccci_test_app"
+    assert naming.service_name("s", "db") == "s_db"
 
 
 def test_secret_name():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pytest_ccci.model.app import App, SecretVault
-from pytest_ccci.run.backend import Deployment
-from pytest_ccci.swarm.engine import Convergence
+from pytest_ccci.model.app import App
 from pytest_ccci.model.envfile import SecretSpec
-from pytest_ccci.run.repo import Checkout
+from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.model.settings import parse_settings
+from pytest_ccci.run.deploy import Deployment
+from pytest_ccci.run.repo import Checkout
+from pytest_ccci.swarm.convergence import Convergence
 
 
 def test_settings_repr_leaves_env_values_out_and_shown_masks_them():
@@ -29,6 +30,6 @@ def test_deployment_repr_leaves_the_interpolated_compose_out():
 
 def test_vault_repr_counts_and_never_shows_values():
     vault = SecretVault()
-    value = vault.value("x_db_password_v1", SecretSpec("db_password", "v1", 40, "default", True))
+    value = vault.value("x_db_password_v1", SecretSpec("db_password", "v1", 40, "default"))
     assert len(value) == 40 and value not in repr(vault) and "1 values" in repr(vault)
-    assert vault.value("x_db_password_v1", SecretSpec("db_password", "v1", 40, "default", True)) == value
+    assert vault.value("x_db_password_v1", SecretSpec("db_password", "v1", 40, "default")) == value

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.lint import TagInfo
+from pytest_ccci.model.versions import TagInfo
 from pytest_ccci.run.repo import RecipeRepo, describe
-
-REAL_RECIPES = Path("/work/shared/real-recipes")
 
 _ENV = {
     **os.environ,
@@ -29,7 +27,11 @@ _ENV = {
 def sh(*args: str, cwd: Path) -> str:
     return subprocess.run(
         ["git", "-c", "init.defaultBranch=main", "-c", "tag.gpgSign=false", "-c", "commit.gpgSign=false", *args],
-        cwd=cwd, env=_ENV, check=True, capture_output=True, text=True,
+        cwd=cwd,
+        env=_ENV,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
@@ -303,11 +305,10 @@ def test_checkout_of_unknown_sha(repo, tmp_path):
 # -- a real recipe's files -------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not (REAL_RECIPES / "traefik-2021").is_dir(), reason="real recipe snapshot not present")
-def test_real_traefik_2021_lightweight_tag(tmp_path):
+def test_real_traefik_2021_lightweight_tag(real_recipes, tmp_path):
     src = tmp_path / "traefik"
     src.mkdir()
-    for f in sorted((REAL_RECIPES / "traefik-2021").iterdir()):
+    for f in sorted((real_recipes / "traefik-2021").iterdir()):
         if f.is_file():
             (src / f.name).write_bytes(f.read_bytes())  # not copy2: the snapshot is read-only
     sh("init", "--quiet", cwd=src)
@@ -324,4 +325,4 @@ def test_real_traefik_2021_lightweight_tag(tmp_path):
     assert co.dirty is False
     assert co.tags == (TagInfo(name="v2.4.8", annotated=False, sha=head),)
     assert co.ancestor_releases == ()  # v2.4.8 is not a recipe release tag
-    assert (co.path / "compose.yml").read_bytes() == (REAL_RECIPES / "traefik-2021" / "compose.yml").read_bytes()
+    assert (co.path / "compose.yml").read_bytes() == (real_recipes / "traefik-2021" / "compose.yml").read_bytes()

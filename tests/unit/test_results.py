@@ -1,42 +1,47 @@
-"""results.py from fake test reports shaped like plugin.py's pytest_runtest_makereport builds them,
-and scheduler.recipe_of."""
+"""results.py from test reports carrying a TierVerdict, as the plugin's makereport attaches it.
+(How the scheduler finds an item's recipe is tested in test_nodeids.py.)"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from types import SimpleNamespace
 
 import pytest
 
-from pytest_ccci.model.level import RUNGS, TIERS, Status
-from pytest_ccci.run.lifecycle import secret_fingerprints
-from pytest_ccci.run.results import PROPERTY, SCHEMA, Results, find_fingerprints
-from pytest_ccci.plugin.scheduler import recipe_of
+from pytest_ccci.model.secrets import Fingerprint
+from pytest_ccci.model.tiers import RUNGS, TIERS
+from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict, classify_skip
+from pytest_ccci.run.results import SCHEMA, Results
 
 HEAD = "0123456789abcdef0123456789abcdef01234567"
-FUNCTION = {"lint": "test_lint", "install": "test_install", "upgrade": "test_upgrade", "backup": "test_backup", "restore": "test_restore"}
 
 
 def nodeid(recipe: str, tier: str, name: str = "test_it") -> str:
     if tier == "functional":
-        return f"recipes/{recipe}/test_{recipe}.py::{name}[{recipe}]"
-    return f"ccci::{FUNCTION[tier]}[{recipe}]"
+        return f"recipes/{recipe}/test_{recipe}.py::{name}"
+    return f"ccci/{recipe}::test_{tier}"
 
 
-def report(recipe, tier, status="pass", when="call", reason="", *, nid=None, duration=0.5,
-           longrepr=None, sections=(), facts=None, fingerprints=(), outcome=None):
-    """One TestReport as the controller sees it, with the ccci user property plugin.py attaches."""
+def report(
+    recipe,
+    tier,
+    status="pass",
+    when="call",
+    reason="",
+    *,
+    nid=None,
+    duration=0.5,
+    longrepr=None,
+    sections=(),
+    facts=None,
+    fingerprints=(),
+    outcome=None,
+):
+    """One TestReport as the controller sees it, with the verdict the plugin attaches, as xdist
+    ships it from a worker (plain data)."""
     if outcome is None:
         outcome = {"pass": "passed", "fail": "failed", "skip": "skipped", "unver": "skipped"}[status]
-    data = {
-        "recipe": recipe,
-        "tier": tier,
-        "status": status,
-        "reason": reason,
-        "facts": facts or {},
-        "fingerprints": [list(fp) for fp in fingerprints],  # JSON-shipped from a worker: lists
-    }
+    verdict = TierVerdict(recipe, tier, Status(status), reason, facts or {}, tuple(fingerprints))
     return SimpleNamespace(
         nodeid=nid or nodeid(recipe, tier),
         when=when,
@@ -48,7 +53,7 @@ def report(recipe, tier, status="pass", when="call", reason="", *, nid=None, dur
         longrepr=longrepr,
         sections=list(sections),
         user_properties=[("other", {"x": 1})],
-        **{PROPERTY: data},
+        **{REPORT_ATTRIBUTE: verdict.to_wire()},
     )
 
 
@@ -148,13 +153,17 @@ def test_not_applicable_backup_restore_skipped_ladder_continues():
     assert level_of(res, "static") == 5
 
 
-def test_skip_without_na_is_unverified():
+def test_a_skip_not_declared_na_holds_the_ladder_below_its_rung():
+    # The verdict the plugin makes of pytest's skip report (the mapping itself: test_skip_mapping.py).
+    status, reason = classify_skip("Skipped: needs an SMTP server")
     res = Results(["hello"], TIERS, "r")
-    for tier in ("lint", "install"):
+    for tier in ("lint", "install", "upgrade", "backup", "restore"):
         run_item(res, "hello", tier)
-    res.add(report("hello", "upgrade", "unver", "setup", "no older release to upgrade from"))
-    assert rungs_of(res, "hello")["upgrade"] == (Status.UNVER, "no older release to upgrade from")
-    assert level_of(res, "hello") == 1
+    res.add(
+        report("hello", "functional", status.value, "setup", reason, nid=nodeid("hello", "functional", "test_mail"))
+    )
+    assert rungs_of(res, "hello")["functional"] == (Status.UNVER, "needs an SMTP server")
+    assert level_of(res, "hello") == 3
 
 
 def test_functional_items_aggregate():
@@ -164,7 +173,11 @@ def test_functional_items_aggregate():
     assert rungs_of(res, "hello")["functional"] == (Status.FAIL, "greeting wrong")
     assert level_of(res, "hello") == 3
     tiers = res.as_dict()["recipes"]["hello"]["tiers"]
-    assert tiers[nodeid("hello", "functional", "test_greeting")] == {"tier": "functional", "status": "fail", "reason": "greeting wrong"}
+    assert tiers[nodeid("hello", "functional", "test_greeting")] == {
+        "tier": "functional",
+        "status": "fail",
+        "reason": "greeting wrong",
+    }
     assert tiers[nodeid("hello", "functional")]["status"] == "pass"
 
 
@@ -233,10 +246,10 @@ def test_interrupted_before_functional_says_interrupted():
 def test_report_without_ccci_property_is_ignored():
     res = Results(["hello"], TIERS, "r")
     plain = report("hello", "install", "fail")
-    delattr(plain, PROPERTY)
+    delattr(plain, REPORT_ATTRIBUTE)
     res.add(plain)
     assert res.records["hello"].items == {}
-    assert res.report_texts == []
+    assert res.texts_scanned == 0
 
 
 def test_report_for_unlisted_recipe_gets_a_record():
@@ -248,7 +261,11 @@ def test_report_for_unlisted_recipe_gets_a_record():
 def test_facts_merge_and_stamps():
     res = Results(["hello"], TIERS, "r")
     res.add(report("hello", "install", "pass", "setup", facts={"head_sha": HEAD, "domain": "hell-abcdef.x.test"}))
-    res.add(report("hello", "upgrade", "pass", "call", facts={"upgrade_stamp": {"chaos": "true"}, "upgrade_base": "0.1.0+1"}))
+    res.add(
+        report(
+            "hello", "upgrade", "pass", "call", facts={"upgrade_stamp": {"chaos": "true"}, "upgrade_base": "0.1.0+1"}
+        )
+    )
     out = res.as_dict()["recipes"]["hello"]
     assert out["head_sha"] == HEAD
     assert out["domain"] == "hell-abcdef.x.test"
@@ -262,65 +279,53 @@ def test_facts_merge_and_stamps():
 SECRET = "s3cr3t-Value-XYZ-42"
 
 
-def fp(value: str) -> tuple[int, str]:
-    return (len(value), hashlib.sha256(value.encode()).hexdigest())
+def fp(value: str) -> Fingerprint:
+    return Fingerprint.of(value)
 
 
-def test_find_fingerprints_finds_secret_in_text():
-    assert find_fingerprints(f"error: password={SECRET} rejected", {fp(SECRET)})
-    assert find_fingerprints(SECRET, {fp(SECRET)})
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        SECRET[:-1],  # truncated
-        SECRET[:-1] + "3",  # last character differs
-        SECRET.upper(),
-        SECRET[:5] + " " + SECRET[5:],
-        "",
-        "nothing here",
-    ],
-)
-def test_find_fingerprints_near_miss(text):
-    assert not find_fingerprints(text, {fp(SECRET)})
-
-
-def test_find_fingerprints_without_fingerprints():
-    assert not find_fingerprints(SECRET, set())
-
-
-def test_find_fingerprints_several_lengths():
-    other = "short1"
-    fps = {fp(SECRET), fp(other)}
-    assert find_fingerprints(f"xx{other}yy", fps)
-    assert not find_fingerprints("xxshort2yy", fps)
-
-
-def test_secret_fingerprints_agree():
-    assert secret_fingerprints([SECRET, "", SECRET]) == [fp(SECRET)]
+# The scan itself (near misses, several lengths, linear cost) is tested in test_secrets.py.
 
 
 def test_leak_in_longrepr_is_reported():
     res = Results(["hello"], TIERS, "r")
     all_pass(res, "hello", facts=None)
-    res.add(report("hello", "install", "fail", "call", "boom", longrepr=f"AssertionError: got {SECRET}", fingerprints=[fp(SECRET)]))
-    assert res.leaks()
+    res.add(
+        report(
+            "hello",
+            "install",
+            "fail",
+            "call",
+            "boom",
+            longrepr=f"AssertionError: got {SECRET}",
+            fingerprints=[fp(SECRET)],
+        )
+    )
+    assert res.leaked
     assert res.as_dict()["recipes"]["hello"]["no_secret_leak"] is False
 
 
 def test_leak_in_captured_section_is_reported():
     res = Results(["hello"], TIERS, "r")
-    res.add(report("hello", "install", "pass", "call", sections=[("Captured stdout call", f"env: {SECRET}\n")], fingerprints=[fp(SECRET)]))
-    assert res.leaks()
+    res.add(
+        report(
+            "hello",
+            "install",
+            "pass",
+            "call",
+            sections=[("Captured stdout call", f"env: {SECRET}\n")],
+            fingerprints=[fp(SECRET)],
+        )
+    )
+    assert res.leaked
 
 
 def test_leak_in_extra_text_only():
     res = Results(["hello"], TIERS, "r")
     res.add(report("hello", "install", "pass", "call", longrepr="clean", fingerprints=[fp(SECRET)]))
-    assert not res.leaks()
-    assert res.leaks([f"<html>{SECRET}</html>"])
-    assert res.as_dict([f"<html>{SECRET}</html>"])["recipes"]["hello"]["no_secret_leak"] is False
+    assert not res.leaked
+    res.add_artifact(f"<html>{SECRET}</html>")
+    assert res.leaked
+    assert res.as_dict()["recipes"]["hello"]["no_secret_leak"] is False
 
 
 # -- results.json ----------------------------------------------------------------------------
@@ -391,34 +396,3 @@ def test_table():
     assert "  n8n install: fail: did not converge in time" in reasons
     assert any(r.startswith("  n8n upgrade: unver: did not run") for r in reasons)
     assert not any(" hello " in r for r in reasons)
-
-
-# -- scheduler.recipe_of ---------------------------------------------------------------------
-
-RECIPES = ["hello", "hello-nobackup", "n8n", "hello-nobackup-x"]
-
-
-@pytest.mark.parametrize(
-    "nid, expected",
-    [
-        ("ccci::test_install[hello]", "hello"),
-        ("ccci::test_install[hello-nobackup]", "hello-nobackup"),
-        ("ccci::test_install[hello-nobackup-x]", "hello-nobackup-x"),
-        ("ccci::test_upgrade[hello-0.1.0+1.35.0]", "hello"),
-        ("ccci::test_upgrade[hello-nobackup-0.1.0+1.35.0]", "hello-nobackup"),
-        ("ccci::test_upgrade[hello-nobackup-x-0.2.0+1]", "hello-nobackup-x"),
-        ("recipes/n8n/test_n8n.py::test_webhook[n8n]", "n8n"),
-        ("ccci::test_install[hell]", None),
-        ("ccci::test_install[n8n2]", None),
-        ("ccci::test_install", None),
-        ("recipes/hello/test_hello.py::test_plain", None),
-        ("ccci::test_install[hello]::extra", None),
-    ],
-)
-def test_recipe_of(nid, expected):
-    assert recipe_of(nid, RECIPES) == expected
-
-
-def test_recipe_of_independent_of_recipe_order():
-    nid = "ccci::test_upgrade[hello-nobackup-0.1.0+1.35.0]"
-    assert recipe_of(nid, list(reversed(RECIPES))) == recipe_of(nid, RECIPES) == "hello-nobackup"

@@ -9,9 +9,8 @@ import pytest
 import yaml
 
 from pytest_ccci.errors import RecipeError
+from pytest_ccci.model.secrets import MASK
 from pytest_ccci.model.settings import (
-    DECLARABLE,
-    MASK,
     OVERLAY_FILE,
     SETTINGS_FILE,
     Health,
@@ -21,6 +20,7 @@ from pytest_ccci.model.settings import (
     parse_settings,
     resolve_source,
 )
+from pytest_ccci.model.tiers import DECLARABLE
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPES = REPO / "recipes"

@@ -66,7 +66,9 @@ def test_build_metadata_does_not_decide_precedence():
 
 
 def test_pre_release_is_lower_than_its_release():
-    found = releases([("1.0.0+2.0", sha(1)), ("1.0.0-rc.1+2.0", sha(2)), ("0.9.0+1.0", sha(3)), ("1.0.0-beta+2.0", sha(4))])
+    found = releases(
+        [("1.0.0+2.0", sha(1)), ("1.0.0-rc.1+2.0", sha(2)), ("0.9.0+1.0", sha(3)), ("1.0.0-beta+2.0", sha(4))]
+    )
     assert tags_of(found) == ["0.9.0+1.0", "1.0.0-beta+2.0", "1.0.0-rc.1+2.0", "1.0.0+2.0"]
 
 

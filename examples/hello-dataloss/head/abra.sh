@@ -1,0 +1,2 @@
+# Versions of the configs in compose.yml, bumped whenever a config file changes.
+export ENTRYPOINT_VERSION=v4

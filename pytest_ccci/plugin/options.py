@@ -1,0 +1,168 @@
+"""The plugin's settings: one frozen `CcciOptions`, read from the command line and the ini file
+and validated once, at configure. Every bad value stops the run with one pytest.UsageError line;
+nothing later reads a ccci option or ini value again.
+
+Paths never move with pytest's rootdir. pytest picks the rootdir (and the ini file) before it
+knows plugin options, so an existing file named by `--ccci-json`, `--html` or `--junitxml`
+counts as a path argument and can move the rootdir out of the project. The recipes dir
+therefore resolves from the ini file's directory when there is one, else from where pytest was
+started, and the results path from where pytest was started.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pytest_ccci.model.settings import enrolled
+from pytest_ccci.model.tiers import SWARM_TIERS, TIERS
+
+UPGRADE_FROM_CHOICES = ("auto", "all")
+
+
+@dataclass(frozen=True)
+class CcciOptions:
+    """What this run checks, and where its host-wide state lives."""
+
+    recipes: tuple[str, ...]  # in the order asked for (or enrollment order), each once
+    tiers: tuple[str, ...]
+    recipes_dir: Path
+    ref: str | None
+    json_path: Path | None  # --ccci-json, absolute
+    upgrade_from: str  # auto | all
+    janitor: bool
+    lock_dir: Path
+    cache_dir: Path  # recipe mirrors go in its `mirrors` folder
+    base_domain: str
+    max_deploys: int
+    lock_timeout: float
+
+    @property
+    def needs_swarm(self) -> bool:
+        """Whether a selected tier deploys (lint alone reads files only)."""
+        return any(t in SWARM_TIERS for t in self.tiers)
+
+
+def read_options(config: pytest.Config) -> CcciOptions | None:
+    """The run's options, or None when the plugin stays out of the way of an ordinary test run."""
+    recipes_dir = _recipes_dir(config)
+    if not _active(config, recipes_dir):
+        return None
+    recipes = _recipes(config, recipes_dir)
+    tiers = _tiers(config)
+    upgrade_from = config.getoption("upgrade_from")
+    if upgrade_from not in UPGRADE_FROM_CHOICES:
+        raise pytest.UsageError(
+            "ccci: --upgrade-from takes auto or all (pin one release with upgrade_from in ccci.yml)"
+        )
+    max_deploys, lock_timeout = _numbers(config)
+    lock_dir, cache_dir = Path(config.getini("ccci_lock_dir")), _cache_dir(config)
+    for folder in (lock_dir, cache_dir):
+        _check_writable_dir(folder)
+    return CcciOptions(
+        recipes=recipes,
+        tiers=tiers,
+        recipes_dir=recipes_dir,
+        ref=config.getoption("ref"),
+        json_path=_json_path(config),
+        upgrade_from=upgrade_from,
+        janitor=not config.getoption("no_janitor"),
+        lock_dir=lock_dir,
+        cache_dir=cache_dir,
+        base_domain=config.getini("ccci_base_domain"),
+        max_deploys=max_deploys,
+        lock_timeout=lock_timeout,
+    )
+
+
+def _recipes_dir(config: pytest.Config) -> Path:
+    # The option is relative to where pytest was started; the ini value to the ini file that
+    # holds it (the invocation dir when there is none): never to the rootdir (see the docstring).
+    given = config.getoption("recipes_dir")
+    invoked = Path(config.invocation_params.dir)
+    if given:
+        path, base = Path(given), invoked
+    else:
+        path, base = Path(config.getini("ccci_recipes_dir")), config.inipath.parent if config.inipath else invoked
+    return path if path.is_absolute() else base / path
+
+
+def _active(config: pytest.Config, recipes_dir: Path) -> bool:
+    """Check recipes when asked by name, or when pytest was given no paths and recipes are enrolled."""
+    if config.getoption("recipe"):
+        return True
+    if config.getoption("recipes_dir") and not enrolled(recipes_dir):
+        # Asked for a recipes dir that holds none: silently running something else would be wrong.
+        raise pytest.UsageError(f"ccci: --recipes-dir {recipes_dir} holds no enrolled recipe (folders with a ccci.yml)")
+    explicit = config.args_source == pytest.Config.ArgsSource.ARGS
+    return not explicit and bool(enrolled(recipes_dir))
+
+
+def _recipes(config: pytest.Config, recipes_dir: Path) -> tuple[str, ...]:
+    wanted: list[str] = config.getoption("recipe")
+    if wanted and not recipes_dir.is_dir():
+        raise pytest.UsageError(
+            f"ccci: recipes directory {recipes_dir} does not exist (set --recipes-dir or ini ccci_recipes_dir)"
+        )
+    known = enrolled(recipes_dir)
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise pytest.UsageError(
+            f"ccci: unknown recipe {unknown[0]!r}: enrolled in {recipes_dir} are {', '.join(known) or 'none'}"
+        )
+    return tuple(dict.fromkeys(wanted)) if wanted else tuple(known)
+
+
+def _tiers(config: pytest.Config) -> tuple[str, ...]:
+    given = config.getoption("tiers")
+    tiers = tuple(t.strip() for t in given.split(",") if t.strip())
+    bad = [t for t in tiers if t not in TIERS]
+    if bad or not tiers:
+        raise pytest.UsageError(
+            f"ccci: --tiers {given!r}: unknown tier {bad[0] if bad else ''!r}; choose from {','.join(TIERS)}"
+        )
+    return tiers
+
+
+def _numbers(config: pytest.Config) -> tuple[int, float]:
+    try:
+        max_deploys = int(config.getini("ccci_max_deploys"))
+        lock_timeout = float(config.getini("ccci_lock_timeout"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"ccci: ini value is not a number: {exc}") from None
+    if max_deploys < 1 or lock_timeout <= 0:
+        raise pytest.UsageError("ccci: ccci_max_deploys must be at least 1 and ccci_lock_timeout positive")
+    return max_deploys, lock_timeout
+
+
+def _cache_dir(config: pytest.Config) -> Path:
+    given = config.getini("ccci_cache_dir")
+    if given:
+        return Path(given)
+    return Path(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache"))) / "pytest-ccci"
+
+
+def _check_writable_dir(folder: Path) -> None:
+    """Lock and cache dirs are checked before anything runs: a bad path is one line now, not a
+    traceback after a long sweep."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise pytest.UsageError(f"ccci: cannot create {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise pytest.UsageError(f"ccci: {folder} is not writable")
+
+
+def _json_path(config: pytest.Config) -> Path | None:
+    given = config.getoption("ccci_json")
+    if not given:
+        return None
+    target = Path(config.invocation_params.dir) / given  # an absolute `given` stays as it is
+    if target.is_dir():
+        raise pytest.UsageError(f"ccci: --ccci-json {given} is a directory; give a file path")
+    if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):
+        raise pytest.UsageError(f"ccci: --ccci-json {given}: cannot write in {target.parent}")
+    return target

@@ -1,0 +1,169 @@
+"""Running the tier items of this process (the controller, or an xdist worker).
+
+- setup: a tier declared not applicable, or whose prerequisite did not pass, is skipped with
+  the reason (`n/a: ...` or `blocked: <tier> <status>`);
+- makereport: every report of a tier item gets one `TierVerdict` (model/verdict.py), carried as
+  the report attribute REPORT_ATTRIBUTE; secrets are masked in the report first;
+- teardown: a recipe's last item tears its lifecycle down; at session end whatever is still
+  deployed goes, with signals deferred until it is gone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from pytest_ccci.errors import CcciError
+from pytest_ccci.model.secrets import fingerprints, redact
+from pytest_ccci.model.tiers import PREREQUISITES
+from pytest_ccci.model.verdict import (
+    NOT_APPLICABLE,
+    REPORT_ATTRIBUTE,
+    Status,
+    TierVerdict,
+    classify_error,
+    classify_skip,
+    worse,
+)
+from pytest_ccci.plugin.collection import TierItem, tier_item_key
+from pytest_ccci.plugin.state import CcciContext
+from pytest_ccci.run.signals import signals_deferred
+
+# An item's worst status over setup and call, for its JUnit properties (set on the teardown report).
+item_status_key = pytest.StashKey[Status]()
+
+
+class TierRunner:
+    """The runtest hooks for tier items; other items pass through untouched."""
+
+    def __init__(self, ctx: CcciContext):
+        self.ctx = ctx
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        tier_item = item.stash.get(tier_item_key, None)
+        if tier_item is not None:
+            reason = self.skip_reason(tier_item)
+            if reason:
+                pytest.skip(reason)
+
+    def skip_reason(self, tier_item: TierItem) -> str | None:
+        """Why this tier must not run now, or None."""
+        declared = self.ctx.lifecycle(tier_item.recipe).not_applicable(tier_item.tier)
+        if declared:
+            return f"{NOT_APPLICABLE} {declared} (declared in ccci.yml)"
+        for before in PREREQUISITES.get(tier_item.tier, ()):
+            status = self.ctx.outcomes.get((tier_item.recipe, before))
+            if before not in self.ctx.options.tiers or status in (None, Status.PASS):
+                continue
+            if status == Status.SKIP:
+                # Restore is as inapplicable as the backup it needs (no backupbot labels: neither).
+                return f"{NOT_APPLICABLE} {before} is not applicable"
+            return f"blocked: {before} {status.value}"
+        return None
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+        try:
+            return (yield)
+        finally:
+            tier_item = item.stash.get(tier_item_key, None)
+            following = nextitem.stash.get(tier_item_key, None) if nextitem is not None else None
+            if tier_item is not None and (following is None or following.recipe != tier_item.recipe):
+                # The recipe's last item: everything it deployed goes now, inside this item's
+                # teardown, so a teardown problem is reported against the recipe that caused it.
+                self.ctx.lifecycle(tier_item.recipe).close()
+
+    # Innermost wrapper: every other plugin's wrapper (pytest-html's, ours in html.py) sees the
+    # verdict, and the report with its secrets masked.
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        tier_item = item.stash.get(tier_item_key, None)
+        if tier_item is None:
+            return report
+        status, reason = self.classify(report, call)
+        if call.excinfo is not None and isinstance(call.excinfo.value, CcciError):
+            # One clear line, no traceback: the message already names the cause.
+            report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+        secrets = self.ctx.secret_values()
+        mask_report(report, secrets)
+        verdict = self.verdict(tier_item, status, redact(reason, secrets), secrets)
+        setattr(report, REPORT_ATTRIBUTE, verdict.to_wire())
+        self.record(item, report, verdict)
+        return report
+
+    def classify(self, report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Status, str]:
+        if report.passed:
+            return Status.PASS, ""
+        if report.skipped:
+            longrepr = report.longrepr
+            return classify_skip(longrepr[2] if isinstance(longrepr, tuple) else str(longrepr))
+        return classify_error(call.excinfo.value if call.excinfo else None, self.engine_reachable)
+
+    def engine_reachable(self) -> bool:
+        """Whether the engine answers. A process that never connected has no engine to lose: a
+        failure there is the recipe's own (say, its app refusing connections)."""
+        runtime = self.ctx.runtime
+        return not runtime.connected or runtime.swarm.reachable()
+
+    def verdict(self, tier_item: TierItem, status: Status, reason: str, secrets: list[str]) -> TierVerdict:
+        lifecycle = self.ctx.lifecycles.get(tier_item.recipe)
+        return TierVerdict(
+            recipe=tier_item.recipe,
+            tier=tier_item.tier,
+            status=status,
+            reason=reason,
+            facts=json_safe(lifecycle.facts) if lifecycle else {},
+            fingerprints=tuple(fingerprints(secrets)),
+        )
+
+    def record(self, item: pytest.Item, report: pytest.TestReport, verdict: TierVerdict) -> None:
+        """The verdict for prerequisites, and the item's JUnit properties."""
+        if report.when != "teardown":
+            key = (verdict.recipe, verdict.tier)
+            self.ctx.outcomes[key] = worse(self.ctx.outcomes.get(key), verdict.status)
+            item.stash[item_status_key] = worse(item.stash.get(item_status_key, None), verdict.status)
+            return
+        # JUnit XML reads properties off the teardown report (the levels come as suite properties).
+        final = item.stash.get(item_status_key, Status.UNVER)
+        report.user_properties = [
+            *report.user_properties,
+            ("ccci.recipe", verdict.recipe),
+            ("ccci.tier", verdict.tier),
+            ("ccci.status", final.value),
+        ]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Interrupt and crash paths included: whatever is still deployed goes. A second Ctrl-C or
+        a SIGTERM while tearing down must not leave the stacks up: signals wait until it is done."""
+        with signals_deferred():
+            for lifecycle in list(self.ctx.lifecycles.values()):
+                try:
+                    lifecycle.close()
+                except (CcciError, OSError) as exc:  # keep closing the others
+                    self.ctx.runtime.progress(f"teardown of {lifecycle.name} failed: {type(exc).__name__}: {exc}")
+
+
+def mask_report(report: pytest.TestReport, secrets: list[str]) -> None:
+    """The one place a secret that reached a report (an app that logs its password, a hook
+    that echoes it, an assertion that compares it) is masked, before anything prints or ships it."""
+    if not secrets:
+        return
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        clean = redact(text, secrets)
+        if clean != text:
+            report.longrepr = clean
+    report.sections = [(name, redact(content, secrets)) for name, content in report.sections]
+
+
+def json_safe(obj: Any) -> Any:
+    """`obj` as JSON would give it back (xdist ships reports as plain data)."""
+    return json.loads(json.dumps(obj, default=str))

@@ -1,0 +1,193 @@
+"""Deploy a recipe checkout the way abra does, read its stamp back, tear it down.
+
+The env (`.env.sample`, abra.sh's exports, TYPE/DOMAIN/STACK_NAME, then the settings' env),
+the compose files `COMPOSE_FILE` names plus the overlay, one generated secret per
+`SECRET_*_VERSION`, abra's labels on `app` and ccci's on everything, then `docker stack deploy`
+and the swarm's verdict. Every word said to Docker goes through the swarm facade.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import yaml
+
+from pytest_ccci.errors import RecipeError
+from pytest_ccci.model import compose, naming
+from pytest_ccci.model.app import App
+from pytest_ccci.model.envfile import EnvSample, compose_file_names, load_env_sample, parse_env_sample
+from pytest_ccci.model.secrets import SecretVault
+from pytest_ccci.run.repo import Checkout
+
+if TYPE_CHECKING:  # annotations only: a Deployment can be imported without docker-py
+    from pytest_ccci.swarm.convergence import Convergence
+    from pytest_ccci.swarm.facade import Swarm
+
+# What a deploy calls once the memory the stack declares is known; it returns what ends the
+# admission (see DeployAdmission).
+Admit = Callable[[int], Callable[[], None]]
+
+
+@dataclass
+class Deployment:
+    """One deploy of a checkout as an app, and the swarm's verdict on it."""
+
+    app: App
+    checkout: Checkout
+    mode: str  # "chaos" or "release"
+    version: str | None
+    expected_chaos: str | None
+    config: dict = field(repr=False)  # interpolated compose: holds the env's values (see Settings.env)
+    convergence: Convergence
+    deploy_seconds: float
+
+    @property
+    def app_service(self) -> str:
+        return naming.service_name(self.app.stack, "app")
+
+
+def deploy_env(checkout: Checkout, app: App, sample: EnvSample | None = None) -> dict[str, str]:
+    """The env abra deploys with: `.env.sample`, TYPE/DOMAIN/STACK_NAME, then settings overrides."""
+    sample = sample or load_env_sample(checkout.path / ".env.sample")
+    env = sample.values()
+    env.update(abra_sh_exports(checkout.path / "abra.sh"))
+    env.update(TYPE=app.recipe, DOMAIN=app.domain, STACK_NAME=app.stack)
+    env.update(app.settings.env)
+    return env
+
+
+def abra_sh_exports(path: Path) -> dict[str, str]:
+    """`export NAME=value` lines of abra.sh: abra reads config versions from there."""
+    if not path.is_file():
+        return {}
+    lines = [ln.strip() for ln in path.read_text().splitlines() if re.match(r"\s*export\s+\w+=", ln)]
+    return parse_env_sample("\n".join(lines), origin=str(path)).values()
+
+
+def compose_files(checkout: Checkout, app: App, env: dict[str, str]) -> list[Path]:
+    files = []
+    for name in compose_file_names(env):
+        path = checkout.path / name
+        if not path.is_file():
+            raise RecipeError(
+                f"recipe {app.recipe}: COMPOSE_FILE names {name}, which is not in the recipe at {checkout.head_sha[:8]}"
+            )
+        files.append(path)
+    if app.settings.overlay:
+        files.append(app.settings.overlay)
+    return files
+
+
+def stamp_versions(checkout: Checkout, mode: str) -> tuple[str | None, str | None]:
+    """(version, chaos-version) as abra stamps them: a release deploy carries its tag; a chaos
+    deploy the newest release it is built on, and the head's chaos-version."""
+    newest = checkout.ancestor_releases[-1].tag if checkout.ancestor_releases else None
+    if mode == "release":
+        return (checkout.release_on_head.tag if checkout.release_on_head else newest), None
+    return newest, naming.chaos_version(checkout.head_sha, checkout.dirty)
+
+
+class Deployer:
+    """Deploys apps onto the swarm, one `docker stack deploy` each, and removes them."""
+
+    def __init__(
+        self,
+        swarm: Swarm,
+        run_dir: Path,
+        vault: SecretVault,
+        progress: Callable[[str], None] | None = None,
+        lock_dir: Path | None = None,
+    ):
+        self.swarm = swarm
+        self.run_dir = run_dir  # where the deploy files go
+        self.vault = vault
+        self.progress = progress
+        self.lock_dir = lock_dir  # labelled on everything, for the janitor of this lock dir
+
+    def deploy(self, app: App, checkout: Checkout, mode: str, admit: Admit | None = None) -> Deployment:
+        """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict.
+
+        `admit(bytes)` is called once the memory the stack declares is known, before anything
+        is created, and returns what releases the admission when the deploy has settled."""
+        start = time.monotonic()
+        sample = load_env_sample(checkout.path / ".env.sample")
+        env = deploy_env(checkout, app, sample)
+        merged = self.swarm.stack_config(compose_files(checkout, app, env), env, checkout.path)
+        if "app" not in (merged.get("services") or {}):
+            raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
+        done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
+        try:
+            return self._deploy_admitted(app, checkout, mode, merged, sample, start)
+        finally:
+            done()
+
+    def _deploy_admitted(
+        self, app: App, checkout: Checkout, mode: str, merged: dict, sample: EnvSample, start: float
+    ) -> Deployment:
+        version, chaos = stamp_versions(checkout, mode)
+        app_labels = naming.deploy_labels(app.stack, app.recipe, version=version, chaos=chaos)
+        run_labels = naming.run_labels(app.run_id, app.domain, app.recipe, str(self.lock_dir or ""))
+        self._ensure_secrets(app, sample, merged, run_labels)
+        deploy_file = self._write_deploy_file(app, checkout, mode, compose.stamp(merged, app_labels, run_labels))
+        convergence = self._stack_deploy(app, checkout, deploy_file)
+        return Deployment(app, checkout, mode, version, chaos, merged, convergence, time.monotonic() - start)
+
+    def _write_deploy_file(self, app: App, checkout: Checkout, mode: str, stamped: dict) -> Path:
+        deploy_file = self.run_dir / f"{app.stack}-{mode}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}.yml"
+        deploy_file.parent.mkdir(parents=True, exist_ok=True)
+        deploy_file.write_text(yaml.safe_dump(compose.escape_dollars(stamped), sort_keys=False))
+        return deploy_file
+
+    def _stack_deploy(self, app: App, checkout: Checkout, deploy_file: Path) -> Convergence:
+        before = {s["Spec"]["Name"]: s["Spec"]["TaskTemplate"] for s in self.swarm.services(app.stack)}
+        since = time.time()
+        self.swarm.stack_deploy(app.stack, deploy_file, checkout.path)
+        # Services whose task spec changed are being updated: their update must reach `completed`.
+        changed = {
+            s["Spec"]["Name"]
+            for s in self.swarm.services(app.stack)
+            if s["Spec"]["Name"] in before and s["Spec"]["TaskTemplate"] != before[s["Spec"]["Name"]]
+        }
+        return self.swarm.wait_converged(
+            app.stack,
+            since=since,
+            timeout=app.settings.deploy_timeout,
+            max_task_failures=app.settings.max_task_failures,
+            expect_update=changed,
+            progress=self.progress,
+        )
+
+    def _ensure_secrets(self, app: App, sample: EnvSample, merged: dict, labels: dict) -> None:
+        wanted = set(compose.external_secrets(merged).values())
+        for spec in sample.secrets:
+            name = naming.secret_name(app.stack, spec.name, spec.version)
+            if len(name) > naming.MAX_SECRET_NAME_LENGTH:
+                raise RecipeError(
+                    f"recipe {app.recipe}: secret name {name} is {len(name)} characters, "
+                    f"over docker's {naming.MAX_SECRET_NAME_LENGTH}"
+                )
+            # generate=false means abra leaves the value to the operator; CI has no operator, so it
+            # still generates one (the recipe cannot be deployed otherwise).
+            self.swarm.ensure_secret(name, self.vault.value(name, spec), labels)
+            wanted.discard(name)
+        if wanted:
+            raise RecipeError(
+                f"recipe {app.recipe}: compose expects secrets {', '.join(sorted(wanted))} "
+                "that no SECRET_*_VERSION in .env.sample declares"
+            )
+
+    def read_stamp(self, deployment: Deployment) -> dict[str, str]:
+        """The coop-cloud labels on the app service, as the swarm has them now."""
+        prefix = f"coop-cloud.{deployment.app.stack}."
+        labels = self.swarm.service_labels(deployment.app_service)
+        return {k[len(prefix) :]: v for k, v in labels.items() if k.startswith(prefix)}
+
+    def teardown(self, app: App) -> list[str]:
+        """Remove everything of the app; return what could not be removed."""
+        return self.swarm.remove(app.stack, app.label_filter)

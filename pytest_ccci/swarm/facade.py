@@ -1,0 +1,141 @@
+"""`Swarm`: the one handle the rest of pytest-ccci holds on the engine, and `connect()` to get it.
+
+A thin facade over the swarm modules (stack CLI, inventory, waiter, execution, archives,
+teardown). Every method is an engine boundary: whatever docker-py or requests raise leaves it
+as an InfraError, so no caller needs docker's exception classes. The UsageError of a missing
+daemon or CLI and the RecipeError of a recipe the engine rejects pass through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import docker
+from docker.models.containers import Container
+
+from pytest_ccci.swarm import archives, execution, inventory, teardown, waiter
+from pytest_ccci.swarm import stack as stack_cli
+from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, engine_boundary, manager_client, reachable
+from pytest_ccci.swarm.convergence import Convergence, ServiceState
+from pytest_ccci.swarm.events import EventFeed
+from pytest_ccci.swarm.execution import DEFAULT_TIMEOUT_SECONDS
+from pytest_ccci.swarm.waiter import REMOVAL_TIMEOUT_SECONDS
+
+
+def connect(timeout: float = API_TIMEOUT_SECONDS) -> Swarm:
+    """A connected swarm manager, or a UsageError telling how to get one."""
+    return Swarm(manager_client(timeout))
+
+
+class Swarm:
+    """The engine of a swarm manager, as pytest-ccci uses it."""
+
+    def __init__(self, client: docker.DockerClient):
+        self.client = client
+        self.api = client.api
+
+    def reachable(self) -> bool:
+        """Whether the engine answers right now (for telling a recipe's failure from the engine's)."""
+        return reachable(self.client)
+
+    # -- the stack CLI ---------------------------------------------------------------------------
+
+    @engine_boundary
+    def stack_config(self, files: Iterable[Path], env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
+        return stack_cli.stack_config(files, env, cwd)
+
+    @engine_boundary
+    def stack_deploy(self, stack: str, compose_file: Path, cwd: Path) -> None:
+        stack_cli.stack_deploy(stack, compose_file, cwd)
+
+    # -- inventory -------------------------------------------------------------------------------
+
+    @engine_boundary
+    def ensure_secret(self, name: str, value: str, labels: Mapping[str, str]) -> bool:
+        return inventory.ensure_secret(self.api, name, value, labels)
+
+    @engine_boundary
+    def services(self, stack: str) -> list[dict[str, Any]]:
+        return inventory.services(self.api, stack)
+
+    @engine_boundary
+    def service(self, name: str) -> dict[str, Any] | None:
+        return inventory.service(self.api, name)
+
+    @engine_boundary
+    def service_labels(self, name: str) -> dict[str, str]:
+        return inventory.service_labels(self.api, name)
+
+    @engine_boundary
+    def service_state(self, svc: Mapping[str, Any], since: float) -> ServiceState:
+        return inventory.service_state(self.api, svc, since)
+
+    @engine_boundary
+    def running_container(self, service: str) -> Container:
+        return inventory.running_container(self.client, service)
+
+    @engine_boundary
+    def health_log(self, service: str) -> str:
+        return inventory.health_log(self.api, service)
+
+    @engine_boundary
+    def task_logs(self, service: str, lines: int = 20) -> str:
+        return inventory.task_logs(self.api, service, lines)
+
+    # -- waiting ---------------------------------------------------------------------------------
+
+    @engine_boundary
+    def events(self, since: float, kinds: tuple[str, ...] = ("service", "container")) -> EventFeed:
+        return EventFeed(self.api, since, kinds)
+
+    @engine_boundary
+    def wait_converged(
+        self,
+        stack: str,
+        since: float,
+        timeout: float,
+        max_task_failures: int,
+        expect_update: Iterable[str] = (),
+        progress: Callable[[str], None] | None = None,
+    ) -> Convergence:
+        return waiter.wait_converged(self.api, stack, since, timeout, max_task_failures, expect_update, progress)
+
+    @engine_boundary
+    def wait_gone(self, stack: str, timeout: float = REMOVAL_TIMEOUT_SECONDS, service_ids: Iterable[str] = ()) -> bool:
+        return waiter.wait_gone(self.api, stack, timeout, service_ids)
+
+    # -- exec and archives -----------------------------------------------------------------------
+
+    @engine_boundary
+    def exec(self, service: str, cmd: list[str] | str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> tuple[int, str]:
+        """Run a command inside the service's running task; (exit code, combined output).
+        A command ended by its bound, or hung past it, is exit 124 (execution.py)."""
+        return execution.execute(self.api, inventory.running_container(self.client, service), cmd, timeout)
+
+    @engine_boundary
+    def get_archive(self, service: str, path: str) -> bytes:
+        return archives.get_archive(inventory.running_container(self.client, service), service, path)
+
+    @engine_boundary
+    def put_archive(self, service: str, path: str, data: bytes) -> None:
+        archives.put_archive(inventory.running_container(self.client, service), service, path, data)
+
+    # -- teardown and leftovers ------------------------------------------------------------------
+
+    @engine_boundary
+    def remove(self, stack: str, label_filter: str, timeout: float = REMOVAL_TIMEOUT_SECONDS) -> list[str]:
+        return teardown.remove(self.api, stack, label_filter, timeout)
+
+    @engine_boundary
+    def leftovers(self, label_filter: str, stack: str | None = None) -> list[str]:
+        return teardown.leftovers(self.api, label_filter, stack)
+
+    @engine_boundary
+    def labelled(self, label_key: str, also: str | None = None) -> dict[str, set[str]]:
+        return teardown.labelled(self.api, label_key, also)
+
+    @engine_boundary
+    def stack_of_domain(self, label_filter: str) -> set[str]:
+        return teardown.stack_of_domain(self.api, label_filter)

@@ -1,0 +1,112 @@
+"""Removing what a run put on the swarm, and finding what earlier runs left behind.
+
+A run labels everything it creates (services, networks, volumes, secrets, configs); teardown and
+the janitor find things by that label and by the stack's namespace label.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import docker
+import docker.errors
+
+from pytest_ccci.swarm import inventory
+from pytest_ccci.swarm.events import EventFeed
+from pytest_ccci.swarm.stack import STACK_LABEL
+from pytest_ccci.swarm.waiter import REMOVAL_TIMEOUT_SECONDS, wait_gone
+
+Obj = dict[str, Any]
+# (kind, list them, remove one, the key remove takes): the labelled kinds besides services.
+Kind = tuple[str, Callable[[], list[Obj]], Callable[[str], Any], str]
+
+
+def remove(api: docker.APIClient, stack: str, label_filter: str, timeout: float = REMOVAL_TIMEOUT_SECONDS) -> list[str]:
+    """Remove a stack and everything labelled `label_filter`; return what is still left."""
+    removed = []
+    for svc in inventory.services(api, stack):
+        try:
+            api.remove_service(svc["ID"])
+            removed.append(svc["ID"])
+        except docker.errors.NotFound:
+            pass
+    deadline = time.monotonic() + timeout
+    wait_gone(api, stack, timeout, removed)
+    # Swarm lets go of a removed service's networks, configs and secrets a moment after its
+    # containers are gone ("in use" until then): retry until nothing is left or time is up.
+    with EventFeed(api, time.time(), kinds=("service", "container", "network")) as feed:
+        while _remove_labelled(_kinds(api, label_filter, stack)) and time.monotonic() < deadline:
+            feed.wait(max(0.0, deadline - time.monotonic()))
+    return leftovers(api, label_filter, stack)
+
+
+def _remove_labelled(kinds: Iterable[Kind]) -> int:
+    """Try to remove everything listed; how many are still in use."""
+    busy = 0
+    for _kind, lister, remover, key in kinds:
+        for obj in lister():
+            try:
+                remover(obj[key])
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError:
+                busy += 1
+    return busy
+
+
+def _kinds(api: docker.APIClient, label_filter: str, stack: str) -> tuple[Kind, ...]:
+    by_label = {"label": label_filter}
+    by_stack = {"label": f"{STACK_LABEL}={stack}"}
+
+    def volumes() -> list[Obj]:
+        return [v for f in (by_stack, by_label) for v in api.volumes(filters=f).get("Volumes") or []]
+
+    return (
+        ("network", lambda: api.networks(filters=by_stack) + api.networks(filters=by_label), api.remove_network, "Id"),
+        ("volume", volumes, api.remove_volume, "Name"),
+        ("secret", lambda: [*api.secrets(filters=by_label), *api.secrets(filters=by_stack)], api.remove_secret, "ID"),
+        ("config", lambda: api.configs(filters=by_label) + api.configs(filters=by_stack), api.remove_config, "ID"),
+    )
+
+
+def leftovers(api: docker.APIClient, label_filter: str, stack: str | None = None) -> list[str]:
+    """Everything still on the swarm carrying the label (and the stack's namespace)."""
+    left = [f"service {svc['Spec']['Name']}" for svc in api.services(filters={"label": label_filter})]
+    if stack:
+        left += [f"service {s['Spec']['Name']}" for s in inventory.services(api, stack)]
+    for kind, lister, _remover, _key in _kinds(api, label_filter, stack or "\0none"):
+        for obj in lister():
+            left.append(f"{kind} {obj.get('Name') or obj.get('Spec', {}).get('Name') or obj.get('Id', obj.get('ID'))}")
+    return list(dict.fromkeys(left))  # each once, in the order found
+
+
+def labelled(api: docker.APIClient, label_key: str, also: str | None = None) -> dict[str, set[str]]:
+    """Values of `label_key` on every labelled resource kind (that also carries the label
+    `also`, when given), mapped to what carries them."""
+    f = {"label": [label_key, also] if also else label_key}
+    groups: list[tuple[str, Iterable[Obj], Callable[[Obj], Obj], Callable[[Obj], str]]] = [
+        ("service", api.services(filters=f), lambda o: o["Spec"].get("Labels") or {}, lambda o: o["Spec"]["Name"]),
+        ("network", api.networks(filters=f), lambda o: o.get("Labels") or {}, lambda o: o["Name"]),
+        ("volume", api.volumes(filters=f).get("Volumes") or [], lambda o: o.get("Labels") or {}, lambda o: o["Name"]),
+        ("secret", api.secrets(filters=f), lambda o: o["Spec"].get("Labels") or {}, lambda o: o["Spec"]["Name"]),
+        ("config", api.configs(filters=f), lambda o: o["Spec"].get("Labels") or {}, lambda o: o["Spec"]["Name"]),
+    ]
+    found: dict[str, set[str]] = {}
+    for kind, objs, labels, name in groups:
+        for obj in objs:
+            value = labels(obj).get(label_key)
+            if value:
+                found.setdefault(value, set()).add(f"{kind} {name(obj)}")
+    return found
+
+
+def stack_of_domain(api: docker.APIClient, label_filter: str) -> set[str]:
+    """The stack namespaces of the services carrying the label."""
+    stacks = set()
+    for svc in api.services(filters={"label": label_filter}):
+        namespace = (svc["Spec"].get("Labels") or {}).get(STACK_LABEL)
+        if namespace:
+            stacks.add(namespace)
+    return stacks

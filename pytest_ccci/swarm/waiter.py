@@ -1,0 +1,94 @@
+"""Waiting on the swarm through its events: a stack converging, a removed stack's tasks going.
+
+Each engine event wakes the waiter, which then reads the state it needs; there is no sleep
+loop. Transitions that emit no event are caught by EventFeed's follow-up re-reads.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import docker
+
+from pytest_ccci.swarm import inventory
+from pytest_ccci.swarm.convergence import (
+    Convergence,
+    ServiceState,
+    judge_convergence,
+    progress_line,
+    record_update_states,
+    timeout_reason,
+)
+from pytest_ccci.swarm.events import EventFeed
+from pytest_ccci.swarm.stack import STACK_LABEL
+
+# A wait of minutes says how far it got this often, so a CI log shows it is alive and why.
+PROGRESS_INTERVAL_SECONDS = 10.0
+# A removed service's tasks stop within swarm's stop grace period (10 s by default) and then
+# their containers go: a removal still not done after this is stuck, and teardown reports it.
+REMOVAL_TIMEOUT_SECONDS = 60.0
+
+
+def wait_converged(
+    api: docker.APIClient,
+    stack: str,
+    since: float,
+    timeout: float,
+    max_task_failures: int,
+    expect_update: Iterable[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> Convergence:
+    """Wait until every service of the stack runs its desired replicas of its current spec,
+    healthy (swarm counts a task running only once its healthcheck passes), and every
+    expected update completed; or until the swarm shows it will not get there."""
+    expected = set(expect_update)
+    start = time.monotonic()
+    deadline = start + timeout
+    seen_updates: dict[str, list[str]] = {}
+    next_progress = start + PROGRESS_INTERVAL_SECONDS
+    with EventFeed(api, since, kinds=("service", "container")) as feed:
+        while True:
+            record_update_states(seen_updates, feed.drain())
+            states = _read_states(api, stack, since)
+            outcome = judge_convergence(states, expected, max_task_failures, seen_updates)
+            elapsed = time.monotonic() - start
+            if outcome is not None:
+                reason = outcome.reason + _health_note(api, outcome.culprit)
+                return Convergence(outcome.ok, reason, states, elapsed, seen_updates)
+            now = time.monotonic()
+            if now >= deadline:
+                reason = timeout_reason(states, timeout, lambda name: inventory.health_log(api, name))
+                return Convergence(False, reason, states, elapsed, seen_updates)
+            if progress and now >= next_progress:
+                progress(progress_line(stack, states, elapsed, timeout))
+                next_progress = now + PROGRESS_INTERVAL_SECONDS
+            feed.wait(deadline - now)
+
+
+def _read_states(api: docker.APIClient, stack: str, since: float) -> dict[str, ServiceState]:
+    return {s["Spec"]["Name"]: inventory.service_state(api, s, since) for s in inventory.services(api, stack)}
+
+
+def _health_note(api: docker.APIClient, culprit: str | None) -> str:
+    health = inventory.health_log(api, culprit) if culprit else ""
+    return f"; {health}" if health else ""
+
+
+def wait_gone(
+    api: docker.APIClient, stack: str, timeout: float = REMOVAL_TIMEOUT_SECONDS, service_ids: Iterable[str] = ()
+) -> bool:
+    """After removing services: wait until their tasks and containers are gone (a task still
+    preparing creates its container, and so its volume, after the service is removed)."""
+    deadline = time.monotonic() + timeout
+    removed = list(service_ids)
+    with EventFeed(api, time.time(), kinds=("container",)) as feed:
+        while time.monotonic() < deadline:
+            # The low-level list: no per-container inspect that races the removal.
+            containers = api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"})
+            # (Filtering tasks by a removed service's id is a 404: list them all, then match.)
+            tasks = [t for t in api.tasks() if t.get("ServiceID") in removed] if removed else []
+            if not containers and not tasks:
+                return True
+            feed.wait(max(0.0, deadline - time.monotonic()))
+    return False

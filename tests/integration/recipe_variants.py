@@ -1,0 +1,46 @@
+"""Variants of the example recipe `hello` for integration tests, and the names a run gives them.
+
+A variant is one extra history step on top of an example: hello's head compose.yml with some
+lines replaced. `Lab.enroll(..., extra_steps=...)` commits it as the recipe's new head.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from conftest import EXAMPLES, Lab
+from pytest_ccci.model.naming import app_domain, stack_name
+
+HELLO_COMPOSE = (EXAMPLES / "hello/unreleased/compose.yml").read_text()
+BASE_DOMAIN = "ccci.test"  # the ini default, which the lab's runs keep
+
+
+def compose_step(lab: Lab, name: str, *replacements: tuple[str, str]) -> list[dict]:
+    """An extra history step: hello's head compose.yml with each (old, new) replacement applied."""
+    text = HELLO_COMPOSE
+    for old, new in replacements:
+        assert old in text, f"{old!r} is not in hello's compose.yml any more"
+        text = text.replace(old, new)
+    folder = lab.tmp / "steps" / name
+    folder.mkdir(parents=True)
+    (folder / "compose.yml").write_text(text)
+    return [{"root": folder.parent, "files": name, "message": f"test variant: {name}"}]
+
+
+def slow_step(lab: Lab) -> list[dict]:
+    """A healthy head whose first healthcheck runs only after 15 s: a deploy that stays in
+    flight long enough to be observed (or interrupted), without being the recipe's fault."""
+    return compose_step(lab, "slow", ("      interval: 2s\n", "      interval: 15s\n"))
+
+
+def domain_of(name: str, source: Path) -> str:
+    """The app domain a run gives recipe `name` at the head of its source repository."""
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return app_domain(name, head, BASE_DOMAIN)
+
+
+def stack_of(name: str, source: Path) -> str:
+    return stack_name(domain_of(name, source))
