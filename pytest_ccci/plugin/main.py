@@ -22,6 +22,7 @@ import pytest
 
 from pytest_ccci.model.tiers import TIERS
 from pytest_ccci.plugin import fixtures
+from pytest_ccci.plugin.arguments import check_path_options
 from pytest_ccci.plugin.collection import RecipeCollection
 from pytest_ccci.plugin.interrupts import InterruptReport, TerminateAsInterrupt
 from pytest_ccci.plugin.options import CcciOptions, read_options
@@ -81,6 +82,7 @@ def pytest_configure(config: pytest.Config) -> None:
     options = read_options(config)
     if options is None:
         return
+    check_path_options(config)
     ctx = build_context(config, options)
     config.stash[ccci_context_key] = ctx
     _register(config, ctx)

@@ -7,6 +7,8 @@ never reaps anything on the host's swarm.
 
 from __future__ import annotations
 
+import json
+
 import os
 import stat
 
@@ -201,6 +203,26 @@ def test_rerun_writing_an_existing_file_outside_the_project(project, tmp_path_fa
     second.assert_outcomes(passed=1)
     assert artifact.stat().st_mtime_ns > written  # written again, by the second run
     assert "test_lint" in artifact.read_text()
+
+
+def test_rerun_that_would_lose_the_ini_settings_says_how_to_write_the_option(project, tmp_path_factory):
+    """The other half of defect 8: pytest also chooses its ini file by the value it took for a
+    path, so the project's settings (here its lock dir) would silently fall back to defaults on
+    the retry. The run stops with one line saying to write the option as one word, which works."""
+    lock_dir = tmp_path_factory.mktemp("project-locks")
+    project.pytester.makeini(f"[pytest]\nccci_lock_dir = {lock_dir}\n")
+    project.enroll("a")
+    artifact = tmp_path_factory.mktemp("artifacts") / "results.json"
+    artifact.write_text("{}")  # left by the first try of a CI job
+
+    two_words = project.run("--recipe", "a", "--tiers", "lint", "--ccci-json", str(artifact))
+    one_word = project.run("--recipe", "a", "--tiers", "lint", f"--ccci-json={artifact}")
+
+    assert two_words.ret == pytest.ExitCode.USAGE_ERROR
+    said = two_words.stderr.str()
+    assert f"write `--ccci-json={artifact}` (one word)" in said and "Traceback" not in said
+    assert one_word.ret == pytest.ExitCode.OK, one_word.stdout.str() + one_word.stderr.str()
+    assert json.loads(artifact.read_text())["recipes"]["a"]["rungs"]["lint"]["status"] == "pass"
 
 
 # -- usage errors -----------------------------------------------------------------------------
