@@ -4,7 +4,7 @@
     python benchmarks/run.py [--quick] [--only NAME...] [--out benchmarks/results/latest.json]
 
 Measures (see benchmarks/README.md): overhead, detection (detection.py), sweep, collection,
-memory. Every figure is measured in this one run on this machine; none is asserted anywhere.
+memory, images (images.py). Every figure is measured in this one run on this machine; none is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import detection
+import images
 from harness import ROOT, Lab, cleanup_domains, contention, log, pytest_cmd, run, swarm
 
 from pytest_ccci.swarm.facade import Swarm
 
-MEASURES = ("overhead", "detection", "sweep", "collection", "memory")
+MEASURES = ("overhead", "detection", "sweep", "collection", "memory", "images")
 TARGETS: dict[str, tuple[str, str | None, float | None]] = {
     "overhead": ("plugin/bare wall", "<=", 1.05),
     **detection.TARGETS,
@@ -35,6 +36,7 @@ TARGETS: dict[str, tuple[str, str | None, float | None]] = {
     "sweep_max4": ("parallel/serial wall", "<=", 0.35),
     "collection": ("s", "<=", 1.5),
     "memory": ("MiB peak tree RSS", None, None),
+    **images.TARGETS,
 }
 
 
@@ -276,12 +278,13 @@ BENCHES: dict[str, Callable[[bool, Swarm], dict]] = {
     **detection.BENCHES,
     "collection": bench_collection,
     "sweep": bench_sweep,
+    **images.BENCHES,
 }
 
 
 def measure_all(wanted: list[str], quick: bool, sw: Swarm) -> dict:
     results: dict = {}
-    for name in ("collection", "detection", "overhead", "sweep"):
+    for name in ("collection", "detection", "overhead", "sweep", "images"):
         if name not in wanted:
             continue
         t = time.monotonic()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bring up what pytest-ccci runs against, only where it is missing:
 #   a Docker engine (Debian's docker.io), a single-node swarm on 127.0.0.1, and the
-#   local image `ccci/busybox:<version>` the offline examples deploy (no registry needed).
+#   local image `ccci/busybox:<version>` the offline examples deploy (no registry needed), also
+#   tagged `ccci/probe:1`: the HTTP probe's helper image.
 # The plugin itself never installs or reconfigures Docker; this script does, and says so.
 set -euo pipefail
 
@@ -54,4 +55,11 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
   echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
   tar -C "$root" -c . | docker import -c 'CMD ["/bin/sh"]' -c 'ENV PATH=/bin' - "$image" >/dev/null
 fi
-say "ready: swarm active, image $image present"
+# The HTTP probe's helper image (pytest_ccci/swarm/helper.py) under a stable name, whatever the
+# busybox version: the same image, found by the plugin as ccci/probe:1.
+probe=ccci/probe:1
+if [ "$(docker image inspect -f '{{.Id}}' "$probe" 2>/dev/null)" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+  say "tagging $image as $probe (the HTTP probe's helper image)"
+  docker tag "$image" "$probe"
+fi
+say "ready: swarm active, images $image and $probe present"

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pytest_ccci.model.compose import service_labels
+from pytest_ccci.model.compose import service_labels, service_mounts
 
 ENABLE = "backupbot.backup"
 V1_PATHS = "backupbot.backup.path"
@@ -57,26 +57,12 @@ def _split_paths(value: str) -> list[str]:
 
 def volume_mounts(service: Mapping[str, Any] | None) -> list[VolumeMount]:
     """Named volumes in the service's `volumes:` list, in order (short and long syntax)."""
-    mounts: list[VolumeMount] = []
-    for entry in (service or {}).get("volumes") or []:
-        if isinstance(entry, Mapping):
-            if entry.get("type", "volume") != "volume" or not entry.get("source") or not entry.get("target"):
-                continue  # bind, tmpfs, npipe, or an anonymous volume
-            source, target = str(entry["source"]), str(entry["target"])
-        else:
-            parts = str(entry).split(":")
-            if len(parts) < 2:
-                continue  # "/target" alone is an anonymous volume: no name a label could refer to
-            source, target = parts[0], parts[1]
-        if _is_host_path(source):
-            continue
-        mounts.append(VolumeMount(source, posixpath.normpath(target)))
-    return mounts
-
-
-def _is_host_path(source: str) -> bool:
-    # Compose's rule for short syntax: a path starts with ".", "/" or "~"; otherwise it is a volume name.
-    return source.startswith((".", "/", "~")) or "/" in source
+    # Bind mounts, tmpfs and anonymous volumes have no name a label could refer to.
+    return [
+        VolumeMount(m.source, posixpath.normpath(m.target))
+        for m in service_mounts(service)
+        if m.type == "volume" and m.source and m.target
+    ]
 
 
 def _volume_labels(labels: Mapping[str, str]) -> tuple[set[str], dict[str, list[str]]]:

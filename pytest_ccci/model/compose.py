@@ -12,9 +12,10 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
-_TRAEFIK_PORT = re.compile(r"^traefik\.http\.services\.[^.]+\.loadbalancer\.server\.port$")
+from pytest_ccci.model.routes import first_port
+
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -89,13 +90,21 @@ def external_secrets(config: Mapping) -> dict[str, str]:
     return found
 
 
+def external_networks(config: Mapping) -> list[str]:
+    """The swarm names of the networks the config declares `external` (they must exist)."""
+    found = []
+    for key, spec in (config.get("networks") or {}).items():
+        spec = spec or {}
+        if spec.get("external"):
+            found.append(str(spec.get("name") or key))
+    return found
+
+
 def http_port(config: Mapping, service: str, default: int = 80) -> int:
     """The port the app serves HTTP on: its traefik loadbalancer port label, as recipes declare it."""
     svc = (config.get("services") or {}).get(service) or {}
-    for key, value in service_labels(svc).items():
-        if _TRAEFIK_PORT.match(key) and str(value).isdigit():
-            return int(value)
-    return default
+    port = first_port(service_labels(svc))
+    return default if port is None else port
 
 
 def parse_memory(value: Any) -> int | None:
@@ -121,3 +130,31 @@ def declared_memory(config: Mapping) -> int:
         replicas = deploy.get("replicas", 1) or 1
         total += (amount or 0) * int(replicas)
     return total
+
+
+class Mount(NamedTuple):
+    """One entry of a service's `volumes:`; `source` is "" for an anonymous volume."""
+
+    type: str  # bind, volume, tmpfs, npipe
+    source: str
+    target: str
+    read_only: bool
+
+
+def service_mounts(service: Mapping[str, Any] | None) -> list[Mount]:
+    """A service's `volumes:` in order, short syntax (`src:dst:ro`) and long (`type: bind`) alike."""
+    mounts = []
+    for entry in (service or {}).get("volumes") or []:
+        if isinstance(entry, Mapping):
+            kind = str(entry.get("type", "volume"))
+            source, target = str(entry.get("source") or ""), str(entry.get("target") or "")
+            mounts.append(Mount(kind, source, target, bool(entry.get("read_only"))))
+            continue
+        parts = str(entry).split(":")
+        if len(parts) < 2:
+            mounts.append(Mount("volume", "", parts[0], False))  # "/target" alone: an anonymous volume
+            continue
+        # Compose's rule for short syntax: a path starts with ".", "/" or "~"; otherwise it is a volume name.
+        host_path = parts[0].startswith((".", "/", "~")) or "/" in parts[0]
+        mounts.append(Mount("bind" if host_path else "volume", parts[0], parts[1], "ro" in parts[2:3]))
+    return mounts

@@ -1,16 +1,19 @@
-"""abra's recipe lint rules (R001-R016) plus our R017, checked natively on a checkout directory.
+"""abra's recipe lint rules (R001-R016) plus our R017 and R018, checked natively on a checkout directory.
 
 Which compose files: abra lints the config it would deploy from the sample, i.e. compose.yml plus the
 `.env.sample` COMPOSE_FILE set, merged. We do the same for every service-level rule, so an optional
 overlay (say compose.host.yml switching to stop-first) only counts once a recipe enables it. The one
 file-level rule, R001 (version key), checks every compose*.yml in the recipe, since each overlay is a
 file someone may deploy and the finding names the file.
+
+R018 (error) is the deploy policy for untrusted refs (model/policy.py) on the same merged config,
+honouring the allowances the deploy honours: `--tiers lint` fails on what a deploy would refuse.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.compose import service_labels
 from pytest_ccci.model.envfile import EnvSample, interpolate, interpolate_tree, load_env_sample
 from pytest_ccci.model.naming import MAX_SECRET_NAME_LENGTH, MAX_STACK_NAME_LENGTH
+from pytest_ccci.model.policy import Allowance, explain, findings, not_permitted
 from pytest_ccci.model.versions import TagInfo
 
 
@@ -81,6 +85,12 @@ RULES: tuple[LintRule, ...] = (
         "start-first doubles memory during upgrades and a rollback silently reverts the deploy labels "
         "(chaos-version); use order: stop-first or failure_action: pause",
     ),
+    LintRule(
+        "R018",
+        "error",
+        "nothing reaches the runner (deploy policy)",
+        "drop what reaches the host, or allow it with a reason: `allow: [{kind, service, reason}]` in ccci.yml",
+    ),
 )
 
 # Secret names get what is left of docker's name limit after a worst-case (abra-truncated) stack name.
@@ -110,14 +120,16 @@ class _Recipe:
     raw: dict[str, Any]  # merged compose, uninterpolated (R012 reads ${..._VERSION} names)
     config: dict[str, Any]  # merged compose, interpolated
     tags: Sequence[TagInfo]
+    allowances: tuple[Allowance, ...] = ()  # what the deploy policy permits (R018)
 
     @property
     def services(self) -> dict[str, dict[str, Any]]:
         return {name: svc or {} for name, svc in (self.config.get("services") or {}).items()}
 
 
-def lint_recipe(recipe_dir: Path, tags: Sequence[TagInfo]) -> list[LintResult]:
-    recipe = _load(recipe_dir, tags)
+def lint_recipe(recipe_dir: Path, tags: Sequence[TagInfo], allowances: Iterable[Allowance] = ()) -> list[LintResult]:
+    """Every rule on the recipe at `recipe_dir`; R018 honours `allowances` as a deploy does."""
+    recipe = _load(recipe_dir, tags, tuple(allowances))
     return [_check(rule, recipe) for rule in RULES]
 
 
@@ -134,7 +146,7 @@ def _check(rule: LintRule, recipe: _Recipe) -> LintResult:
 # --- loading -------------------------------------------------------------------------------
 
 
-def _load(recipe_dir: Path, tags: Sequence[TagInfo]) -> _Recipe:
+def _load(recipe_dir: Path, tags: Sequence[TagInfo], allowances: tuple[Allowance, ...]) -> _Recipe:
     sample_path = recipe_dir / ".env.sample"
     sample = load_env_sample(sample_path) if sample_path.is_file() else None
     files = list(dict.fromkeys(["compose.yml", *(sample.compose_files if sample else [])]))
@@ -145,7 +157,7 @@ def _load(recipe_dir: Path, tags: Sequence[TagInfo]) -> _Recipe:
         doc = _read_compose(recipe_dir / name)
         raw = _merge(raw, doc)
         config = _merge(config, interpolate_tree(doc, env, str(recipe_dir / name)))
-    return _Recipe(recipe_dir, sample, files, raw, config, tags)
+    return _Recipe(recipe_dir, sample, files, raw, config, tags, allowances)
 
 
 def _read_compose(path: Path) -> dict[str, Any]:
@@ -342,6 +354,12 @@ def _r017_start_first_rollback(recipe: _Recipe) -> tuple[str, str]:
     return _outcome(risky, "no service combines start-first with rollback")
 
 
+def _r018_policy(recipe: _Recipe) -> tuple[str, str]:
+    refused = not_permitted(findings(recipe.config, recipe.dir), recipe.allowances)
+    problems = [explain(f) for f in refused]
+    return _outcome(problems, "nothing in the compose config reaches the runner (or it is allowed)")
+
+
 _CHECKS = {
     "R001": _r001_version,
     "R002": _r002_healthchecks,
@@ -360,4 +378,5 @@ _CHECKS = {
     "R015": _r015_secret_lengths,
     "R016": _r016_version_label,
     "R017": _r017_start_first_rollback,
+    "R018": _r018_policy,
 }

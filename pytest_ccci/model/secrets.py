@@ -22,12 +22,15 @@ from collections.abc import Iterable, Sequence
 from itertools import accumulate, islice
 from operator import sub
 from typing import Any, NamedTuple
+from urllib.parse import unquote
 
 from pytest_ccci.model.envfile import SecretSpec
 
 MASK = "********"
 # Names that look like they hold a secret: their values are masked wherever settings are shown.
 SECRET_SHAPED = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY", re.IGNORECASE)
+# scheme://user:password@host...: the password ends at the last "@" before the path.
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@:]*:(?P<password>[^/]*)@[^@/]*(?:/|$)")
 
 _CHARSETS = {
     "default": string.ascii_letters + string.digits,
@@ -62,6 +65,24 @@ class SecretVault:
 def secret_forms(value: str) -> set[str]:
     """A secret as it may appear in an artifact: as is, and escaped for HTML and XML."""
     return {value, html.escape(value, quote=True), html.escape(value, quote=False), value.replace('"', "&#34;")}
+
+
+def url_password(url: str) -> list[str]:
+    """The password in a URL's userinfo (`https://user:token@host/...`, how CI runners pass a
+    token), as written and percent-decoded (git prints either); [] when there is none."""
+    found = _URL_USERINFO.match(url)
+    if not found or not found.group("password"):
+        return []
+    written = found.group("password")
+    return list(dict.fromkeys([written, unquote(written)]))
+
+
+def mask_url(url: str) -> str:
+    """`url` with the password of its userinfo masked; anything else unchanged."""
+    found = _URL_USERINFO.match(url)
+    if not found or not found.group("password"):
+        return url
+    return url[: found.start("password")] + MASK + url[found.end("password") :]
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

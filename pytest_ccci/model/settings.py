@@ -14,7 +14,9 @@ from typing import Any
 import yaml
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.secrets import MASK, SECRET_SHAPED
+from pytest_ccci.model.compose import http_port
+from pytest_ccci.model.policy import Allowance, unknown_kind
+from pytest_ccci.model.secrets import MASK, SECRET_SHAPED, mask_url
 from pytest_ccci.model.tiers import DECLARABLE
 
 SETTINGS_FILE = "ccci.yml"
@@ -28,13 +30,41 @@ class Health:
     port: int | None = None  # default: the app's traefik loadbalancer port label, else 80
     service: str = "app"
 
+    def probe_port(self, config: Mapping[str, Any]) -> int:
+        """The port the probe asks on: `port`, else the service's loadbalancer port label, else 80."""
+        return self.port or http_port(config, self.service)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Install's route check: a traefik router for the app's domain, to the port that answered,
+    with the app on traefik's external network. An app not behind traefik says why not."""
+
+    check: bool = True
+    reason: str | None = None  # why not, when check is false
+    network: str = "proxy"  # traefik's network on a Co-op Cloud server
+
+
+# What a seed `write` command must contain: where the fresh marker goes.
+MARKER = "{marker}"
+
 
 @dataclass(frozen=True)
 class Seed:
-    """How to put known data into the app and read it back (upgrade and restore tiers)."""
+    """How to put known data into the app and read it back (upgrade and restore tiers).
+
+    Two forms: a marker file (the default: `path`, else every backed-up directory), or commands
+    run in `service` through its own tools: `write` stores a fresh marker (`{marker}` in it),
+    `read` prints the stored data, which must show the marker."""
 
     service: str = "app"
     path: str | None = None  # default: every backed-up path
+    write: str | None = None  # shell command in `service`; `{marker}` is replaced by the marker
+    read: str | None = None  # shell command in `service` printing the data written
+
+    @property
+    def by_command(self) -> bool:
+        return self.write is not None
 
 
 @dataclass(frozen=True)
@@ -52,17 +82,21 @@ class Settings:
     max_task_failures: int = 3
     hook_timeout: float = 60.0
     seed: Seed = field(default_factory=Seed)
+    route: Route = field(default_factory=Route)
+    allow: tuple[Allowance, ...] = ()  # what the deploy policy permits this recipe (model/policy.py)
     overlay: Path | None = None  # compose.ccci.yml beside the settings, when present
     directory: Path | None = None
 
     def shown(self) -> dict[str, Any]:
         """The settings as shown to people: secret-shaped values masked."""
         return {
-            "source": self.source,
+            "source": mask_url(self.source),  # a token in the URL is a secret
             "env": {k: (MASK if SECRET_SHAPED.search(k) else v) for k, v in self.env.items()},
             "not_applicable": dict(self.not_applicable),
             "upgrade_from": self.upgrade_from,
             "deploy_timeout": self.deploy_timeout,
+            "route": {"check": self.route.check, "reason": self.route.reason, "network": self.route.network},
+            "allow": [a.shown() for a in self.allow],
         }
 
 
@@ -90,6 +124,8 @@ def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = No
     source = _expect(raw["source"], str, "source", origin)
     health = _health(raw.get("health", {}), origin)
     seed = _seed(raw.get("seed", {}), origin)
+    route = _route(raw.get("route", {}), origin)
+    allow = _allow(raw.get("allow", []), origin)
     env = _env(raw.get("env", {}), origin)
     not_applicable = _not_applicable(raw.get("not_applicable", {}), origin)
     overlay = directory / OVERLAY_FILE if directory and (directory / OVERLAY_FILE).is_file() else None
@@ -105,6 +141,8 @@ def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = No
         max_task_failures=_positive(raw, "max_task_failures", 3, origin, int),
         hook_timeout=float(_positive(raw, "hook_timeout", 60.0, origin)),
         seed=seed,
+        route=route,
+        allow=allow,
         overlay=overlay,
         directory=directory,
     )
@@ -135,10 +173,56 @@ def _health(raw: Any, origin: str) -> Health:
 
 def _seed(raw: Any, origin: str) -> Seed:
     section = _section(Seed, raw, "seed", origin)
-    return Seed(
+    seed = Seed(
         service=_expect(section.get("service", "app"), str, "seed.service", origin),
         path=_expect(section["path"], str, "seed.path", origin) if "path" in section else None,
+        write=_expect(section["write"], str, "seed.write", origin) if "write" in section else None,
+        read=_expect(section["read"], str, "seed.read", origin) if "read" in section else None,
     )
+    if (seed.write is None) != (seed.read is None):
+        raise RecipeError(f"{origin}: seed.write and seed.read go together (data written must be read back)")
+    if seed.write is not None and seed.path is not None:
+        raise RecipeError(f"{origin}: seed.path (a marker file) and seed.write/read (commands) exclude each other")
+    if seed.write is not None and MARKER not in seed.write:
+        raise RecipeError(f"{origin}: seed.write must contain {MARKER} (where the fresh marker goes)")
+    if seed.read is not None and not seed.read.strip():
+        raise RecipeError(f"{origin}: seed.read must be a command (a non-empty string)")
+    return seed
+
+
+def _route(raw: Any, origin: str) -> Route:
+    section = _section(Route, raw, "route", origin)
+    check = _expect(section.get("check", True), bool, "route.check", origin)
+    reason = _expect(section["reason"], str, "route.reason", origin) if "reason" in section else None
+    if not check and not (reason or "").strip():
+        raise RecipeError(f"{origin}: route.check: false needs a reason (route.reason, a non-empty string)")
+    network = _expect(section.get("network", "proxy"), str, "route.network", origin)
+    return Route(check=check, reason=reason, network=network)
+
+
+_ALLOW_KEYS = ("kind", "service", "reason")
+
+
+def _allow(raw: Any, origin: str) -> tuple[Allowance, ...]:
+    """`allow:` a list of {kind, service, reason}: the deploy policy's exceptions, each for one
+    service and with a reason someone can review (model/policy.py)."""
+    entries = _expect(raw, list, "allow", origin)
+    allowances = []
+    for i, entry in enumerate(entries):
+        where = f"allow[{i}]"
+        _expect(entry, dict, where, origin)
+        for key in entry:
+            if key not in _ALLOW_KEYS:
+                raise RecipeError(f"{origin}: unknown key {where}.{key} (known: {', '.join(_ALLOW_KEYS)})")
+        for key in _ALLOW_KEYS:
+            value = entry.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise RecipeError(f"{origin}: {where}.{key} is required (a non-empty string)")
+        problem = unknown_kind(entry["kind"])
+        if problem:
+            raise RecipeError(f"{origin}: {where}.kind: {problem}")
+        allowances.append(Allowance(entry["kind"], entry["service"], entry["reason"]))
+    return tuple(allowances)
 
 
 def _env(raw: Any, origin: str) -> dict[str, str]:

@@ -43,6 +43,11 @@ def releases(tags: Iterable[tuple[str, str]]) -> list[Release]:
     return sorted(found, key=Release.sort_key)
 
 
+# `upgrade_from: last-green` in ccci.yml, or `--upgrade-from last-green`: the upgrade starts from
+# the last green release the history knows (report/history.py says what green is).
+LAST_GREEN = "last-green"
+
+
 @dataclass(frozen=True)
 class UpgradeBase:
     """Which release an upgrade starts from, and why (recorded in the results)."""
@@ -55,12 +60,18 @@ def upgrade_base(
     head_sha: str,
     ancestors: Sequence[Release],
     override: str | None = None,
+    last_green: str | None = None,
+    no_green: str = "the history has no green release",
 ) -> UpgradeBase:
     """Choose the upgrade base among the releases reachable from the head.
 
     `ancestors` are releases whose commit is an ancestor of (or equal to) the head. A release
     on the head itself is skipped: an upgrade from a version to itself proves nothing.
+    With `override` last-green, `last_green` is the history's last green release; when it is
+    None, `no_green` says why in the note of the fallback.
     """
+    if override == LAST_GREEN:
+        return _last_green_base(head_sha, ancestors, last_green, no_green)
     if override:
         for rel in ancestors:
             if rel.tag == override:
@@ -70,6 +81,22 @@ def upgrade_base(
     if not older:
         return UpgradeBase(None, "no older release")
     return UpgradeBase(max(older, key=Release.sort_key), "newest older release")
+
+
+def _last_green_base(head_sha: str, ancestors: Sequence[Release], last_green: str | None, no_green: str) -> UpgradeBase:
+    """The last green release when it is an older release reachable from the head; else the
+    newest older release, with a note saying why."""
+    older = [r for r in ancestors if r.sha != head_sha]
+    found = next((r for r in older if r.tag == last_green), None)
+    if found is not None:
+        return UpgradeBase(found, "last green release (history)")
+    if not older:
+        return UpgradeBase(None, "no older release")
+    if last_green is None:
+        note = no_green
+    else:
+        note = f"last green release {last_green} is not an older release reachable from the head"
+    return UpgradeBase(max(older, key=Release.sort_key), f"newest older release ({note})")
 
 
 def older_releases(head_sha: str, ancestors: Sequence[Release]) -> list[Release]:

@@ -11,6 +11,7 @@ would. The plugin cannot change pytest's order, so it notices and stops with the
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -37,11 +38,7 @@ def check_path_options(config: pytest.Config) -> None:
 def _values_taken_for_paths(config: pytest.Config) -> list[tuple[str, str]]:
     args = list(config.invocation_params.args)
     where = Path(config.invocation_params.dir)
-    return [
-        (option, value)
-        for option, value in zip(args, args[1:])
-        if option in PATH_OPTIONS and (where / value).exists()
-    ]
+    return [(option, value) for option, value in pairwise(args) if option in PATH_OPTIONS and (where / value).exists()]
 
 
 def _ini_without(config: pytest.Config) -> tuple[Path | None, object]:

@@ -74,6 +74,14 @@ class RecipeCollection:
         self.ctx = ctx
         self.options = ctx.options
 
+    def pytest_report_header(self) -> list[str]:
+        """Which recipes this shard runs (--ccci-shard), so each CI machine's log says so."""
+        if self.options.shard is None:
+            return []
+        recipes = self.options.recipes
+        names = ", ".join(recipes[:20]) + (f" and {len(recipes) - 20} more" if len(recipes) > 20 else "")
+        return [f"ccci: shard {self.options.shard}: {len(recipes)} recipes: {names or 'none'}"]
+
     def pytest_collect_directory(self, path: Path, parent: pytest.Collector) -> pytest.Collector | None:
         if path == self.options.recipes_dir:
             return RecipesDir.from_parent(parent, path=path)

@@ -65,16 +65,48 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--upgrade-from",
         default="auto",
-        metavar="auto|all",
-        help="auto: the newest older release (default); all: one upgrade per older release (fetches at collection)",
+        metavar="auto|all|last-green",
+        help="auto: the newest older release (default); all: one upgrade per older release (fetches at collection); "
+        "last-green: the last green release in the history (--ccci-history)",
     )
     group.addoption("--no-janitor", action="store_true", help="do not reap leftovers of earlier runs at session start")
+    group.addoption(
+        "--ccci-shard",
+        default=None,
+        metavar="K/N",
+        help="run shard K of N: whole recipes, the same split on every machine",
+    )
+    group.addoption(
+        "--ccci-durations",
+        default=None,
+        metavar="PATH",
+        help="a previous (or merged) results.json: balance --ccci-shard by each recipe's recorded wall time, "
+        "and run the longest recipes first",
+    )
+    group.addoption(
+        "--ccci-history",
+        default=None,
+        metavar="DIR",
+        help="add this run's results to the history in DIR (ini ccci_history_dir)",
+    )
     parser.addini("ccci_recipes_dir", "where recipes are enrolled, relative to the ini file", default="recipes")
     parser.addini("ccci_lock_dir", "stable directory for host-wide locks", default="/tmp/pytest-ccci/locks")
     parser.addini("ccci_cache_dir", "where recipe mirrors are cached", default="")
     parser.addini("ccci_base_domain", "base domain of app domains", default="ccci.test")
     parser.addini("ccci_max_deploys", "deploys in flight at once on the host", default="2")
     parser.addini("ccci_lock_timeout", "seconds to wait for an app-domain lock or a deploy slot", default="900")
+    parser.addini("ccci_history_dir", "history of runs (as --ccci-history), relative to the ini file", default="")
+    parser.addini(
+        "ccci_allow", "deploy policy kinds allowed host-wide for every recipe, one a line", type="linelist", default=[]
+    )
+    parser.addini(
+        "ccci_memory_limit_mb", "MiB limit for services without one (recipe memory_mb first); empty: off", default=""
+    )
+    parser.addini(
+        "ccci_endpoint_mode",
+        "services' endpoint mode: auto (dnsrr where the host has no IPVS), vip or dnsrr",
+        default="auto",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -115,12 +147,17 @@ def _register_controller(config: pytest.Config, ctx: CcciContext) -> Results:
 
     manager = config.pluginmanager
     results = Results(ctx.options.recipes, ctx.options.tiers, ctx.runtime.run_id)
+    results.shard = ctx.options.shard
     manager.register(SwarmSession(config, ctx), "ccci-session")
     manager.register(CcciReporter(config, ctx, results), "ccci-reporter")
     if manager.hasplugin("xdist"):
         from pytest_ccci.plugin.scheduler import RecipeSchedulerPlugin
 
         manager.register(RecipeSchedulerPlugin(ctx, config.rootpath), "ccci-scheduler")
+    if ctx.options.history_dir is not None:
+        from pytest_ccci.plugin.history import HistoryRecorder
+
+        manager.register(HistoryRecorder(ctx.options.history_dir), "ccci-history")
     return results
 
 

@@ -17,10 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from pytest_ccci.model.endpoints import ENDPOINT_MODE_CHOICES
+from pytest_ccci.model.policy import HostPolicy, unknown_kind
 from pytest_ccci.model.settings import enrolled
 from pytest_ccci.model.tiers import SWARM_TIERS, TIERS
+from pytest_ccci.model.versions import LAST_GREEN
+from pytest_ccci.plugin.scaleout import history_dir, shard_recipes
 
-UPGRADE_FROM_CHOICES = ("auto", "all")
+UPGRADE_FROM_CHOICES = ("auto", "all", LAST_GREEN)
+MIN_MEMORY_LIMIT_MB = 6  # docker refuses a smaller memory limit
 
 
 @dataclass(frozen=True)
@@ -32,13 +37,17 @@ class CcciOptions:
     recipes_dir: Path
     ref: str | None
     json_path: Path | None  # --ccci-json, absolute
-    upgrade_from: str  # auto | all
+    upgrade_from: str  # auto | all | last-green
     janitor: bool
     lock_dir: Path
     cache_dir: Path  # recipe mirrors go in its `mirrors` folder
     base_domain: str
     max_deploys: int
     lock_timeout: float
+    endpoint_mode: str = "auto"  # auto | vip | dnsrr (model/endpoints.py)
+    host_policy: HostPolicy = HostPolicy()  # ini ccci_allow and ccci_memory_limit_mb (model/policy.py)
+    shard: str | None = None  # --ccci-shard K/N: `recipes` are that shard's (plugin/scaleout.py)
+    history_dir: Path | None = None  # --ccci-history or ini ccci_history_dir
 
     @property
     def needs_swarm(self) -> bool:
@@ -51,16 +60,19 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
     recipes_dir = _recipes_dir(config)
     if not _active(config, recipes_dir):
         return None
-    recipes = _recipes(config, recipes_dir)
+    recipes, shard = shard_recipes(config, _recipes(config, recipes_dir))
     tiers = _tiers(config)
     upgrade_from = config.getoption("upgrade_from")
     if upgrade_from not in UPGRADE_FROM_CHOICES:
         raise pytest.UsageError(
-            "ccci: --upgrade-from takes auto or all (pin one release with upgrade_from in ccci.yml)"
+            "ccci: --upgrade-from takes auto, all or last-green (pin one release with upgrade_from in ccci.yml)"
         )
+    history = history_dir(config)
+    if upgrade_from == LAST_GREEN and history is None:
+        raise pytest.UsageError("ccci: --upgrade-from last-green reads the history: give --ccci-history DIR")
     max_deploys, lock_timeout = _numbers(config)
     lock_dir, cache_dir = Path(config.getini("ccci_lock_dir")), _cache_dir(config)
-    for folder in (lock_dir, cache_dir):
+    for folder in (lock_dir, cache_dir, *([history] if history else [])):
         _check_writable_dir(folder)
     return CcciOptions(
         recipes=recipes,
@@ -75,6 +87,10 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
         base_domain=config.getini("ccci_base_domain"),
         max_deploys=max_deploys,
         lock_timeout=lock_timeout,
+        endpoint_mode=_endpoint_mode(config),
+        host_policy=_host_policy(config),
+        shard=shard,
+        history_dir=history,
     )
 
 
@@ -136,6 +152,31 @@ def _numbers(config: pytest.Config) -> tuple[int, float]:
     if max_deploys < 1 or lock_timeout <= 0:
         raise pytest.UsageError("ccci: ccci_max_deploys must be at least 1 and ccci_lock_timeout positive")
     return max_deploys, lock_timeout
+
+
+def _endpoint_mode(config: pytest.Config) -> str:
+    mode = str(config.getini("ccci_endpoint_mode")).strip()
+    if mode not in ENDPOINT_MODE_CHOICES:
+        raise pytest.UsageError(f"ccci: ccci_endpoint_mode {mode!r}: choose from {', '.join(ENDPOINT_MODE_CHOICES)}")
+    return mode
+
+
+def _host_policy(config: pytest.Config) -> HostPolicy:
+    """The operator's part of the deploy policy: kinds allowed host-wide, and the memory bound."""
+    allow = tuple(dict.fromkeys(str(k).strip() for k in config.getini("ccci_allow") if str(k).strip()))
+    for kind in allow:
+        problem = unknown_kind(kind)
+        if problem:
+            raise pytest.UsageError(f"ccci: ccci_allow: {problem}")
+    given = str(config.getini("ccci_memory_limit_mb")).strip()
+    if not given:
+        return HostPolicy(allow)
+    if not given.isdigit() or int(given) < MIN_MEMORY_LIMIT_MB:
+        raise pytest.UsageError(
+            f"ccci: ccci_memory_limit_mb {given!r}: give a whole number of MiB (at least {MIN_MEMORY_LIMIT_MB}), "
+            "or leave it empty (memory not bounded)"
+        )
+    return HostPolicy(allow, int(given))
 
 
 def _cache_dir(config: pytest.Config) -> Path:

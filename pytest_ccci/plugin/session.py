@@ -28,6 +28,7 @@ class SwarmSession:
             self.ctx.runtime.swarm  # noqa: B018 -- connects, or says how to get a swarm
         except UsageError as exc:
             raise pytest.UsageError(f"ccci: {exc}") from None
+        self.say_endpoint_mode()
         if self.ctx.options.janitor:
             self.reap()
 
@@ -40,6 +41,16 @@ class SwarmSession:
         whatever they left, now that they are gone and their locks are free."""
         if self.interrupted and getattr(config.option, "numprocesses", None) and self.ctx.options.janitor:
             self.reap()
+
+    def say_endpoint_mode(self) -> None:
+        """Once per run, by the controller: where services get dnsrr, every deploy of the run does."""
+        from pytest_ccci.swarm.networks import runner_endpoint_mode
+
+        endpoint = runner_endpoint_mode(self.ctx.options.endpoint_mode)
+        if endpoint.dnsrr:
+            self.ctx.runtime.progress(
+                f"endpoint mode {endpoint.describe()}: every service is deployed with deploy.endpoint_mode: dnsrr"
+            )
 
     def reap(self) -> None:
         from pytest_ccci.run.janitor import reap

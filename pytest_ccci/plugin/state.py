@@ -80,6 +80,10 @@ def build_context(config: pytest.Config, options: CcciOptions) -> CcciContext:
         run_id=workerinput.get(RUN_ID_KEY) or new_run_id(),
         lock_timeout=options.lock_timeout,
         max_deploys=options.max_deploys,
+        endpoint_mode=options.endpoint_mode,
+        host_policy=options.host_policy,
+        history_dir=options.history_dir,
+        upgrade_from=options.upgrade_from,
         progress=progress_printer(config),
         connect=_connect,
     )

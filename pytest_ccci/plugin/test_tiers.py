@@ -3,13 +3,17 @@
 Checks are plain assertions whose message names the cause. The plugin collects this module
 once per recipe (`ccci/<recipe>`), orders the tiers (lint, install, backup, restore,
 functional, teardown, upgrade) and keeps all of one recipe on one worker. The `_ccci_...`
-fixtures (fixtures.py) serve these tests only.
+fixtures (fixtures.py) serve these tests only. Install also holds the route check (traefik's
+router, port and network, model/routes.py) and the idempotence check (the same head redeployed
+replaces no task, model/idempotence.py): no rung of their own.
 """
 
 from __future__ import annotations
 
+from pytest_ccci.model.compose import service_labels
 from pytest_ccci.model.lint import lint_errors
-from pytest_ccci.run.proofs import seeded_still_there
+from pytest_ccci.model.routes import first_port_label
+from pytest_ccci.run.proofs import restore_problems, seeded_still_there
 
 
 def test_lint(_ccci_lint_results):
@@ -20,7 +24,7 @@ def test_lint(_ccci_lint_results):
 def test_install(installed, ccci_backend, lifecycle):
     assert installed.convergence.ok, f"install of {installed.app.stack}: {installed.convergence.reason}"
     status, answer = ccci_backend.http_status(installed)
-    assert status in installed.app.settings.health.statuses, answer
+    assert status in installed.app.settings.health.statuses, answer + _port_origin(installed)
     stamp = ccci_backend.read_stamp(installed)
     lifecycle.facts["install_stamp"] = stamp
     # HC1: the swarm runs the commit under test.
@@ -28,6 +32,21 @@ def test_install(installed, ccci_backend, lifecycle):
         f"HC1: {installed.app_service} is stamped chaos-version={stamp.get('chaos-version')!r}, "
         f"expected {installed.expected_chaos!r} (the head)"
     )
+    # What traefik needs to serve the app on a real server: the labels as the swarm has them.
+    route = lifecycle.route_problems(installed)
+    assert not route, "route: " + "; ".join(route)
+    # Idempotence: an operator re-running `abra app deploy` on the same head restarts nothing.
+    again, replaced = lifecycle.redeploy(installed)
+    assert again.convergence.ok, f"idempotence: redeploying the same head: {again.convergence.reason}"
+    assert not replaced, "idempotence: redeploying the same head replaced tasks: " + "; ".join(replaced)
+
+
+def _port_origin(deployment) -> str:
+    """Where the probed port came from, when a label chose it: a wrong port label fails the probe."""
+    health = deployment.app.settings.health
+    service = (deployment.config.get("services") or {}).get(health.service)
+    found = None if health.port else first_port_label(service_labels(service))
+    return f" (the port is the app's label {found[0]}={found[1]})" if found else ""
 
 
 def test_upgrade(_ccci_upgraded, ccci_backend, lifecycle):
@@ -52,13 +71,13 @@ def test_upgrade(_ccci_upgraded, ccci_backend, lifecycle):
 
 def test_backup(_ccci_backup_archive):
     backup_archive = _ccci_backup_archive
-    assert backup_archive.files, f"backup of {backup_archive.stack} copied nothing out of {backup_archive.paths}"
-    bad = backup_archive.verify()
-    assert not bad, f"backup archive does not match its manifest: {', '.join(bad)}"
+    assert backup_archive.copied, f"backup of {backup_archive.stack} copied nothing out of {backup_archive.paths}"
+    bad = backup_archive.verify()  # the file on disk, against the manifest on disk
+    assert not bad, f"backup file {backup_archive.file} does not match its manifest: {', '.join(bad)}"
 
 
 def test_restore(_ccci_restore_run, ccci_backend):
     restore_run = _ccci_restore_run
     assert restore_run.deployment_healthy, restore_run.health_reason
-    lost = seeded_still_there(ccci_backend, restore_run.deployment, restore_run.seeded)
-    assert not lost, f"restore did not bring back the seeded data: {', '.join(lost)}"
+    problems = restore_problems(ccci_backend, restore_run)
+    assert not problems, "; ".join(problems)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytest_ccci.model.app import App
+from pytest_ccci.model.policy import HostPolicy
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run import probe
 from pytest_ccci.run.data import BackupArchive, TaskData
@@ -27,10 +28,13 @@ class SwarmBackend:
         vault: SecretVault,
         progress: Callable[[str], None] | None = None,
         lock_dir: Path | None = None,
+        endpoint_mode: str = "auto",
+        host_policy: HostPolicy | None = None,
     ):
         self.swarm = swarm
-        self.deployer = Deployer(swarm, run_dir, vault, progress, lock_dir)
+        self.deployer = Deployer(swarm, run_dir, vault, progress, lock_dir, endpoint_mode, host_policy)
         self.tasks = TaskData(swarm)
+        self.prober = probe.Prober(swarm, lock_dir, progress)
 
     # -- deployments (deploy.py) -------------------------------------------------------------
 
@@ -46,7 +50,12 @@ class SwarmBackend:
     # -- looking at the app (probe.py) -------------------------------------------------------
 
     def http_status(self, deployment: Deployment) -> tuple[int | None, str]:
-        return probe.http_status(self.swarm, deployment)
+        return self.prober.http_status(deployment)
+
+    def http(
+        self, deployment: Deployment, path: str = "/", data: str | None = None, service: str = "app"
+    ) -> tuple[int | None, str]:
+        return self.prober.request(deployment, path, data, service)
 
     def diagnostics(self, stack: str) -> list[str]:
         return probe.diagnostics(self.swarm, stack)
@@ -62,8 +71,9 @@ class SwarmBackend:
     def read_file(self, service: str, path: str) -> bytes:
         return self.tasks.read_file(service, path)
 
-    def backup(self, deployment: Deployment) -> BackupArchive:
-        return self.tasks.backup(deployment)
+    def backup(self, deployment: Deployment, dest: Path) -> BackupArchive:
+        """A backup file (and its manifest) written into `dest`."""
+        return self.tasks.backup(deployment, dest)
 
     def restore(self, deployment: Deployment, archive: BackupArchive) -> None:
         self.tasks.restore(deployment, archive)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_ccci.model.policy import HostPolicy
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run.locks import DeployAdmission
 
@@ -40,6 +41,10 @@ class RunContext:
     max_deploys: int
     progress: Callable[[str], None]
     connect: Callable[[], Swarm]
+    endpoint_mode: str = "auto"  # the ini's ccci_endpoint_mode: auto | vip | dnsrr
+    host_policy: HostPolicy = HostPolicy()  # the ini's part of the deploy policy (model/policy.py)
+    history_dir: Path | None = None  # --ccci-history: where `upgrade_from: last-green` looks
+    upgrade_from: str = "auto"  # --upgrade-from: auto | all | last-green
     vault: SecretVault = field(default_factory=SecretVault)
     _swarm: Swarm | None = None
     _backend: SwarmBackend | None = None
@@ -70,7 +75,15 @@ class RunContext:
         if self._backend is None:
             from pytest_ccci.run.backend import SwarmBackend
 
-            self._backend = SwarmBackend(self.swarm, self.run_dir / "deploy", self.vault, self.progress, self.lock_dir)
+            self._backend = SwarmBackend(
+                self.swarm,
+                self.run_dir / "deploy",
+                self.vault,
+                self.progress,
+                self.lock_dir,
+                self.endpoint_mode,
+                host_policy=self.host_policy,
+            )
         return self._backend
 
     @property

@@ -2,8 +2,10 @@
 
 The env (`.env.sample`, abra.sh's exports, TYPE/DOMAIN/STACK_NAME, then the settings' env),
 the compose files `COMPOSE_FILE` names plus the overlay, one generated secret per
-`SECRET_*_VERSION`, abra's labels on `app` and ccci's on everything, then `docker stack deploy`
-and the swarm's verdict. Every word said to Docker goes through the swarm facade.
+`SECRET_*_VERSION`, the external networks a Co-op Cloud server has (created where missing, as
+the runner's own), abra's labels on `app` and ccci's on everything, dnsrr endpoints where the
+runner cannot route VIPs (model/endpoints.py), then `docker stack deploy` and the swarm's verdict.
+Every word said to Docker goes through the swarm facade.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ import yaml
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import compose, naming
 from pytest_ccci.model.app import App
+from pytest_ccci.model.endpoints import EndpointMode, apply_endpoint_mode
 from pytest_ccci.model.envfile import EnvSample, compose_file_names, load_env_sample, parse_env_sample
+from pytest_ccci.model.policy import HostPolicy
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run.repo import Checkout
 
@@ -46,6 +50,7 @@ class Deployment:
     config: dict = field(repr=False)  # interpolated compose: holds the env's values (see Settings.env)
     convergence: Convergence
     deploy_seconds: float
+    endpoint_mode: str = ""  # how its services are reached on this runner (model/endpoints.py)
 
     @property
     def app_service(self) -> str:
@@ -103,12 +108,26 @@ class Deployer:
         vault: SecretVault,
         progress: Callable[[str], None] | None = None,
         lock_dir: Path | None = None,
+        endpoint_mode: str = "auto",
+        host_policy: HostPolicy | None = None,
     ):
         self.swarm = swarm
+        self.host_policy = host_policy or HostPolicy()  # the ini's part of the deploy policy
         self.run_dir = run_dir  # where the deploy files go
         self.vault = vault
         self.progress = progress
         self.lock_dir = lock_dir  # labelled on everything, for the janitor of this lock dir
+        self.endpoint_setting = endpoint_mode  # auto | vip | dnsrr (the ini's ccci_endpoint_mode)
+        self._endpoint: EndpointMode | None = None
+
+    @property
+    def endpoint(self) -> EndpointMode:
+        """The endpoint mode of every service deployed here, decided once (the controller says it)."""
+        if self._endpoint is None:
+            from pytest_ccci.swarm.networks import runner_endpoint_mode
+
+            self._endpoint = runner_endpoint_mode(self.endpoint_setting)
+        return self._endpoint
 
     def deploy(self, app: App, checkout: Checkout, mode: str, admit: Admit | None = None) -> Deployment:
         """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict.
@@ -119,6 +138,9 @@ class Deployer:
         sample = load_env_sample(checkout.path / ".env.sample")
         env = deploy_env(checkout, app, sample)
         merged = self.swarm.stack_config(compose_files(checkout, app, env), env, checkout.path)
+        # Untrusted refs: refused (RecipeError) before anything is created; memory bounded if the ini says so.
+        policy = self.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
+        merged = policy.vet(merged, checkout.path, app.recipe)
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
@@ -134,9 +156,22 @@ class Deployer:
         app_labels = naming.deploy_labels(app.stack, app.recipe, version=version, chaos=chaos)
         run_labels = naming.run_labels(app.run_id, app.domain, app.recipe, str(self.lock_dir or ""))
         self._ensure_secrets(app, sample, merged, run_labels)
-        deploy_file = self._write_deploy_file(app, checkout, mode, compose.stamp(merged, app_labels, run_labels))
+        self._ensure_networks(merged)
+        stamped = apply_endpoint_mode(compose.stamp(merged, app_labels, run_labels), self.endpoint)
+        deploy_file = self._write_deploy_file(app, checkout, mode, stamped)
         convergence = self._stack_deploy(app, checkout, deploy_file)
-        return Deployment(app, checkout, mode, version, chaos, merged, convergence, time.monotonic() - start)
+        took = time.monotonic() - start
+        return Deployment(app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe())
+
+    def _ensure_networks(self, merged: dict) -> None:
+        """The external networks a Co-op Cloud server has (traefik's `proxy`), where missing:
+        created as the runner's shared infrastructure, never removed (swarm/networks.py)."""
+        created = self.swarm.ensure_networks(compose.external_networks(merged))
+        if created and self.progress:
+            self.progress(
+                f"created external network {', '.join(created)} as the runner's shared infrastructure "
+                "(what a Co-op Cloud server has; never removed by teardown or the janitor)"
+            )
 
     def _write_deploy_file(self, app: App, checkout: Checkout, mode: str, stamped: dict) -> Path:
         deploy_file = self.run_dir / f"{app.stack}-{mode}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}.yml"

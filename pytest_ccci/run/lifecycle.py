@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from filelock import FileLock
 
-from pytest_ccci.errors import CcciError, InfraError
+from pytest_ccci.errors import CcciError, InfraError, RecipeError, UsageError
+from pytest_ccci.model import routes
 from pytest_ccci.model.app import App
-from pytest_ccci.model.backupbot import backup_plan
-from pytest_ccci.model.secrets import SECRET_SHAPED
+from pytest_ccci.model.idempotence import ServiceSnapshot, replaced_tasks
+from pytest_ccci.model.naming import service_name
+from pytest_ccci.model.policy import DeployPolicy, memory_limits
+from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
 from pytest_ccci.model.settings import Settings, load_settings, resolve_source
-from pytest_ccci.model.versions import Release, UpgradeBase, older_releases, upgrade_base
+from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base
 from pytest_ccci.run import proofs
 from pytest_ccci.run.context import RunContext
 from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, release
@@ -69,6 +72,16 @@ class UpgradeRun:
     seeded: Seeded  # written on the base, to be found again on the head
 
 
+def backup_facts(archive: BackupArchive) -> dict[str, Any]:
+    """A backup as results.json names it: the file on disk, its manifest, what it holds."""
+    return {
+        "file": str(archive.file),
+        "manifest": str(archive.manifest_file),
+        "bytes": archive.size,
+        "paths": [f"{s}:{p}" for s, p in archive.paths],
+    }
+
+
 class RecipeLifecycle:
     def __init__(self, ctx: RunContext, name: str):
         self.ctx = ctx
@@ -88,7 +101,13 @@ class RecipeLifecycle:
     def _load_settings(self) -> Settings:
         settings = load_settings(self.ctx.recipes_dir / self.name)
         self.facts["settings"] = settings.shown()  # secret-shaped values masked
+        self.facts["policy"] = self.ctx.host_policy.for_recipe(settings.allow, settings.memory_mb).shown()
         return settings
+
+    def policy(self) -> DeployPolicy:
+        """The deploy policy of this recipe (model/policy.py): ccci.yml's allowances and the ini's."""
+        settings = self.settings()
+        return self.ctx.host_policy.for_recipe(settings.allow, settings.memory_mb)
 
     def _fetch(self) -> RecipeRepo:
         settings = self.settings()
@@ -101,16 +120,19 @@ class RecipeLifecycle:
         sha = repo.resolve(self.ctx.ref)
         checkout = repo.checkout(sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{sha[:8]}", self.ctx.ref)
         self.facts.update(ref=self.ctx.ref or "default branch", head_sha=checkout.head_sha, dirty=checkout.dirty)
+        self.facts["head_release"] = checkout.release_on_head.tag if checkout.release_on_head else None
         return checkout
 
     def app(self) -> App:
         return App.for_checkout(self.settings(), self.checkout().head_sha, self.ctx.base_domain, self.ctx.run_id)
 
     def secret_values(self) -> list[str]:
-        """Values of the settings' secret-shaped env (once the settings loaded): secrets too."""
+        """Values of the settings' secret-shaped env and the source URL's password (once the
+        settings loaded): secrets too."""
         if not self.settings.succeeded:
             return []
-        return [v for k, v in self.settings().env.items() if SECRET_SHAPED.search(k) and v]
+        settings = self.settings()
+        return [*(v for k, v in settings.env.items() if SECRET_SHAPED.search(k) and v), *url_password(settings.source)]
 
     def not_applicable(self, tier: str) -> str | None:
         return self.settings().not_applicable.get(tier)
@@ -141,7 +163,7 @@ class RecipeLifecycle:
 
     # -- deployments -------------------------------------------------------------------------
 
-    def _deploy(self, checkout: Checkout, mode: str) -> Deployment:
+    def _deploy(self, checkout: Checkout, mode: str, what: str = "deploy") -> Deployment:
         self.torn_down = False
         self.hold_lock()
         app = self.app()
@@ -160,7 +182,10 @@ class RecipeLifecycle:
 
         self._deployed.add(app.stack)
         deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit)
-        self.facts.setdefault("durations", {})[f"deploy_{mode}_{checkout.head_sha[:8]}"] = round(
+        self.facts["endpoint_mode"] = deployment.endpoint_mode
+        if self.policy().memory_limit_mib:  # the host bounds memory: what each service got, recorded
+            self.facts["policy"].setdefault("memory_limits", {}).update(memory_limits(deployment.config))
+        self.facts.setdefault("durations", {})[f"{what}_{mode}_{checkout.head_sha[:8]}"] = round(
             deployment.deploy_seconds, 2
         )
         return deployment
@@ -169,6 +194,42 @@ class RecipeLifecycle:
         deployment = self._deploy(self.checkout(), "chaos")
         self.facts["install"] = {"converged": deployment.convergence.ok, "reason": deployment.convergence.reason}
         return deployment
+
+    def route_problems(self, deployment: Deployment) -> list[str]:
+        """Install's route check (model/routes.py) on the labels the swarm has on the probed
+        service: [] when traefik would serve the app, or the recipe declares it is not behind it."""
+        settings = deployment.app.settings
+        if not settings.route.check:
+            self.facts["route"] = {"checked": False, "reason": settings.route.reason}
+            return []
+        service = settings.health.service
+        labels = self.ctx.backend.swarm.service_labels(service_name(deployment.app.stack, service))
+        answered = settings.health.probe_port(deployment.config)
+        problems = routes.route_problems(labels, deployment.app.domain, answered)
+        off_proxy = routes.proxy_problem(deployment.config, service, settings.route.network)
+        problems += [off_proxy] if off_proxy else []
+        self.facts["route"] = {"checked": True, "problems": problems}
+        return problems
+
+    def redeploy(self, deployment: Deployment) -> tuple[Deployment, list[str]]:
+        """The same head deployed again, as an operator re-running `abra app deploy` does:
+        (the redeploy, one line per service whose tasks it replaced)."""
+        stack = deployment.app.stack
+        before = self._snapshot(stack)
+        try:
+            again = self._deploy(deployment.checkout, deployment.mode, what="redeploy")
+        except RecipeError as exc:
+            raise RecipeError(f"idempotence: redeploying the same head failed: {exc}") from None
+        replaced = replaced_tasks(before, self._snapshot(stack)) if again.convergence.ok else []
+        self.facts["idempotence"] = {"converged": again.convergence.ok, "replaced": replaced}
+        return again, replaced
+
+    def _snapshot(self, stack: str) -> dict[str, ServiceSnapshot]:
+        swarm = self.ctx.backend.swarm
+        return {
+            svc["Spec"]["Name"]: ServiceSnapshot(svc["Spec"], swarm.running_task_ids(svc["Spec"]["Name"]))
+            for svc in swarm.services(stack)
+        }
 
     def teardown_deployments(self) -> None:
         """Remove every stack this lifecycle deployed (the lock stays held)."""
@@ -182,9 +243,26 @@ class RecipeLifecycle:
 
     def upgrade_base(self) -> UpgradeBase:
         checkout = self.checkout()
-        base = upgrade_base(checkout.head_sha, checkout.ancestor_releases, self.settings().upgrade_from)
+        # A run-wide --upgrade-from last-green wins over the recipe's own upgrade_from.
+        override = LAST_GREEN if self.ctx.upgrade_from == LAST_GREEN else self.settings().upgrade_from
+        if override == LAST_GREEN:
+            last_green, no_green = self._last_green()
+            base = upgrade_base(checkout.head_sha, checkout.ancestor_releases, override, last_green, no_green)
+        else:
+            base = upgrade_base(checkout.head_sha, checkout.ancestor_releases, override)
         self.facts["upgrade_base"] = {"version": base.release.tag if base.release else None, "how": base.how}
         return base
+
+    def _last_green(self) -> tuple[str | None, str]:
+        """(the recipe's last green release in the run's history, why there is none)."""
+        from pytest_ccci.report.history import last_green_release
+
+        if self.ctx.history_dir is None:
+            return None, "no history to read: set --ccci-history or ini ccci_history_dir"
+        try:
+            return last_green_release(self.ctx.history_dir, self.name), "the history has no green release"
+        except UsageError as exc:  # a history file that cannot be read: the runner's trouble
+            raise InfraError(f"recipe {self.name}: upgrade_from last-green: {exc}") from None
 
     def upgrade_bases(self) -> list[Release]:
         checkout = self.checkout()
@@ -212,28 +290,26 @@ class RecipeLifecycle:
     # -- data proofs -------------------------------------------------------------------------
 
     def seed(self, deployment: Deployment) -> Seeded:
-        """A marker file in every backed-up path (or the settings' seed path): data to find again."""
-        service, paths = proofs.seed_target(backup_plan(deployment.config), self.settings().seed)
-        self.facts["seed_service"] = service
-        seeded = proofs.seed_marker(self.ctx.backend, deployment, service, paths)
-        self.facts["seeded"] = sorted(seeded.files)
+        """Known data to find again, the settings' way (proofs.py): by command, or marker files."""
+        seeded = proofs.seed(self.ctx.backend, deployment, self.settings().seed)
+        self.facts["seed_service"] = seeded.service
+        self.facts["seeded"] = seeded.described()
         return seeded
 
     def backup(self, deployment: Deployment) -> BackupArchive:
         """A backup of the deployment, taken the way backupbot would (hooks included)."""
-        archive = self.ctx.backend.backup(deployment)
-        self.facts["backup"] = {
-            "paths": [f"{s}:{p}" for s, p in archive.paths],
-            "bytes": sum(map(len, archive.files.values())),
-        }
+        archive = self.ctx.backend.backup(deployment, self.ctx.run_dir / "backups")
+        self.facts["backup"] = backup_facts(archive)
         return archive
 
     def restore(self, deployment: Deployment) -> RestoreRun:
         """Seed known data, back it up, damage it, restore it: the restore tier judges the result."""
         seeded = self.seed(deployment)
-        if not seeded.files:
-            raise InfraError(f"recipe {self.name}: nothing could be seeded to restore: set `seed:` in ccci.yml")
-        return proofs.restore_after_damage(self.ctx.backend, deployment, seeded)
+        if not seeded.files and not seeded.marker:
+            raise proofs.Unprovable(proofs.unprovable_reason(deployment, self.settings().seed))
+        run = proofs.restore_after_damage(self.ctx.backend, deployment, seeded, self.ctx.run_dir / "backups")
+        self.facts["restore"] = backup_facts(run.archive) if run.archive else {}
+        return run
 
     def diagnostics(self) -> list[str]:
         """What the swarm says of the app, for a failed tier's report: nothing when this process

@@ -2,12 +2,17 @@
 
 Runs of the same recipe must not race on one checkout, so the shared mirror is only ever
 fetched under a file lock, and each run clones its own working copy from it.
+
+A source that cannot be fetched is judged by what git says: one that answers "not found" (or a
+path that does not exist) is the recipe's error; one that could not be reached at all (DNS,
+connection refused or timed out, no route) is the runner's trouble, an InfraError (unverified).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -16,9 +21,26 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.model.secrets import mask_url, redact, url_password
 from pytest_ccci.model.versions import Release, TagInfo, releases
 
 GIT_TIMEOUT = 120.0
+# What git (and curl or ssh under it) says when the source could not be reached at all: the
+# network or DNS of the runner, not the recipe. Checked after NOT_FOUND: a server that answered
+# "not found" was reached.
+UNREACHABLE = re.compile(
+    r"could not resolve host|could not resolve hostname|name or service not known|temporary failure in name resolution"
+    r"|connection refused|connection timed out|operation timed out|timed out|network is unreachable"
+    r"|no route to host|connection reset|unable to access|failed to connect|could not read from remote repository"
+    r"|the remote end hung up unexpectedly|ssl_error|gnutls_handshake",
+    re.IGNORECASE,
+)
+# What git says when the server (or the file system) answered, and the source is not there.
+NOT_FOUND = re.compile(
+    r"not found|does not exist|repository not found|does not appear to be a git repository"
+    r"|returned error: 4\d\d",
+    re.IGNORECASE,
+)
 _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
 
@@ -28,7 +50,8 @@ def git(*args: str, cwd: Path | None = None, timeout: float = GIT_TIMEOUT) -> st
     except FileNotFoundError:
         raise InfraError("git is not installed: install git to check recipes out") from None
     except subprocess.TimeoutExpired:
-        raise RecipeError(f"git {args[0]} did not finish within {timeout:.0f}s") from None
+        # A local git is done in seconds: one that hangs waits on a network or a stuck disk.
+        raise InfraError(f"git {args[0]} did not finish within {timeout:.0f}s") from None
     if proc.returncode != 0:
         raise subprocess.CalledProcessError(proc.returncode, ["git", *args], proc.stdout, proc.stderr)
     return proc.stdout
@@ -37,6 +60,15 @@ def git(*args: str, cwd: Path | None = None, timeout: float = GIT_TIMEOUT) -> st
 def _last_line(err: subprocess.CalledProcessError) -> str:
     lines = [ln.strip() for ln in (err.stderr or "").splitlines() if ln.strip()]
     return lines[-1] if lines else f"git exited {err.returncode}"
+
+
+def fetch_error(recipe: str, source: str, stderr: str, said: str) -> RecipeError | InfraError:
+    """A failed fetch as the recipe's error (the source answered: not there) or the runner's
+    (the source could not be reached), from all git wrote (`stderr`); `said` is its last line."""
+    unreachable = not NOT_FOUND.search(stderr) and UNREACHABLE.search(stderr)
+    if unreachable:
+        return InfraError(f"recipe {recipe}: source {source} could not be reached from this runner: {said}")
+    return RecipeError(f"recipe {recipe}: source {source} could not be fetched: {said}")
 
 
 @dataclass(frozen=True)
@@ -61,6 +93,7 @@ class RecipeRepo:
     def __init__(self, name: str, source: str, cache_dir: Path):
         self.name = name
         self.source = source
+        self.shown_source = mask_url(source)  # a token in the URL is never printed
         key = hashlib.sha256(source.encode()).hexdigest()[:12]
         self.mirror = cache_dir / f"{name}-{key}.git"
         self._lock = FileLock(str(self.mirror) + ".lock")
@@ -78,9 +111,9 @@ class RecipeRepo:
                     git("clone", "--quiet", "--mirror", self.source, str(tmp))
                     tmp.rename(self.mirror)
             except subprocess.CalledProcessError as err:
-                raise RecipeError(
-                    f"recipe {self.name}: source {self.source} could not be fetched: {_last_line(err)}"
-                ) from None
+                # git echoes the URL, token and all, in its own words: masked there too.
+                said = redact(_last_line(err), url_password(self.source))
+                raise fetch_error(self.name, self.shown_source, err.stderr or "", said) from None
 
     def resolve(self, ref: str | None) -> str:
         """The commit a ref names; None means the head of the default branch."""
@@ -89,7 +122,7 @@ class RecipeRepo:
             return git("rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}", cwd=self.mirror).strip()
         except subprocess.CalledProcessError:
             what = f"ref {ref!r}" if ref else "a default branch head"
-            raise RecipeError(f"recipe {self.name}: {what} does not exist in {self.source}") from None
+            raise RecipeError(f"recipe {self.name}: {what} does not exist in {self.shown_source}") from None
 
     def tags(self) -> list[TagInfo]:
         out = git(

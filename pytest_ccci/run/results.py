@@ -53,6 +53,7 @@ class Results:
         self.records: dict[str, RecipeRecord] = {name: RecipeRecord(name) for name in recipes}
         self.started = time.time()
         self.interrupted = False
+        self.shard: str | None = None  # --ccci-shard K/N: this run is one shard of a sweep
         self.fingerprints: set[Fingerprint] = set()  # of every secret any process reported knowing
         self.leaked = False  # a secret was found in a report or artifact text
         self.texts_scanned = 0
@@ -125,6 +126,7 @@ class Results:
             "started": _iso(self.started),
             "finished": _iso(time.time()),
             "interrupted": self.interrupted,
+            "shard": self.shard,
             "recipes": {},
         }
         for name, rec in sorted(self.records.items()):
@@ -148,14 +150,21 @@ class Results:
                 },
                 "ref": facts.get("ref"),
                 "head_sha": facts.get("head_sha"),
+                "head_release": facts.get("head_release"),  # the release tag on the head, if any
                 "dirty": facts.get("dirty"),
                 "domain": facts.get("domain"),
                 "upgrade_base": facts.get("upgrade_base"),
                 "stamps": {k: v for k, v in facts.items() if k.endswith("stamp")},
                 "lock": facts.get("lock"),
                 "upgrade_runs": facts.get("upgrade_runs", []),
+                "backup": facts.get("backup"),  # the backup tier's file on disk, and its manifest
+                "restore": facts.get("restore"),  # the restore tier's own backup file
                 "settings": facts.get("settings"),
+                "policy": facts.get("policy"),  # the deploy policy: allowances, memory bound and limits
+                "endpoint_mode": facts.get("endpoint_mode"),
                 "durations": durations,
+                # The recipe's items back to back on one worker: what shard balancing weighs.
+                "wall_seconds": round(sum(item.duration for item in rec.items.values()), 3),
                 "deploy_durations": facts.get("durations", {}),
                 "clean_teardown": (clean and not rec.teardown_errors) if clean is not None else None,
                 "leftovers": facts.get("leftovers", []),

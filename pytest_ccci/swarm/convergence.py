@@ -3,16 +3,20 @@
 The waiter (waiter.py) reads services, tasks and events from the engine and hands them here:
 `read_service_state` condenses one service and its tasks, `judge_convergence` says converged,
 failed (with the true cause in the swarm's own words) or not yet, and `timeout_reason` says what
-was still missing when time ran out. Docker's JSON objects come in as plain mappings.
+was still missing when time ran out. A verdict about a failed task ends with that task's own
+last log lines (`log_note`): the true cause in the app's own words. Docker's JSON objects come
+in as plain mappings.
 """
 
 from __future__ import annotations
 
 from calendar import timegm
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
+
+from pytest_ccci.model.text import one_line
 
 # Update states after which a service update will not complete on its own.
 UPDATE_FAILED = ("rollback_started", "rollback_completed", "rollback_paused", "paused")
@@ -20,6 +24,8 @@ UPDATE_FAILED = ("rollback_started", "rollback_completed", "rollback_paused", "p
 # the exit code: an app that exits 0 on the SIGTERM swarm sends an unhealthy task ends `complete`,
 # not `failed`. (Tasks stopped by an update or a removal end `shutdown`, which is not listed.)
 ENDED_ON_ITS_OWN = ("failed", "rejected", "complete")
+# A failed task's last log lines that end its verdict: enough for the app's own last words.
+LOG_TAIL_LINES = 5
 # What makes a running task's container the service's current spec rather than an old one.
 SPEC_KEYS = ("Image", "Args", "Command", "Env", "Labels", "Mounts", "Healthcheck")
 
@@ -32,8 +38,13 @@ class TaskFailure:
     state: str
     error: str
     exit_code: int | None
+    container_id: str = ""  # its container, whose log holds the app's own last words
+    memory_limit: int | None = None  # bytes, from the task's spec
+    oom_killed: bool = False  # its container's state says the kernel killed it for memory
 
     def describe(self) -> str:
+        if self.oom_killed:  # never a bare "exit 137": the kernel killed it for memory
+            return f"task {self.service}.{self.slot} ({self.task_id[:12]}) {self.state}: {oom_text(self.memory_limit)}"
         code = f" (exit {self.exit_code})" if self.exit_code not in (None, 0) else ""
         said = self.error or "no error given"
         return f"task {self.service}.{self.slot} ({self.task_id[:12]}) {self.state}: {said}{code}"
@@ -69,9 +80,12 @@ class Outcome(NamedTuple):
     culprit: str | None
 
 
-def read_service_state(service: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]], since: float) -> ServiceState:
+def read_service_state(
+    service: Mapping[str, Any], tasks: Iterable[Mapping[str, Any]], since: float, oom_killed: Container[str] = ()
+) -> ServiceState:
     """One service and its tasks, as the waiter needs them; failures and updates before `since`
-    (an earlier deploy's) do not count."""
+    (an earlier deploy's) do not count. `oom_killed`: the containers the engine says were
+    OOM-killed (a task's own status only says exit 137)."""
     spec = service["Spec"]
     name = spec["Name"]
     mode = spec.get("Mode", {})
@@ -87,6 +101,7 @@ def read_service_state(service: Mapping[str, Any], tasks: Iterable[Mapping[str, 
                 stale += 1
         failure = task_failure(name, task, since)
         if failure:
+            failure.oom_killed = bool(failure.container_id) and failure.container_id in oom_killed
             failures.append(failure)
     failures.sort(key=lambda f: f.task_id)
     update = service.get("UpdateStatus") or {}
@@ -99,6 +114,16 @@ def read_service_state(service: Mapping[str, Any], tasks: Iterable[Mapping[str, 
         failures=failures,
         stale_running=stale,
     )
+
+
+def oom_text(memory_limit: int | None) -> str:
+    """How a task the kernel killed for memory reads in a verdict, with its limit in MiB."""
+    return f"OOM-killed (limit {memory_limit >> 20} MiB)" if memory_limit else "OOM-killed (no memory limit)"
+
+
+def task_memory_limit(task: Mapping[str, Any]) -> int | None:
+    """The memory limit of a task's spec in bytes (None: unbounded)."""
+    return ((task.get("Spec") or {}).get("Resources") or {}).get("Limits", {}).get("MemoryBytes")
 
 
 def task_failure(service: str, task: Mapping[str, Any], since: float) -> TaskFailure | None:
@@ -114,6 +139,8 @@ def task_failure(service: str, task: Mapping[str, Any], since: float) -> TaskFai
         state=state,
         error=status.get("Err") or ("exited on its own" if state == "complete" else ""),
         exit_code=(status.get("ContainerStatus") or {}).get("ExitCode"),
+        container_id=(status.get("ContainerStatus") or {}).get("ContainerID") or "",
+        memory_limit=task_memory_limit(task),
     )
 
 
@@ -168,9 +195,30 @@ def _failure(name: str, state: ServiceState, max_task_failures: int, seen: list[
     return None
 
 
-def timeout_reason(states: Mapping[str, ServiceState], timeout: float, health_of: Callable[[str], str]) -> str:
+def culprit_task(states: Mapping[str, ServiceState], culprit: str | None) -> TaskFailure | None:
+    """The failed task a verdict on `culprit` names (its last failure), if any."""
+    state = states.get(culprit) if culprit else None
+    return state.failures[-1] if state and state.failures else None
+
+
+def log_note(task: TaskFailure | None, log: str) -> str:
+    """The note on a failed task's own last log lines (the last LOG_TAIL_LINES that say
+    something, joined by " | "), or "" when it logged nothing. Masking is the report's business, at its redaction
+    point; here the lines are only bounded."""
+    lines = [" ".join(line.split()) for line in log.splitlines() if line.strip()][-LOG_TAIL_LINES:]
+    if not task or not lines:
+        return ""
+    return f"; task {task.service}.{task.slot} ({task.task_id[:12]}) last logged: " + one_line(" | ".join(lines))
+
+
+def timeout_reason(
+    states: Mapping[str, ServiceState],
+    timeout: float,
+    health_of: Callable[[str], str],
+    log_of: Callable[[TaskFailure], str] = lambda task: "",
+) -> str:
     """What the stack was still waiting for when `timeout` ran out; `health_of(service)` gives
-    the service's last healthcheck output, if any."""
+    the service's last healthcheck output, if any, and `log_of(task)` a failed task's log."""
     parts = []
     for name, state in states.items():
         if state.running >= state.desired and not state.stale_running:
@@ -181,6 +229,8 @@ def timeout_reason(states: Mapping[str, ServiceState], timeout: float, health_of
         health = health_of(name)
         if health:
             why += f"; {health}"
+        if state.failures:
+            why += log_note(state.failures[-1], log_of(state.failures[-1]))
         parts.append(why)
     if not states:
         parts.append("the stack has no services")

@@ -15,7 +15,7 @@ from typing import Any
 import docker
 from docker.models.containers import Container
 
-from pytest_ccci.swarm import archives, execution, inventory, teardown, waiter
+from pytest_ccci.swarm import archives, execution, helper, inventory, networks, teardown, waiter
 from pytest_ccci.swarm import stack as stack_cli
 from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, engine_boundary, manager_client, reachable
 from pytest_ccci.swarm.convergence import Convergence, ServiceState
@@ -50,6 +50,13 @@ class Swarm:
     def stack_deploy(self, stack: str, compose_file: Path, cwd: Path) -> None:
         stack_cli.stack_deploy(stack, compose_file, cwd)
 
+    # -- the runner's shared networks ------------------------------------------------------------
+
+    @engine_boundary
+    def ensure_networks(self, names: Iterable[str]) -> list[str]:
+        """Create the missing ones as the runner's infrastructure (networks.py); those created."""
+        return networks.ensure_networks(self.api, names)
+
     # -- inventory -------------------------------------------------------------------------------
 
     @engine_boundary
@@ -71,6 +78,10 @@ class Swarm:
     @engine_boundary
     def service_state(self, svc: Mapping[str, Any], since: float) -> ServiceState:
         return inventory.service_state(self.api, svc, since)
+
+    @engine_boundary
+    def running_task_ids(self, service: str) -> frozenset[str]:
+        return inventory.running_task_ids(self.api, service)
 
     @engine_boundary
     def running_container(self, service: str) -> Container:
@@ -119,8 +130,26 @@ class Swarm:
         return archives.get_archive(inventory.running_container(self.client, service), service, path)
 
     @engine_boundary
+    def path_kind(self, service: str, path: str) -> str | None:
+        """`dir`, `file` or None (missing) for `path` in the service's running task."""
+        return archives.path_kind(inventory.running_container(self.client, service), path)
+
+    @engine_boundary
     def put_archive(self, service: str, path: str, data: bytes) -> None:
         archives.put_archive(inventory.running_container(self.client, service), service, path, data)
+
+    @engine_boundary
+    def probe_image_present(self, image: str = helper.PROBE_IMAGE) -> bool:
+        return helper.image_present(self.client, image)
+
+    @engine_boundary
+    def run_beside(
+        self, service: str, cmd: list[str], labels: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT_SECONDS
+    ) -> tuple[int, str]:
+        """Run `cmd` in a helper container sharing the network namespace of the service's running
+        task (helper.py); (exit code, output), 124 when its bound ended it."""
+        container = inventory.running_container(self.client, service)
+        return helper.run_beside(self.client, container, cmd, labels, timeout)
 
     # -- teardown and leftovers ------------------------------------------------------------------
 

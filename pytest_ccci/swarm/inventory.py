@@ -7,7 +7,7 @@ else lets the engine's errors through, for the facade's boundary to turn into In
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import docker
@@ -16,11 +16,15 @@ from docker.models.containers import Container
 
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.text import one_line
-from pytest_ccci.swarm.convergence import ServiceState, read_service_state
+from pytest_ccci.swarm.convergence import LOG_TAIL_LINES, ServiceState, oom_text, read_service_state, task_memory_limit
 from pytest_ccci.swarm.stack import STACK_LABEL
 
-# The label swarm puts on each task's container, naming its service.
+# The labels swarm puts on each task's container: its service, its task's name and id.
 SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
+# How a container killed by SIGKILL exits (the OOM killer's signal, among others').
+SIGKILL_EXIT = 137
+TASK_NAME_LABEL = "com.docker.swarm.task.name"
+TASK_ID_LABEL = "com.docker.swarm.task.id"
 
 
 def services(api: docker.APIClient, stack: str) -> list[dict[str, Any]]:
@@ -42,7 +46,30 @@ def service_labels(api: docker.APIClient, name: str) -> dict[str, str]:
 
 def service_state(api: docker.APIClient, svc: Mapping[str, Any], since: float) -> ServiceState:
     """The service's replicas, failures and update state, counting only what happened since `since`."""
-    return read_service_state(svc, api.tasks(filters={"service": svc["ID"]}), since)
+    tasks = api.tasks(filters={"service": svc["ID"]})
+    return read_service_state(svc, tasks, since, oom_killed(api, tasks))
+
+
+def oom_killed(api: docker.APIClient, tasks: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    """The containers of tasks that died of SIGKILL (exit 137) whose state says OOMKilled: a
+    task's own status cannot tell the kernel's OOM killer from any other kill."""
+    killed = set()
+    for task in tasks:
+        container = (task.get("Status") or {}).get("ContainerStatus") or {}
+        if container.get("ExitCode") != SIGKILL_EXIT or not container.get("ContainerID"):
+            continue
+        try:
+            state = api.inspect_container(container["ContainerID"]).get("State") or {}
+        except docker.errors.NotFound:
+            continue  # pruned with the task history: it stays a plain exit 137
+        if state.get("OOMKilled"):
+            killed.add(container["ContainerID"])
+    return frozenset(killed)
+
+
+def running_task_ids(api: docker.APIClient, service: str) -> frozenset[str]:
+    """The ids of the tasks swarm wants running for the service (whatever state they reached)."""
+    return frozenset(t["ID"] for t in api.tasks(filters={"service": service, "desired-state": "running"}))
 
 
 def running_container(client: docker.DockerClient, service: str) -> Container:
@@ -64,11 +91,14 @@ def _last_task(api: docker.APIClient, service: str) -> str:
     if not tasks:
         return ""
     status = tasks[-1]["Status"]
+    if oom_killed(api, tasks[-1:]):  # never a bare exit 137
+        return f": last task {status.get('State')}: {oom_text(task_memory_limit(tasks[-1]))}"
     return f": last task {status.get('State')}: {status.get('Err') or 'no error given'}"
 
 
 def health_log(api: docker.APIClient, service: str) -> str:
-    """The last healthcheck output of the service's most recent container, for messages."""
+    """The last healthcheck output of the service's most recent container, naming the task it
+    came from (an old task's check can pass while the new one fails), for messages."""
     try:
         listed = api.containers(all=True, filters={"label": f"{SERVICE_NAME_LABEL}={service}"})
     except docker.errors.APIError:
@@ -83,8 +113,29 @@ def health_log(api: docker.APIClient, service: str) -> str:
         said = [check for check in log if (check.get("Output") or "").strip()]
         if said:
             last = said[-1]
-            return f"last healthcheck exit {last.get('ExitCode')}: {one_line(last.get('Output', ''))}"
+            task = _task_of(entry.get("Labels") or {}, entry["Id"])
+            return f"last healthcheck ({task}) exit {last.get('ExitCode')}: {one_line(last.get('Output', ''))}"
     return ""
+
+
+def _task_of(labels: Mapping[str, str], container_id: str) -> str:
+    """`task <service>.<slot> (<task id>)` as convergence names tasks, from swarm's container labels."""
+    name, task_id = labels.get(TASK_NAME_LABEL, ""), labels.get(TASK_ID_LABEL, "")
+    prefix = name[: -len(task_id) - 1] if task_id and name.endswith("." + task_id) else name
+    if not prefix:
+        return f"container {container_id[:12]}"
+    return f"task {prefix} ({task_id[:12]})"
+
+
+def container_log_tail(api: docker.APIClient, container_id: str, lines: int = LOG_TAIL_LINES) -> str:
+    """The last `lines` lines a task's container wrote ("" when it is gone or said nothing)."""
+    if not container_id:
+        return ""
+    try:
+        raw = api.logs(container_id, stdout=True, stderr=True, tail=lines, timestamps=False)
+    except docker.errors.APIError:
+        return ""
+    return raw.decode(errors="replace") if isinstance(raw, bytes) else ""
 
 
 def task_logs(api: docker.APIClient, service: str, lines: int = 20) -> str:

@@ -1,7 +1,8 @@
 """Removing what a run put on the swarm, and finding what earlier runs left behind.
 
-A run labels everything it creates (services, networks, volumes, secrets, configs); teardown and
-the janitor find things by that label and by the stack's namespace label.
+A run labels everything it creates (services, networks, volumes, secrets, configs, probe helper
+containers); teardown and the janitor find things by that label and by the stack's namespace
+label. The runner's shared networks (networks.py) carry neither, and are never removed here.
 """
 
 from __future__ import annotations
@@ -63,7 +64,13 @@ def _kinds(api: docker.APIClient, label_filter: str, stack: str) -> tuple[Kind, 
     def volumes() -> list[Obj]:
         return [v for f in (by_stack, by_label) for v in api.volumes(filters=f).get("Volumes") or []]
 
+    def containers() -> list[Obj]:
+        # Plain containers of the app (a probe helper left by a killed run); task containers
+        # carry no run labels and go with their services.
+        return list(api.containers(all=True, filters=by_label))
+
     return (
+        ("container", containers, lambda cid: api.remove_container(cid, force=True), "Id"),
         ("network", lambda: api.networks(filters=by_stack) + api.networks(filters=by_label), api.remove_network, "Id"),
         ("volume", volumes, api.remove_volume, "Name"),
         ("secret", lambda: [*api.secrets(filters=by_label), *api.secrets(filters=by_stack)], api.remove_secret, "ID"),
@@ -88,6 +95,7 @@ def labelled(api: docker.APIClient, label_key: str, also: str | None = None) -> 
     f = {"label": [label_key, also] if also else label_key}
     groups: list[tuple[str, Iterable[Obj], Callable[[Obj], Obj], Callable[[Obj], str]]] = [
         ("service", api.services(filters=f), lambda o: o["Spec"].get("Labels") or {}, lambda o: o["Spec"]["Name"]),
+        ("container", api.containers(all=True, filters=f), lambda o: o.get("Labels") or {}, lambda o: o["Id"][:12]),
         ("network", api.networks(filters=f), lambda o: o.get("Labels") or {}, lambda o: o["Name"]),
         ("volume", api.volumes(filters=f).get("Volumes") or [], lambda o: o.get("Labels") or {}, lambda o: o["Name"]),
         ("secret", api.secrets(filters=f), lambda o: o["Spec"].get("Labels") or {}, lambda o: o["Spec"]["Name"]),

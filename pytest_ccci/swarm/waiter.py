@@ -15,7 +15,9 @@ from pytest_ccci.swarm import inventory
 from pytest_ccci.swarm.convergence import (
     Convergence,
     ServiceState,
+    culprit_task,
     judge_convergence,
+    log_note,
     progress_line,
     record_update_states,
     timeout_reason,
@@ -55,10 +57,18 @@ def wait_converged(
             elapsed = time.monotonic() - start
             if outcome is not None:
                 reason = outcome.reason + _health_note(api, outcome.culprit)
+                task = culprit_task(states, outcome.culprit)
+                if task:  # the failed task's own last words end the verdict
+                    reason += log_note(task, inventory.container_log_tail(api, task.container_id))
                 return Convergence(outcome.ok, reason, states, elapsed, seen_updates)
             now = time.monotonic()
             if now >= deadline:
-                reason = timeout_reason(states, timeout, lambda name: inventory.health_log(api, name))
+                reason = timeout_reason(
+                    states,
+                    timeout,
+                    lambda name: inventory.health_log(api, name),
+                    lambda task: inventory.container_log_tail(api, task.container_id),
+                )
                 return Convergence(False, reason, states, elapsed, seen_updates)
             if progress and now >= next_progress:
                 progress(progress_line(stack, states, elapsed, timeout))

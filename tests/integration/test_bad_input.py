@@ -154,12 +154,17 @@ def test_ref_that_does_not_exist_fails_the_rung(lab):
     assert "ref 'no-such-ref' does not exist" in reason, reason
 
 
-def test_unreachable_source_fails_the_rung(lab):
+def test_unreachable_source_is_unverified_at_level_0(lab):
+    """A source the runner cannot reach (connection refused) is the runner's trouble: unverified,
+    not failed, and still level 0."""
     lab.enroll("bsrc", settings={"source": "http://127.0.0.1:9/nowhere/recipe.git"})
     run = lab.run("--recipe", "bsrc", "--tiers", "install", timeout=180)
-    run.result.assert_outcomes(errors=1)
-    reason = failed_rung(run, "bsrc")
-    assert "source http://127.0.0.1:9/nowhere/recipe.git could not be fetched" in reason, reason
+    rec = run.recipe("bsrc")
+    got = rec["rungs"]["install"]
+    assert got["status"] == "unver" and rec["level"] == 0, rec
+    assert "source http://127.0.0.1:9/nowhere/recipe.git could not be reached from this runner" in got["reason"], got
+    assert "\n" not in got["reason"]
+    no_traceback(run)
 
 
 def test_recipe_without_env_sample_fails_the_rung(lab):

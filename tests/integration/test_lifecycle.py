@@ -25,6 +25,7 @@ def test_install_failure_names_the_unhealthy_task_and_its_error(lab, assert_clea
     reason = run.recipe("lbroken")["rungs"]["install"]["reason"]
     assert "lost 2 tasks" in reason and "_app.1 (" in reason, reason
     assert "404 Not Found" in reason, f"the healthcheck's own error is missing: {reason}"
+    assert "last healthcheck (task " in reason and "_app.1 (" in reason, f"the check's task is not named: {reason}"
     assert run.recipe("lbroken")["level"] == 0
     assert_clean(run.recipe("lbroken")["domain"])
 

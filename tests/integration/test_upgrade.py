@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from types import SimpleNamespace
 
@@ -34,6 +35,9 @@ def test_rollback_under_start_first_is_named_not_misreported_as_a_stamp_mismatch
     assert rungs["upgrade"]["status"] == "fail"
     assert "swarm rolled back the update" in reason, reason
     assert "non-zero exit (1)" in reason, f"the failing task's own error is missing: {reason}"
+    assert reason.endswith("one writer at a time"), f"the failed task's last log line must end the verdict: {reason}"
+    if "last healthcheck" in reason:  # (only once the old task's check has run: timing) it names its task
+        assert re.search(r"last healthcheck \(task \S+_app\.\d+ \([0-9a-z]{12}\)\) exit", reason), reason
     assert "HC1" not in reason and "stamp" not in reason
     assert run.recipe("urollback")["upgrade_base"]["version"] == "0.3.0+1.35.0"
     assert_clean(run.recipe("urollback")["domain"])

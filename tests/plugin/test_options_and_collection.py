@@ -8,7 +8,6 @@ never reaps anything on the host's swarm.
 from __future__ import annotations
 
 import json
-
 import os
 import stat
 
@@ -234,7 +233,7 @@ def test_rerun_that_would_lose_the_ini_settings_says_how_to_write_the_option(pro
         (["--recipe", "nope"], "unknown recipe 'nope': enrolled in {recipes} are a, b"),
         (["--tiers", "bogus"], "--tiers 'bogus': unknown tier 'bogus'"),
         (["--tiers", "lint,instal"], "unknown tier 'instal'"),
-        (["--upgrade-from", "sometimes"], "--upgrade-from takes auto or all"),
+        (["--upgrade-from", "sometimes"], "--upgrade-from takes auto, all or last-green"),
         (["--recipe", "a", "--recipes-dir", "missing"], "recipes directory {missing} does not exist"),
         (["--recipe", "a", "-o", "ccci_recipes_dir=missing"], "recipes directory {missing} does not exist"),
         (["-o", "ccci_max_deploys=two"], "ini value is not a number"),

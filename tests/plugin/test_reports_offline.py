@@ -229,7 +229,7 @@ def test_terminal_summary_has_levels_table(project):
 def _comparable(doc: dict) -> dict:
     recipes = {}
     for name, rec in doc["recipes"].items():
-        recipes[name] = {k: v for k, v in rec.items() if k != "durations"}
+        recipes[name] = {k: v for k, v in rec.items() if k not in ("durations", "wall_seconds")}  # timings
     return {k: v for k, v in doc.items() if k not in ("run_id", "started", "finished")} | {"recipes": recipes}
 
 

@@ -23,6 +23,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pytest_ccci"
 PURE = sorted(PACKAGE.glob("model/*.py")) + [PACKAGE / "errors.py"]
 FORBIDDEN_AT_RUN_TIME = ("docker", "requests", "urllib3", "pytest", "_pytest")
 UPPER_LAYERS = ("pytest_ccci.swarm", "pytest_ccci.run", "pytest_ccci.plugin")
+# The reports read results documents: pure apart from file I/O. They may read the results
+# schema from run/results.py (itself pure), nothing else above the model.
+REPORT = sorted(PACKAGE.glob("report/*.py"))
+REPORT_MAY_IMPORT = ("pytest_ccci.run.results",)
 
 
 def module_name(path: Path) -> str:
@@ -82,6 +86,20 @@ def test_pure_module_names_no_forbidden_import(path: Path):
     # Statically too: an import inside a function would not show at import time.
     named = sorted(m for m in imported_modules(path) if is_within(m, FORBIDDEN_AT_RUN_TIME))
     assert named == [], f"{module_name(path)} imports them"
+
+
+@pytest.mark.parametrize("path", REPORT, ids=module_name)
+def test_report_module_loads_no_engine_client_and_no_pytest(path: Path):
+    test_pure_module_loads_no_engine_client_and_no_pytest(path)
+    test_pure_module_names_no_forbidden_import(path)
+
+
+@pytest.mark.parametrize("path", REPORT, ids=module_name)
+def test_report_module_imports_only_the_results_schema_above_the_model(path: Path):
+    upward = sorted(
+        m for m in imported_modules(path) if is_within(m, UPPER_LAYERS) and not is_within(m, REPORT_MAY_IMPORT)
+    )
+    assert upward == [], f"{module_name(path)} imports from the swarm, run or plugin layer"
 
 
 def test_only_the_swarm_package_imports_docker():

@@ -6,6 +6,7 @@ import pytest
 
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.lint import RULES, LintResult, lint_errors, lint_recipe
+from pytest_ccci.model.policy import Allowance, HostPolicy
 from pytest_ccci.model.versions import TagInfo
 
 RELEASE = TagInfo("1.0.0+1.25.3", annotated=True, sha="a" * 40)
@@ -32,9 +33,9 @@ def by_id(results: list[LintResult]) -> dict[str, LintResult]:
 
 
 def test_rules_match_abra_ids_and_severities():
-    assert [r.id for r in RULES] == [f"R{n:03d}" for n in range(1, 18)]
+    assert [r.id for r in RULES] == [f"R{n:03d}" for n in range(1, 19)]
     errors = {r.id for r in RULES if r.severity == "error"}
-    assert errors == {"R008", "R009", "R010", "R011", "R012", "R013", "R014", "R016"}
+    assert errors == {"R008", "R009", "R010", "R011", "R012", "R013", "R014", "R016", "R018"}
     assert {r.severity for r in RULES} == {"error", "warn"}
     assert all(r.title and r.how_to_fix for r in RULES)
 
@@ -60,7 +61,22 @@ def test_traefik_2021(copy_real):
     # only the old coop-cloud.${STACK_NAME}.app.version label is there
     assert got["R016"].status == "fail" and "app.version=v2.4.8-d7d63b0d" in got["R016"].detail
     assert got["R017"].status == "fail" and "service app" in got["R017"].detail
-    assert {r.rule.id for r in lint_errors(results)} == {"R012", "R014", "R016"}
+    # the engine socket and ports 80/443 reach the runner: refused unless allowed (R018)
+    assert got["R018"].status == "fail"
+    assert "bind /var/run/docker.sock -> /var/run/docker.sock" in got["R018"].detail
+    assert "kind: engine-socket, service: app" in got["R018"].detail and "ports: 443:443" in got["R018"].detail
+    assert {r.rule.id for r in lint_errors(results)} == {"R012", "R014", "R016", "R018"}
+
+
+def test_traefik_2021_with_its_allowances_passes_r018(copy_real):
+    allow = [
+        Allowance("engine-socket", "app", "traefik routes by the engine's service labels"),
+        Allowance("published-ports", "app", "traefik is the server's entry point"),
+    ]
+    recipe = copy_real("traefik-2021")
+    assert by_id(lint_recipe(recipe, [], allow))["R018"].status == "pass"
+    only_socket = by_id(lint_recipe(recipe, [], allow[:1]))["R018"]
+    assert only_socket.status == "fail" and "docker.sock" not in only_socket.detail  # what is not named stays refused
 
 
 def test_traefik_2021_abra_sh_exporting_versions_vendors_configs(copy_real):
@@ -98,7 +114,8 @@ def test_traefik_2021_ovh_overlay_secrets_fit(copy_real):
 
 
 def test_bore(copy_real):
-    got = by_id(lint_recipe(copy_real("bore"), []))
+    recipe = copy_real("bore")
+    got = by_id(lint_recipe(recipe, []))
     assert got["R001"].status == "fail" and "compose.yml" in got["R001"].detail  # no version: key
     assert got["R002"].status == "fail" and "service app" in got["R002"].detail  # image from scratch, no healthcheck
     for rule_id in ("R003", "R004", "R005", "R007", "R008", "R009", "R010", "R011", "R012", "R014", "R015", "R017"):
@@ -106,7 +123,10 @@ def test_bore(copy_real):
     assert got["R016"].status == "pass" and "0.0.1" in got["R016"].detail
     assert got["R006"].status == "fail"  # no tags at all
     assert got["R013"].status == "not-checkable"
-    assert lint_errors(list(got.values())) == []
+    assert [r.rule.id for r in lint_errors(list(got.values()))] == ["R018"]  # publishes 7835
+    assert "service app ports: 7835:7835" in got["R018"].detail
+    allowed = by_id(lint_recipe(recipe, [], HostPolicy(("published-ports",)).for_recipe((), None).allowances))
+    assert lint_errors(list(allowed.values())) == []
 
 
 def test_go_ssb_room(copy_real):

@@ -37,6 +37,9 @@ def connect():
         user=os.environ.get("DB_USER", "notes"),
         password=password,
         connect_timeout=3,
+        # Text as str whatever the database's encoding (one made without a UTF-8 locale is
+        # SQL_ASCII, whose text psycopg would hand over as bytes).
+        client_encoding="utf8",
     )
 
 

@@ -1,0 +1,287 @@
+"""The deploy policy for untrusted refs: what a recipe's compose config may ask of the host.
+
+Default deny. A recipe under test is whatever a ref says (a release, a branch, a contributor's
+pull request), so before anything of a deploy is created on the swarm, its merged and
+interpolated config (what `docker stack config` returns) is searched for what reaches the
+runner: bind mounts of host paths and the engine socket, named volumes binding a host path,
+privileges, host namespaces, confinement switched off, kernel parameters, published ports, and
+configs/secrets read from files outside the recipe checkout. Each is a `Finding` (service, key,
+value, kind); one not permitted by an `Allowance` (a kind for a named service, from ccci.yml, or
+host-wide from the ini's `ccci_allow`) refuses the deploy with one line naming each finding and
+the allowance that would permit it.
+
+Lint rule R018 reports the same findings, honouring the same allowances. The plugin's own probe
+helper is no recipe service: it is not in a recipe's config, so the policy never sees it.
+
+A host may also bound memory: every service without `deploy.resources.limits.memory` then gets
+a limit (the recipe's `memory_mb`, else the host's default), so no recipe takes the runner down.
+
+Pure: the only file system access is resolving symlinks of a config file path (os.path.realpath).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import posixpath
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_ccci.errors import RecipeError
+from pytest_ccci.model.compose import Mount, parse_memory, service_mounts
+
+# Every kind of finding, with what it gives the recipe (said in a refusal). An allowance names one.
+KINDS: dict[str, str] = {
+    "bind-mount": "a bind mount of a host path",
+    "engine-socket": "the container engine's socket, which owns the runner",
+    "privileged": "a privileged container",
+    "cap-add": "added kernel capabilities",
+    "devices": "host devices",
+    "host-network": "the host's network stack",
+    "container-network": "another container's network stack",
+    "host-pid": "the host's process namespace",
+    "host-ipc": "the host's IPC namespace",
+    "host-userns": "the host's user namespace",
+    "security-opt": "confinement options (only no-new-privileges is safe)",
+    "sysctls": "kernel parameters",
+    "host-mode-ports": "a port bound on the runner itself (mode: host)",
+    "published-ports": "a published port, reachable on the runner's network",
+    "outside-file": "a file outside the recipe checkout",
+}
+# Sockets that hand whoever mounts them the container engine (and every recipe's secrets).
+ENGINE_SOCKETS = frozenset({"docker.sock", "containerd.sock", "podman.sock"})
+# The one security_opt that tightens confinement rather than loosening it.
+SAFE_SECURITY_OPTS = frozenset({"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"})
+HOST_WIDE = "*"  # the service of a host-wide allowance: every service of every recipe
+MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a compose config asks of the host. `service` is None for a top-level object
+    no service uses (a config or secret is still read from its file when the stack is deployed)."""
+
+    service: str | None
+    key: str
+    value: str
+    kind: str
+
+    def describe(self) -> str:
+        where = f"service {self.service}" if self.service else "no service (top level)"
+        return f"{where} {self.key}: {self.value} ({KINDS[self.kind]})"
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """Permission for one kind of finding: in ccci.yml for one service, with a reason; from the
+    ini for every service of every recipe (service `*`)."""
+
+    kind: str
+    service: str
+    reason: str
+    origin: str = "ccci.yml"
+
+    def permits(self, finding: Finding) -> bool:
+        return self.kind == finding.kind and self.service in (HOST_WIDE, finding.service)
+
+    def shown(self) -> dict[str, str]:
+        return {"kind": self.kind, "service": self.service, "reason": self.reason, "from": self.origin}
+
+
+@dataclass(frozen=True)
+class DeployPolicy:
+    """What one recipe's deploys may do: its allowances (ccci.yml's and the host's), and the
+    memory limit given to services without one (None: memory is not bounded)."""
+
+    allowances: tuple[Allowance, ...] = ()
+    memory_limit_mib: int | None = None
+
+    def vet(self, config: Mapping[str, Any], checkout: Path, recipe: str) -> dict[str, Any]:
+        """The config to deploy: RecipeError with the one-line refusal if any finding is not
+        permitted, else the config with memory bounded (when the host bounds it)."""
+        refused = not_permitted(findings(config, checkout), self.allowances)
+        if refused:
+            raise RecipeError(refusal(recipe, refused))
+        return bound_memory(config, self.memory_limit_mib) if self.memory_limit_mib else copy.deepcopy(dict(config))
+
+    def shown(self) -> dict[str, Any]:
+        """For results.json, next to the settings."""
+        return {"allow": [a.shown() for a in self.allowances], "memory_limit_mib": self.memory_limit_mib}
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """The operator's part, from the ini: kinds allowed host-wide, and the default memory limit
+    (None: memory is not bounded; ini `ccci_memory_limit_mb`)."""
+
+    allow: tuple[str, ...] = ()
+    memory_limit_mib: int | None = None
+
+    def for_recipe(self, allowances: Iterable[Allowance], memory_mb: int | None) -> DeployPolicy:
+        """A recipe's policy: its own allowances and the host's; the recipe's memory_mb as its
+        services' limit when the host bounds memory."""
+        host = tuple(Allowance(kind, HOST_WIDE, "allowed host-wide", "ini ccci_allow") for kind in self.allow)
+        limit = (memory_mb or self.memory_limit_mib) if self.memory_limit_mib else None
+        return DeployPolicy((*tuple(allowances), *host), limit)
+
+
+def unknown_kind(kind: str) -> str | None:
+    """Why `kind` names no kind of finding (None when it does): for a settings or ini error line."""
+    return None if kind in KINDS else f"unknown kind {kind!r} (kinds: {', '.join(KINDS)})"
+
+
+# --- findings --------------------------------------------------------------------------------
+
+
+def findings(config: Mapping[str, Any], checkout: Path) -> list[Finding]:
+    """Everything in `config` the policy refuses by default. Relative file paths (a recipe's
+    compose as lint reads it) are relative to `checkout`; `docker stack config` gives absolute ones."""
+    services = {str(name): svc or {} for name, svc in (config.get("services") or {}).items()}
+    found: list[Finding] = []
+    for name, svc in services.items():
+        found += _mount_findings(name, svc, config.get("volumes") or {})
+        found += _privilege_findings(name, svc)
+        found += _namespace_findings(name, svc, config.get("networks") or {})
+        found += _port_findings(name, svc)
+    found += _file_findings(config, services, checkout)
+    return found
+
+
+def not_permitted(found: Iterable[Finding], allowances: Iterable[Allowance]) -> list[Finding]:
+    allowed = tuple(allowances)
+    return [f for f in found if not any(a.permits(f) for a in allowed)]
+
+
+def refusal(recipe: str, refused: Sequence[Finding]) -> str:
+    """The verdict on a refused deploy, one line: each finding and the allowance it needs."""
+    parts = " | ".join(explain(f) for f in refused)
+    return f"recipe {recipe}: deploy refused by the policy for untrusted refs, nothing created: {parts}"
+
+
+def explain(finding: Finding) -> str:
+    """The finding and the allowance that would permit it."""
+    if finding.service is None:
+        permit = f"ccci_allow = {finding.kind} in the ini (host-wide)"
+    else:
+        permit = f"allow: [{{kind: {finding.kind}, service: {finding.service}, reason: ...}}] in ccci.yml"
+    return f"{finding.describe()}; permit with {permit}"
+
+
+def _mount_findings(name: str, svc: Mapping[str, Any], volumes: Mapping[str, Any]) -> list[Finding]:
+    found = []
+    for mount in service_mounts(svc):
+        if mount.type == "bind":
+            kind = "engine-socket" if posixpath.basename(mount.source.rstrip("/")) in ENGINE_SOCKETS else "bind-mount"
+            found.append(Finding(name, "volumes", _shown_mount(mount), kind))
+        elif mount.type == "volume" and mount.source:
+            opts = dict((volumes.get(mount.source) or {}).get("driver_opts") or {})
+            binds = "bind" in str(opts.get("o", "")).replace(",", " ").split() or "device" in opts
+            if binds:
+                shown = ", ".join(f"{k}={v}" for k, v in sorted(opts.items()))
+                found.append(Finding(name, f"volumes.{mount.source}.driver_opts", shown, "bind-mount"))
+    return found
+
+
+def _shown_mount(mount: Mount) -> str:
+    return f"bind {mount.source} -> {mount.target}" + (" (read-only)" if mount.read_only else "")
+
+
+def _privilege_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
+    found = []
+    if svc.get("privileged") is True or str(svc.get("privileged")).lower() == "true":
+        found.append(Finding(name, "privileged", "true", "privileged"))
+    for key, kind in (("cap_add", "cap-add"), ("devices", "devices")):
+        if svc.get(key):
+            found.append(Finding(name, key, ", ".join(map(str, svc[key])), kind))
+    loosening = [str(o) for o in svc.get("security_opt") or () if str(o).strip() not in SAFE_SECURITY_OPTS]
+    if loosening:
+        found.append(Finding(name, "security_opt", ", ".join(loosening), "security-opt"))
+    sysctls = svc.get("sysctls")
+    if sysctls:
+        pairs = sysctls.items() if isinstance(sysctls, Mapping) else (str(s).partition("=")[::2] for s in sysctls)
+        shown = ", ".join(f"{k}={v}" for k, v in pairs)
+        found.append(Finding(name, "sysctls", shown, "sysctls"))
+    return found
+
+
+def _namespace_findings(name: str, svc: Mapping[str, Any], networks: Mapping[str, Any]) -> list[Finding]:
+    found = []
+    mode = str(svc.get("network_mode") or "")
+    if mode == "host":
+        found.append(Finding(name, "network_mode", mode, "host-network"))
+    elif mode.startswith(("container:", "service:")):
+        found.append(Finding(name, "network_mode", mode, "container-network"))
+    for key in svc.get("networks") or ():
+        # Swarm's way to the host's network stack: attaching the predefined network `host`.
+        spec = networks.get(key) or {}
+        if str(spec.get("name") or key) == "host":
+            found.append(Finding(name, "networks", f"{key} (the swarm network host)", "host-network"))
+    for key, kind in (("pid", "host-pid"), ("ipc", "host-ipc"), ("userns_mode", "host-userns")):
+        if str(svc.get(key) or "") == "host":
+            found.append(Finding(name, key, "host", kind))
+    return found
+
+
+def _port_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
+    found = []
+    for port in svc.get("ports") or ():
+        if isinstance(port, Mapping):
+            host_mode = port.get("mode") == "host"
+            published = port.get("published", "(any)")
+            shown = f"{published} -> {port.get('target')}" + (" (mode: host)" if host_mode else "")
+        else:
+            host_mode, shown = False, str(port)
+        found.append(Finding(name, "ports", shown, "host-mode-ports" if host_mode else "published-ports"))
+    return found
+
+
+def _file_findings(config: Mapping[str, Any], services: Mapping[str, Any], checkout: Path) -> list[Finding]:
+    """Configs and secrets read from a file outside the checkout, after symlinks are resolved:
+    the CLI reads every top-level one into the swarm, used by a service or not."""
+    root = os.path.realpath(checkout)
+    found = []
+    for kind in ("configs", "secrets"):
+        for key, spec in (config.get(kind) or {}).items():
+            file = (spec or {}).get("file")
+            if file is None:
+                continue
+            real = os.path.realpath(os.path.join(root, str(file)))
+            if real == root or real.startswith(root + os.sep):
+                continue
+            shown = str(file) if real == os.path.normpath(str(file)) else f"{file} (resolves to {real})"
+            users: list[str | None] = [s for s, svc in services.items() if key in _referenced(svc.get(kind))]
+            found += [Finding(user, f"{kind}.{key}.file", shown, "outside-file") for user in users or [None]]
+    return found
+
+
+def _referenced(entries: Any) -> set[str]:
+    """The config or secret keys a service's `configs:`/`secrets:` list names (short or long)."""
+    return {str(e.get("source")) if isinstance(e, Mapping) else str(e) for e in entries or ()}
+
+
+# --- memory ----------------------------------------------------------------------------------
+
+
+def bound_memory(config: Mapping[str, Any], limit_mib: int) -> dict[str, Any]:
+    """A copy of `config` where every service without a memory limit has `limit_mib`."""
+    out = copy.deepcopy(dict(config))
+    for svc in (out.get("services") or {}).values():
+        deploy = svc.get("deploy") or {}
+        resources = deploy.get("resources") or {}
+        limits = resources.get("limits") or {}
+        if parse_memory(limits.get("memory")) is None:
+            limits["memory"] = f"{limit_mib}M"
+            resources["limits"], deploy["resources"], svc["deploy"] = limits, resources, deploy
+    return out
+
+
+def memory_limits(config: Mapping[str, Any]) -> dict[str, int | None]:
+    """Each service's memory limit in MiB as deployed (None: unbounded), for results.json."""
+    limits: dict[str, int | None] = {}
+    for name, svc in (config.get("services") or {}).items():
+        raw = (((svc or {}).get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        amount = parse_memory(raw.get("memory"))
+        limits[str(name)] = amount // MIB if amount is not None else None
+    return limits

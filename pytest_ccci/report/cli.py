@@ -1,0 +1,88 @@
+"""`python -m pytest_ccci report RESULTS.json... --out DIR [--history DIR]` (also the console
+script `pytest-ccci report`): merge shard results and write the dashboard.
+
+Writes DIR/results.json (merged), DIR/index.html, DIR/recipes/<recipe>.html,
+DIR/badges/<recipe>.svg and DIR/summary.md. With `--history DIR` the inputs' runs are first
+added to that history (once per run: `--no-record` only reads it), and the pages show levels
+over time, flake rates and the last green release. A bad input is one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pytest_ccci.errors import UsageError
+from pytest_ccci.report import badges, history, pages
+from pytest_ccci.report.documents import load_results
+from pytest_ccci.report.merge import merge
+from pytest_ccci.report.summary import summary
+
+PROG = "pytest-ccci report"
+DEFAULT_TITLE = "pytest-ccci: recipe levels"
+
+
+@dataclass(frozen=True)
+class Built:
+    out: Path
+    recipes: int
+    recorded: int  # history files written
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", type=Path, metavar="RESULTS.json", help="results of runs or shards")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="where the dashboard is written")
+    parser.add_argument("--history", type=Path, metavar="DIR", help="history folder (as --ccci-history)")
+    parser.add_argument("--no-record", action="store_true", help="read the history, do not add these runs to it")
+    parser.add_argument("--title", default=DEFAULT_TITLE, help="the dashboard's title")
+
+
+def build(
+    inputs: Sequence[Path], out: Path, history_dir: Path | None = None, record: bool = True, title: str = DEFAULT_TITLE
+) -> Built:
+    """Merge, record, render; UsageError (one line) for a bad input or an unwritable folder."""
+    doc = merge([(str(p), load_results(p)) for p in inputs])
+    histories = None
+    recorded: list[Path] = []
+    if history_dir is not None:
+        if record:
+            recorded = _writing(history_dir, lambda: history.record(history_dir, doc))
+        histories = history.load(history_dir, doc["recipes"])
+    _writing(out, lambda: write_site(out, doc, histories, title))
+    return Built(out, len(doc["recipes"]), len(recorded))
+
+
+def write_site(out: Path, doc: dict[str, Any], histories: dict[str, history.RecipeHistory] | None, title: str) -> None:
+    (out / "recipes").mkdir(parents=True, exist_ok=True)
+    (out / "badges").mkdir(exist_ok=True)
+    (out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (out / "index.html").write_text(pages.index_page(doc, histories, title))
+    (out / "summary.md").write_text(summary(doc, histories, title))
+    for name, entry in doc["recipes"].items():
+        stem = pages.file_stem(name)
+        found = histories.get(name) if histories is not None else None
+        (out / "recipes" / f"{stem}.html").write_text(pages.recipe_page(name, entry, doc, found))
+        (out / "badges" / f"{stem}.svg").write_text(badges.badge(entry.get("level")))
+
+
+def _writing(folder: Path, action: Any) -> Any:
+    try:
+        return action()
+    except OSError as exc:
+        raise UsageError(f"cannot write in {folder}: {exc.strerror or exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        built = build(args.inputs, args.out, args.history, not args.no_record, args.title)
+    except UsageError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 2
+    note = f", {built.recorded} run(s) added to {args.history}" if built.recorded else ""
+    print(f"{PROG}: {built.recipes} recipes -> {built.out / 'index.html'}{note}")
+    return 0

@@ -1,0 +1,82 @@
+"""A short-lived helper container inside a running task's network namespace.
+
+The HTTP probe runs here rather than in the app's own image, which may have no shell, no wget
+and no curl (distroless, scratch-based binaries). The helper runs the project's probe image
+(`ccci/probe:1`, tagged by scripts/setup-engine.sh) with `network_mode: container:<task's
+container>`, so it talks to the app on 127.0.0.1 and nothing leaves the task's namespace:
+no container or overlay address is ever dialled from the host.
+
+The helper carries the app's run labels (ccci.domain, ccci.locks, ccci.run) like everything else
+of the app: teardown and the janitor remove one that was left behind. It is removed as soon
+as its command ended, or was ended by its bound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import docker
+import docker.errors
+import requests.exceptions
+from docker.models.containers import Container
+
+from pytest_ccci.swarm.execution import TIMED_OUT
+
+# The project's probe image: busybox-static (sh, wget, timeout), built offline by set-up.
+PROBE_IMAGE = "ccci/probe:1"
+# Past the command's own bound, how long the engine has to report it ended.
+WAIT_GRACE_SECONDS = 10.0
+
+
+def image_present(client: docker.DockerClient, image: str = PROBE_IMAGE) -> bool:
+    try:
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def run_beside(
+    client: docker.DockerClient,
+    container: Container,
+    cmd: list[str],
+    labels: Mapping[str, str],
+    timeout: float,
+    image: str = PROBE_IMAGE,
+) -> tuple[int, str]:
+    """Run `cmd` in a helper sharing `container`'s network namespace: (exit code, output).
+    Bounded by `timeout` inside (busybox `timeout`) and from here; a helper past its bound is
+    exit 124 "timed out after Ns". Removed afterwards, whatever happened."""
+    bound = max(1, int(timeout))
+    helper = client.containers.create(
+        image,
+        # sh stays PID 1 with `timeout` below it (the `exit` keeps sh from exec'ing it): busybox's
+        # timeout execs the command in its own process, and a PID 1 ignores the TERM it sends.
+        ["sh", "-c", 'timeout "$0" "$@"; exit $?', str(bound), *cmd],
+        network_mode=f"container:{container.id}",
+        labels=dict(labels),
+        detach=True,
+    )
+    try:
+        helper.start()
+        return _wait(helper, timeout)
+    finally:
+        _remove(helper)
+
+
+def _wait(helper: Container, timeout: float) -> tuple[int, str]:
+    try:
+        code = int(helper.wait(timeout=timeout + WAIT_GRACE_SECONDS).get("StatusCode", -1))
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):  # the wait's own bound
+        return TIMED_OUT, f"timed out after {timeout:.0f}s"
+    out = helper.logs(stdout=True, stderr=True).decode(errors="replace")
+    if code == 143:  # busybox `timeout` ends the command with TERM
+        return TIMED_OUT, f"timed out after {timeout:.0f}s" + (f": {out.strip()}" if out.strip() else "")
+    return code, out
+
+
+def _remove(helper: Container) -> None:
+    try:
+        helper.remove(force=True)
+    except docker.errors.NotFound:
+        pass
