@@ -10,15 +10,13 @@ found is kept, never the texts.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pytest_ccci.model.jsonfile import write_json_atomically
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
 from pytest_ccci.model.secrets import Fingerprint, LeakScan
 from pytest_ccci.model.text import one_line
@@ -161,7 +159,7 @@ class Results:
                 "restore": facts.get("restore"),  # the restore tier's own backup file
                 "settings": facts.get("settings"),
                 "policy": facts.get("policy"),  # the deploy policy: allowances, memory bound and limits
-                "endpoint_mode": facts.get("endpoint_mode"),
+                "endpoint_note": facts.get("endpoint_note"),  # e.g. "dnsrr (no IPVS on this runner)"
                 "durations": durations,
                 # The recipe's items back to back on one worker: what shard balancing weighs.
                 "wall_seconds": round(sum(item.duration for item in rec.items.values()), 3),
@@ -175,15 +173,7 @@ class Results:
     def write_json(self, path: Path) -> None:
         """Atomically: a reader never sees half a file, and a crash leaves the old one."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(fd, "w") as fh:
-                json.dump(self.as_dict(), fh, indent=2, sort_keys=False)
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomically(path, self.as_dict())
 
     # -- terminal ----------------------------------------------------------------------------
 
@@ -222,3 +212,17 @@ def _report_text(report: Any) -> str:
 
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+# What differs between two runs of the same recipes by nature: identities and clocks.
+RUN_FIELDS = ("run_id", "started", "finished", "shard")
+RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock")
+
+
+def comparable(doc: dict[str, Any]) -> dict[str, Any]:
+    """A results.json document without identities and clocks: two runs that reached the same
+    verdicts (say, serial and `-n 4`) compare equal."""
+    recipes = {
+        name: {k: v for k, v in rec.items() if k not in RECIPE_TIMING_FIELDS} for name, rec in doc["recipes"].items()
+    }
+    return {k: v for k, v in doc.items() if k not in RUN_FIELDS} | {"recipes": recipes}

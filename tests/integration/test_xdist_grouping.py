@@ -13,6 +13,7 @@ import json
 import pytest
 
 from conftest import Lab
+from pytest_ccci.run.results import comparable
 
 RECIPES = ("xga", "xgb", "xgc")  # xgb fails lint: the runs must agree on a failure too
 FUNCTIONS = ("one", "two", "three")
@@ -42,14 +43,6 @@ def functional_tests(name: str) -> str:
     return "".join(f"def test_{f}(ccci_recipe):\n    assert ccci_recipe == {name!r}\n\n" for f in FUNCTIONS)
 
 
-def comparable(doc: dict) -> dict:
-    """results.json without what differs between two runs by nature (ids, clocks)."""
-    recipes = {
-        name: {k: v for k, v in rec.items() if k not in ("durations", "lock")} for name, rec in doc["recipes"].items()
-    }
-    return {k: v for k, v in doc.items() if k not in ("run_id", "started", "finished")} | {"recipes": recipes}
-
-
 def enroll(lab: Lab) -> None:
     for name in RECIPES:
         lab.enroll(name, example="hello-lintfail" if name == "xgb" else "hello")
@@ -72,7 +65,7 @@ def test_xdist_keeps_a_recipe_on_one_worker_in_order_and_matches_serial(lab, mon
     assert serial.result.ret == parallel.result.ret == pytest.ExitCode.TESTS_FAILED, parallel.output[-3000:]
     serial.result.assert_outcomes(passed=11, failed=1)
     parallel.result.assert_outcomes(passed=11, failed=1)
-    assert comparable(parallel.results) == comparable(serial.results)
+    assert comparable(parallel.results) == comparable(serial.results)  # verdicts, not clocks
     assert parallel.recipe("xga")["rungs"]["functional"] == {"status": "pass", "reason": ""}
     assert parallel.recipe("xgb")["rungs"]["lint"]["status"] == "fail"
     assert {name: parallel.recipe(name)["level"] for name in RECIPES} == dict.fromkeys(RECIPES, 0)  # no install

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from ccci_testkit import load_json
 
+from pytest_ccci.run.results import comparable
+
 NOT_SELECTED = "not selected (--tiers)"
 
 
@@ -226,13 +228,6 @@ def test_terminal_summary_has_levels_table(project):
 # and tests/integration/test_xdist_grouping.py checks a recipe's items keep to one worker.
 
 
-def _comparable(doc: dict) -> dict:
-    recipes = {}
-    for name, rec in doc["recipes"].items():
-        recipes[name] = {k: v for k, v in rec.items() if k not in ("durations", "wall_seconds")}  # timings
-    return {k: v for k, v in doc.items() if k not in ("run_id", "started", "finished")} | {"recipes": recipes}
-
-
 def test_xdist_matches_serial(project):
     project.enroll("a")
     project.repo("b", service="web")  # a lint failure
@@ -247,7 +242,7 @@ def test_xdist_matches_serial(project):
     parallel.assert_outcomes(passed=2, failed=1)
     serial_doc = load_json(project.pytester.path / "serial.json")
     parallel_doc = load_json(project.pytester.path / "parallel.json")
-    assert _comparable(parallel_doc) == _comparable(serial_doc)
+    assert comparable(parallel_doc) == comparable(serial_doc)
     assert {n: r["level"] for n, r in parallel_doc["recipes"].items()} == {"a": 0, "b": 0, "c": 0}
     assert {n: r["rungs"]["lint"]["status"] for n, r in parallel_doc["recipes"].items()} == {
         "a": "pass",
