@@ -14,8 +14,6 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from pytest_ccci.model.routes import first_port
-
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -80,31 +78,30 @@ def stamp(config: Mapping, app_labels: Mapping[str, str], run_labels: Mapping[st
     return out
 
 
+def swarm_name(key: str, spec: Mapping[str, Any] | None, stack: str | None = None) -> str:
+    """The swarm name of the compose object (network, volume, secret, config) declared under
+    `key`: its `name:`; an external one's key (or its legacy `external: {name: ...}`); else
+    `<stack>_<key>`, as a stack deploy names it (the key alone where no stack is given)."""
+    spec = spec or {}
+    if spec.get("name"):
+        return str(spec["name"])
+    external = spec.get("external")
+    if external:
+        legacy = external.get("name") if isinstance(external, Mapping) else None
+        return str(legacy or key)
+    return f"{stack}_{key}" if stack else str(key)
+
+
 def external_secrets(config: Mapping) -> dict[str, str]:
     """Compose secret key → the swarm secret name it expects to exist."""
-    found = {}
-    for key, spec in (config.get("secrets") or {}).items():
-        spec = spec or {}
-        if spec.get("external"):
-            found[key] = spec.get("name") or key
-    return found
+    declared = config.get("secrets") or {}
+    return {key: swarm_name(key, spec) for key, spec in declared.items() if (spec or {}).get("external")}
 
 
 def external_networks(config: Mapping) -> list[str]:
     """The swarm names of the networks the config declares `external` (they must exist)."""
-    found = []
-    for key, spec in (config.get("networks") or {}).items():
-        spec = spec or {}
-        if spec.get("external"):
-            found.append(str(spec.get("name") or key))
-    return found
-
-
-def http_port(config: Mapping, service: str, default: int = 80) -> int:
-    """The port the app serves HTTP on: its traefik loadbalancer port label, as recipes declare it."""
-    svc = (config.get("services") or {}).get(service) or {}
-    port = first_port(service_labels(svc))
-    return default if port is None else port
+    declared = config.get("networks") or {}
+    return [swarm_name(key, spec) for key, spec in declared.items() if (spec or {}).get("external")]
 
 
 def parse_memory(value: Any) -> int | None:

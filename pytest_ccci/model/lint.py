@@ -89,7 +89,7 @@ RULES: tuple[LintRule, ...] = (
         "R018",
         "error",
         "nothing reaches the runner (deploy policy)",
-        "drop what reaches the host, or allow it with a reason: `allow: [{kind, service, reason}]` in ccci.yml",
+        "drop what reaches the host, or allow it with a reason: `allow: [{kind, service, reason, source}]` in ccci.yml",
     ),
 )
 
@@ -355,7 +355,7 @@ def _r017_start_first_rollback(recipe: _Recipe) -> tuple[str, str]:
 
 
 def _r018_policy(recipe: _Recipe) -> tuple[str, str]:
-    refused = not_permitted(findings(recipe.config, recipe.dir), recipe.allowances)
+    refused = not_permitted(findings(recipe.config, recipe.dir, _STACK), recipe.allowances)
     problems = [explain(f) for f in refused]
     return _outcome(problems, "nothing in the compose config reaches the runner (or it is allowed)")
 

@@ -3,20 +3,21 @@
 Default deny. A recipe under test is whatever a ref says (a release, a branch, a contributor's
 pull request), so before anything of a deploy is created on the swarm, its merged and
 interpolated config (what `docker stack config` returns) is searched for what reaches the
-runner: bind mounts of host paths and the engine socket, named volumes binding a host path,
-privileges, host namespaces, confinement switched off, kernel parameters, published ports, and
-configs/secrets read from files outside the recipe checkout. Each is a `Finding` (service, key,
-value, kind); one not permitted by an `Allowance` (a kind for a named service, from ccci.yml, or
+runner: bind mounts of host paths and the engine socket (or a directory holding it), named
+volumes binding a host path, privileges, host namespaces, confinement switched off, kernel
+parameters, published ports, files outside the recipe checkout (configs/secrets `file:`,
+`env_file:`, COMPOSE_FILE entries), and objects the stack does not own (volumes and configs
+named outside `<stack>_*`, volume drivers other than `local`). Each is a `Finding` (service,
+key, value, kind, and the host path it reaches); one not permitted by an `Allowance` (a kind for
+a named service, for bind mounts only under a reviewed `source` path, from ccci.yml; or
 host-wide from the ini's `ccci_allow`) refuses the deploy with one line naming each finding and
-the allowance that would permit it.
+the allowance that would permit it. Lint rule R018 reports the same findings, honouring the
+same allowances. The plugin's own probe helper is in no recipe's config: the policy never sees it.
 
-Lint rule R018 reports the same findings, honouring the same allowances. The plugin's own probe
-helper is no recipe service: it is not in a recipe's config, so the policy never sees it.
+A host may also bound memory: every service without a memory limit (none, or 0: unlimited to
+swarm) then gets one (the recipe's `memory_mb`, else the host's), so no recipe takes the runner down.
 
-A host may also bound memory: every service without `deploy.resources.limits.memory` then gets
-a limit (the recipe's `memory_mb`, else the host's default), so no recipe takes the runner down.
-
-Pure: the only file system access is resolving symlinks of a config file path (os.path.realpath).
+Pure: the only file system access is resolving symlinks of a host path (os.path.realpath).
 """
 
 from __future__ import annotations
@@ -49,9 +50,17 @@ KINDS: dict[str, str] = {
     "host-mode-ports": "a port bound on the runner itself (mode: host)",
     "published-ports": "a published port, reachable on the runner's network",
     "outside-file": "a file outside the recipe checkout",
+    "foreign-object": "a volume or config the stack does not own (another recipe's data, or a driver's)",
 }
 # Sockets that hand whoever mounts them the container engine (and every recipe's secrets).
 ENGINE_SOCKETS = frozenset({"docker.sock", "containerd.sock", "podman.sock"})
+# Where those sockets live: a bind of one of these, or of any ancestor (`/`, `/var`), hands over
+# the socket as surely as a bind of the socket itself.
+ENGINE_SOCKET_DIRS = ("/run", "/var/run", "/var/lib/docker", "/run/containerd", "/run/docker", "/run/podman")
+# Kinds whose findings reach a host path: an allowance of one may name the path (`source`); a
+# bind-mount allowance must, so a reviewed exception for /srv/media does not also permit /etc.
+SOURCED_KINDS = ("bind-mount", "engine-socket", "outside-file")
+SOURCE_REQUIRED = ("bind-mount",)
 # The one security_opt that tightens confinement rather than loosening it.
 SAFE_SECURITY_OPTS = frozenset({"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"})
 HOST_WIDE = "*"  # the service of a host-wide allowance: every service of every recipe
@@ -67,6 +76,7 @@ class Finding:
     key: str
     value: str
     kind: str
+    source: str | None = None  # the host path reached: relative to the checkout when inside it
 
     def describe(self) -> str:
         where = f"service {self.service}" if self.service else "no service (top level)"
@@ -76,18 +86,23 @@ class Finding:
 @dataclass(frozen=True)
 class Allowance:
     """Permission for one kind of finding: in ccci.yml for one service, with a reason; from the
-    ini for every service of every recipe (service `*`)."""
+    ini for every service of every recipe (service `*`). With a `source`, only findings whose
+    host path is that path or under it (a relative one: in the checkout)."""
 
     kind: str
     service: str
     reason: str
     origin: str = "ccci.yml"
+    source: str | None = None
 
     def permits(self, finding: Finding) -> bool:
-        return self.kind == finding.kind and self.service in (HOST_WIDE, finding.service)
+        if self.kind != finding.kind or self.service not in (HOST_WIDE, finding.service):
+            return False
+        return self.source is None or (finding.source is not None and path_under(finding.source, self.source))
 
     def shown(self) -> dict[str, str]:
-        return {"kind": self.kind, "service": self.service, "reason": self.reason, "from": self.origin}
+        shown = {"kind": self.kind, "service": self.service, "reason": self.reason, "from": self.origin}
+        return {**shown, "source": self.source} if self.source is not None else shown
 
 
 @dataclass(frozen=True)
@@ -98,13 +113,17 @@ class DeployPolicy:
     allowances: tuple[Allowance, ...] = ()
     memory_limit_mib: int | None = None
 
-    def vet(self, config: Mapping[str, Any], checkout: Path, recipe: str) -> dict[str, Any]:
+    def vet(self, config: Mapping[str, Any], checkout: Path, recipe: str, stack: str) -> dict[str, Any]:
         """The config to deploy: RecipeError with the one-line refusal if any finding is not
         permitted, else the config with memory bounded (when the host bounds it)."""
-        refused = not_permitted(findings(config, checkout), self.allowances)
+        self.refuse(recipe, findings(config, checkout, stack))
+        return bound_memory(config, self.memory_limit_mib) if self.memory_limit_mib else copy.deepcopy(dict(config))
+
+    def refuse(self, recipe: str, found: Iterable[Finding]) -> None:
+        """RecipeError with the one-line refusal if any of `found` is not permitted."""
+        refused = not_permitted(found, self.allowances)
         if refused:
             raise RecipeError(refusal(recipe, refused))
-        return bound_memory(config, self.memory_limit_mib) if self.memory_limit_mib else copy.deepcopy(dict(config))
 
     def shown(self) -> dict[str, Any]:
         """For results.json, next to the settings."""
@@ -120,8 +139,7 @@ class HostPolicy:
     memory_limit_mib: int | None = None
 
     def for_recipe(self, allowances: Iterable[Allowance], memory_mb: int | None) -> DeployPolicy:
-        """A recipe's policy: its own allowances and the host's; the recipe's memory_mb as its
-        services' limit when the host bounds memory."""
+        """A recipe's policy: its allowances and the host's; memory_mb as the limit if the host bounds memory."""
         host = tuple(Allowance(kind, HOST_WIDE, "allowed host-wide", "ini ccci_allow") for kind in self.allow)
         limit = (memory_mb or self.memory_limit_mib) if self.memory_limit_mib else None
         return DeployPolicy((*tuple(allowances), *host), limit)
@@ -132,21 +150,66 @@ def unknown_kind(kind: str) -> str | None:
     return None if kind in KINDS else f"unknown kind {kind!r} (kinds: {', '.join(KINDS)})"
 
 
+def allowance_source_problem(kind: str, source: str | None) -> str | None:
+    """Why an allowance's `source` does not fit its kind (None when it does)."""
+    if source is None:
+        return f"is required for {kind} (the host path allowed, or one above it)" if kind in SOURCE_REQUIRED else None
+    return None if kind in SOURCED_KINDS else f"{kind} reaches no host path (source fits {', '.join(SOURCED_KINDS)})"
+
+
 # --- findings --------------------------------------------------------------------------------
 
 
-def findings(config: Mapping[str, Any], checkout: Path) -> list[Finding]:
+def findings(config: Mapping[str, Any], checkout: Path | str, stack: str | None = None) -> list[Finding]:
     """Everything in `config` the policy refuses by default. Relative file paths (a recipe's
-    compose as lint reads it) are relative to `checkout`; `docker stack config` gives absolute ones."""
+    compose as lint reads it) are relative to `checkout`; `docker stack config` gives absolute ones.
+    `stack` owns the volumes and configs named `<stack>_*` (None: it owns no named one)."""
+    root = os.path.realpath(checkout)
     services = {str(name): svc or {} for name, svc in (config.get("services") or {}).items()}
     found: list[Finding] = []
     for name, svc in services.items():
-        found += _mount_findings(name, svc, config.get("volumes") or {})
+        found += _mount_findings(name, svc, config.get("volumes") or {}, root)
         found += _privilege_findings(name, svc)
         found += _namespace_findings(name, svc, config.get("networks") or {})
         found += _port_findings(name, svc)
-    found += _file_findings(config, services, checkout)
+        found += env_file_findings(name, svc, root, root)
+        found += _foreign_findings(name, svc, config, stack)
+    found += _file_findings(config, services, root)
     return found
+
+
+def compose_file_findings(names: Iterable[str], checkout: Path) -> list[Finding]:
+    """COMPOSE_FILE entries outside the checkout: the CLI would read (and inline) any host file."""
+    root, found = os.path.realpath(checkout), []
+    for name in names:
+        real, inside = resolve(name, root, root)
+        if not inside:
+            found.append(Finding(None, "COMPOSE_FILE", _shown_path(name, real), "outside-file", real))
+    return found
+
+
+def env_file_findings(service: str, svc: Mapping[str, Any], base: Path | str, checkout: Path | str) -> list[Finding]:
+    """A service's (interpolated) `env_file:` entries, relative to `base`, outside the checkout."""
+    entries, root, found = svc.get("env_file") or (), os.path.realpath(checkout), []
+    for entry in [entries] if isinstance(entries, (str, Mapping)) else entries:
+        path = str(entry.get("path", "")) if isinstance(entry, Mapping) else str(entry)
+        real, inside = resolve(path, os.path.realpath(base), root)
+        if not inside:
+            found.append(Finding(service, "env_file", _shown_path(path, real), "outside-file", real))
+    return found
+
+
+def resolve(path: str, base: str, root: str) -> tuple[str, bool]:
+    """(`path` relative to `base`, symlinks resolved; whether it lies in `root`)."""
+    real = os.path.realpath(os.path.join(base, path))
+    return real, real == root or real.startswith(root + os.sep)
+
+
+def path_under(path: str, prefix: str) -> bool:
+    """Whether `path` is `prefix` or under it, both normalised (relative `.`: all of the checkout)."""
+    path, prefix = posixpath.normpath(path), posixpath.normpath(prefix)
+    same_base = posixpath.isabs(path) == posixpath.isabs(prefix)
+    return same_base and (prefix in (".", "/") or path == prefix or path.startswith(prefix + "/"))
 
 
 def not_permitted(found: Iterable[Finding], allowances: Iterable[Allowance]) -> list[Finding]:
@@ -165,27 +228,43 @@ def explain(finding: Finding) -> str:
     if finding.service is None:
         permit = f"ccci_allow = {finding.kind} in the ini (host-wide)"
     else:
-        permit = f"allow: [{{kind: {finding.kind}, service: {finding.service}, reason: ...}}] in ccci.yml"
+        source = f"source: {finding.source}, " if finding.kind in SOURCE_REQUIRED else ""
+        permit = f"allow: [{{kind: {finding.kind}, service: {finding.service}, {source}reason: ...}}] in ccci.yml"
     return f"{finding.describe()}; permit with {permit}"
 
 
-def _mount_findings(name: str, svc: Mapping[str, Any], volumes: Mapping[str, Any]) -> list[Finding]:
+def _mount_findings(name: str, svc: Mapping[str, Any], volumes: Mapping[str, Any], root: str) -> list[Finding]:
     found = []
     for mount in service_mounts(svc):
         if mount.type == "bind":
-            kind = "engine-socket" if posixpath.basename(mount.source.rstrip("/")) in ENGINE_SOCKETS else "bind-mount"
-            found.append(Finding(name, "volumes", _shown_mount(mount), kind))
+            real, inside = resolve(mount.source, root, root)
+            source = os.path.relpath(real, root) if inside else real
+            found.append(Finding(name, "volumes", _shown_mount(mount, real, inside), _bind_kind(real), source))
         elif mount.type == "volume" and mount.source:
             opts = dict((volumes.get(mount.source) or {}).get("driver_opts") or {})
             binds = "bind" in str(opts.get("o", "")).replace(",", " ").split() or "device" in opts
             if binds:
                 shown = ", ".join(f"{k}={v}" for k, v in sorted(opts.items()))
-                found.append(Finding(name, f"volumes.{mount.source}.driver_opts", shown, "bind-mount"))
+                device = str(opts.get("device", ""))
+                host = os.path.realpath(device) if device.startswith("/") else None  # not nfs's ":/export"
+                kind = _bind_kind(host) if host else "bind-mount"
+                found.append(Finding(name, f"volumes.{mount.source}.driver_opts", shown, kind, host))
     return found
 
 
-def _shown_mount(mount: Mount) -> str:
-    return f"bind {mount.source} -> {mount.target}" + (" (read-only)" if mount.read_only else "")
+def _bind_kind(real: str) -> str:
+    """engine-socket for a socket, its directory or any ancestor of it (`/`, `/var`); else bind-mount."""
+    ancestor = any(d == real or d.startswith(real.rstrip("/") + "/") for d in ENGINE_SOCKET_DIRS)
+    return "engine-socket" if ancestor or posixpath.basename(real) in ENGINE_SOCKETS else "bind-mount"
+
+
+def _shown_mount(mount: Mount, real: str, inside: bool) -> str:
+    shown = f"bind {mount.source} -> {mount.target}" + (" (read-only)" if mount.read_only else "")
+    return shown if inside or real == posixpath.normpath(mount.source) else f"{shown} (resolves to {real})"
+
+
+def _shown_path(path: str, real: str) -> str:
+    return path if real == os.path.normpath(path) else f"{path} (resolves to {real})"
 
 
 def _privilege_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
@@ -237,23 +316,56 @@ def _port_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
     return found
 
 
-def _file_findings(config: Mapping[str, Any], services: Mapping[str, Any], checkout: Path) -> list[Finding]:
+def _file_findings(config: Mapping[str, Any], services: Mapping[str, Any], root: str) -> list[Finding]:
     """Configs and secrets read from a file outside the checkout, after symlinks are resolved:
     the CLI reads every top-level one into the swarm, used by a service or not."""
-    root = os.path.realpath(checkout)
     found = []
     for kind in ("configs", "secrets"):
         for key, spec in (config.get(kind) or {}).items():
             file = (spec or {}).get("file")
             if file is None:
                 continue
-            real = os.path.realpath(os.path.join(root, str(file)))
-            if real == root or real.startswith(root + os.sep):
+            real, inside = resolve(str(file), root, root)
+            if inside:
                 continue
-            shown = str(file) if real == os.path.normpath(str(file)) else f"{file} (resolves to {real})"
             users: list[str | None] = [s for s, svc in services.items() if key in _referenced(svc.get(kind))]
-            found += [Finding(user, f"{kind}.{key}.file", shown, "outside-file") for user in users or [None]]
+            shown = _shown_path(str(file), real)
+            found += [Finding(user, f"{kind}.{key}.file", shown, "outside-file", real) for user in users or [None]]
     return found
+
+
+def _foreign_findings(name: str, svc: Mapping[str, Any], config: Mapping[str, Any], stack: str | None) -> list[Finding]:
+    """Volumes and configs the service uses that the stack does not own: named (or external)
+    outside `<stack>_*` -- stack names are predictable, so that may be another recipe's data --
+    and volumes of a driver other than `local`."""
+    volumes, configs = config.get("volumes") or {}, config.get("configs") or {}
+    found = []
+    for key in dict.fromkeys(m.source for m in service_mounts(svc) if m.type == "volume" and m.source):
+        spec = volumes.get(key) or {}
+        foreign = _foreign_name(key, spec, stack, named_counts=True)
+        if foreign:
+            found.append(Finding(name, f"volumes.{key}", foreign, "foreign-object"))
+        driver = str(spec.get("driver") or "local")
+        if driver != "local":
+            found.append(Finding(name, f"volumes.{key}.driver", driver, "foreign-object"))
+    for key in _referenced(svc.get("configs")):
+        foreign = _foreign_name(key, configs.get(key) or {}, stack, named_counts=False)
+        if foreign:
+            found.append(Finding(name, f"configs.{key}", foreign, "foreign-object"))
+    return found
+
+
+def _foreign_name(key: str, spec: Mapping[str, Any], stack: str | None, named_counts: bool) -> str | None:
+    """What names an object outside the stack (None when the stack owns it): an external one
+    (or, with `named_counts`, one with a `name:`) whose swarm name is not `<stack>_*`."""
+    external = spec.get("external")
+    if not (external or (named_counts and spec.get("name"))):
+        return None
+    legacy = external.get("name") if isinstance(external, Mapping) else None  # external: {name: x}
+    swarm_name = str(spec.get("name") or legacy or key)
+    if stack is not None and swarm_name.startswith(f"{stack}_"):
+        return None
+    return f"{'external ' if external else ''}name {swarm_name}"
 
 
 def _referenced(entries: Any) -> set[str]:
@@ -271,7 +383,7 @@ def bound_memory(config: Mapping[str, Any], limit_mib: int) -> dict[str, Any]:
         deploy = svc.get("deploy") or {}
         resources = deploy.get("resources") or {}
         limits = resources.get("limits") or {}
-        if parse_memory(limits.get("memory")) is None:
+        if (parse_memory(limits.get("memory")) or 0) <= 0:  # none, or 0: unlimited to swarm
             limits["memory"] = f"{limit_mib}M"
             resources["limits"], deploy["resources"], svc["deploy"] = limits, resources, deploy
     return out
@@ -283,5 +395,5 @@ def memory_limits(config: Mapping[str, Any]) -> dict[str, int | None]:
     for name, svc in (config.get("services") or {}).items():
         raw = (((svc or {}).get("deploy") or {}).get("resources") or {}).get("limits") or {}
         amount = parse_memory(raw.get("memory"))
-        limits[str(name)] = amount // MIB if amount is not None else None
+        limits[str(name)] = amount // MIB if amount and amount > 0 else None
     return limits

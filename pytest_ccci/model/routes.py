@@ -15,6 +15,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_ccci.model.compose import service_labels, swarm_name
+
 # traefik.http.<routers|services>.<name>.<attribute path>; tcp/udp routers do not serve HTTP.
 _HTTP_LABEL = re.compile(r"^traefik\.http\.(?P<kind>routers|services)\.(?P<name>[^.]+)\.(?P<attr>.+)$")
 PORT_ATTR = "loadbalancer.server.port"
@@ -97,6 +99,13 @@ def first_port(labels: Mapping[str, str]) -> int | None:
     return found[1] if found else None
 
 
+def http_port(config: Mapping[str, Any], service: str, default: int = 80) -> int:
+    """The port the app serves HTTP on: its traefik loadbalancer port label, as recipes declare it."""
+    svc = (config.get("services") or {}).get(service) or {}
+    port = first_port(service_labels(svc))
+    return default if port is None else port
+
+
 def route_problems(labels: Mapping[str, str], domain: str, answered_port: int) -> list[str]:
     """Why traefik would not route `domain` to the port the app answered on; [] when it would.
 
@@ -133,20 +142,26 @@ def _port_problem(routes: Routes, router: Router, answered_port: int) -> str | N
     return None
 
 
-def attached_networks(config: Mapping[str, Any], service: str) -> list[str]:
-    """The swarm names of the networks a service of a merged compose config is attached to."""
+def attached_network_keys(config: Mapping[str, Any], service: str) -> list[str]:
+    """The compose keys of the networks a service is attached to: those it lists, else `default`."""
     svc = (config.get("services") or {}).get(service) or {}
-    declared = config.get("networks") or {}
     keys: Iterable[str] = svc.get("networks") or ["default"]  # a list or a mapping of keys
-    return [((declared.get(key) or {}).get("name") or key) for key in keys]
+    return [str(key) for key in keys]
+
+
+def attached_networks(config: Mapping[str, Any], service: str) -> list[str]:
+    """The swarm names of the networks a service of a merged compose config is attached to (a
+    network of the stack's own by its key: the config does not say the stack's name)."""
+    declared = config.get("networks") or {}
+    return [swarm_name(key, declared.get(key)) for key in attached_network_keys(config, service)]
 
 
 def proxy_problem(config: Mapping[str, Any], service: str, network: str) -> str | None:
     """Why `service` is not on traefik's external network `network`; None when it is."""
-    svc_keys = list(((config.get("services") or {}).get(service) or {}).get("networks") or [])
-    for key in svc_keys:
-        spec = (config.get("networks") or {}).get(key) or {}
-        if (spec.get("name") or key) == network and spec.get("external"):
+    declared = config.get("networks") or {}
+    for key in attached_network_keys(config, service):
+        spec = declared.get(key) or {}
+        if spec.get("external") and swarm_name(key, spec) == network:
             return None
     on = ", ".join(attached_networks(config, service))
     return f"service {service} is not on traefik's external network {network!r} (its networks: {on})"

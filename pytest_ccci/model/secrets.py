@@ -29,8 +29,15 @@ from pytest_ccci.model.envfile import SecretSpec
 MASK = "********"
 # Names that look like they hold a secret: their values are masked wherever settings are shown.
 SECRET_SHAPED = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|KEY", re.IGNORECASE)
-# scheme://user:password@host...: the password ends at the last "@" before the path.
-_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/@:]*:(?P<password>[^/]*)@[^@/]*(?:/|$)")
+# scheme://userinfo@host...: userinfo ends at the last "@" before the path; its password (if
+# any) starts after the user's first ":". Without a password, the userinfo may be a token on its
+# own (https://ghp_xxx@github.com/...): it is masked whole.
+_URL_USERINFO = re.compile(
+    r"^[A-Za-z][A-Za-z0-9+.\-]*://(?P<userinfo>(?P<user>[^/@:]*)(?::(?P<password>[^/]*))?)@[^@/]*(?:/|$)"
+)
+# A password-less userinfo at least this long is taken for a token and known to the leak scan;
+# a shorter one is a login name (`ssh://git@host/...`), masked but never redacted from every text.
+_TOKEN_MIN_LENGTH = 12
 
 _CHARSETS = {
     "default": string.ascii_letters + string.digits,
@@ -68,21 +75,26 @@ def secret_forms(value: str) -> set[str]:
 
 
 def url_password(url: str) -> list[str]:
-    """The password in a URL's userinfo (`https://user:token@host/...`, how CI runners pass a
-    token), as written and percent-decoded (git prints either); [] when there is none."""
+    """The secret in a URL's userinfo: its password (`https://user:token@host/...`, how CI runners
+    pass a token), or a token-long userinfo without one (`https://ghp_xxx@host/...`), as written
+    and percent-decoded (git prints either); [] when there is none."""
     found = _URL_USERINFO.match(url)
-    if not found or not found.group("password"):
+    if not found:
         return []
     written = found.group("password")
-    return list(dict.fromkeys([written, unquote(written)]))
+    if written is None and len(found.group("user")) >= _TOKEN_MIN_LENGTH:
+        written = found.group("user")
+    return list(dict.fromkeys([written, unquote(written)])) if written else []
 
 
 def mask_url(url: str) -> str:
-    """`url` with the password of its userinfo masked; anything else unchanged."""
+    """`url` with the password of its userinfo masked, or all of a userinfo without a password
+    (it may be a token); anything else unchanged."""
     found = _URL_USERINFO.match(url)
-    if not found or not found.group("password"):
+    if not found or not found.group("userinfo") or found.group("password") == "":
         return url
-    return url[: found.start("password")] + MASK + url[found.end("password") :]
+    part = "password" if found.group("password") is not None else "userinfo"
+    return url[: found.start(part)] + MASK + url[found.end(part) :]
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:

@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.compose import http_port
-from pytest_ccci.model.policy import Allowance, unknown_kind
+from pytest_ccci.model.policy import Allowance, allowance_source_problem, unknown_kind
+from pytest_ccci.model.routes import http_port
 from pytest_ccci.model.secrets import MASK, SECRET_SHAPED, mask_url
 from pytest_ccci.model.tiers import DECLARABLE
 
@@ -200,12 +200,13 @@ def _route(raw: Any, origin: str) -> Route:
     return Route(check=check, reason=reason, network=network)
 
 
-_ALLOW_KEYS = ("kind", "service", "reason")
+_ALLOW_KEYS = ("kind", "service", "reason", "source")
 
 
 def _allow(raw: Any, origin: str) -> tuple[Allowance, ...]:
-    """`allow:` a list of {kind, service, reason}: the deploy policy's exceptions, each for one
-    service and with a reason someone can review (model/policy.py)."""
+    """`allow:` a list of {kind, service, reason, source}: the deploy policy's exceptions, each for
+    one service, with a reason someone can review, and for a host path a `source` path prefix
+    (required for bind-mount: model/policy.py)."""
     entries = _expect(raw, list, "allow", origin)
     allowances = []
     for i, entry in enumerate(entries):
@@ -214,14 +215,17 @@ def _allow(raw: Any, origin: str) -> tuple[Allowance, ...]:
         for key in entry:
             if key not in _ALLOW_KEYS:
                 raise RecipeError(f"{origin}: unknown key {where}.{key} (known: {', '.join(_ALLOW_KEYS)})")
-        for key in _ALLOW_KEYS:
+        for key in ("kind", "service", "reason", *(("source",) if "source" in entry else ())):
             value = entry.get(key)
             if not isinstance(value, str) or not value.strip():
                 raise RecipeError(f"{origin}: {where}.{key} is required (a non-empty string)")
         problem = unknown_kind(entry["kind"])
         if problem:
             raise RecipeError(f"{origin}: {where}.kind: {problem}")
-        allowances.append(Allowance(entry["kind"], entry["service"], entry["reason"]))
+        problem = allowance_source_problem(entry["kind"], entry.get("source"))
+        if problem:
+            raise RecipeError(f"{origin}: {where}.source: {problem}")
+        allowances.append(Allowance(entry["kind"], entry["service"], entry["reason"], source=entry.get("source")))
     return tuple(allowances)
 
 

@@ -18,6 +18,7 @@ import pytest
 
 from pytest_ccci.errors import CcciError
 from pytest_ccci.model.secrets import fingerprints, redact
+from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import PREREQUISITES
 from pytest_ccci.model.verdict import (
     NOT_APPLICABLE,
@@ -144,11 +145,13 @@ class TierRunner:
         """Interrupt and crash paths included: whatever is still deployed goes. A second Ctrl-C or
         a SIGTERM while tearing down must not leave the stacks up: signals wait until it is done."""
         with signals_deferred():
+            secrets = self.ctx.secret_values()  # before the closes, which may forget them
             for lifecycle in list(self.ctx.lifecycles.values()):
                 try:
                     lifecycle.close()
-                except (CcciError, OSError) as exc:  # keep closing the others
-                    self.ctx.runtime.progress(f"teardown of {lifecycle.name} failed: {type(exc).__name__}: {exc}")
+                except Exception as exc:  # whatever one recipe's teardown raised, the others still go
+                    said = redact(one_line(exc), secrets)
+                    self.ctx.runtime.progress(f"teardown of {lifecycle.name} failed: {type(exc).__name__}: {said}")
 
 
 def mask_report(report: pytest.TestReport, secrets: list[str]) -> None:

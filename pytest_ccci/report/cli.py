@@ -10,7 +10,6 @@ over time, flake rates and the last green release. A bad input is one line on st
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from pytest_ccci.report import badges, history, pages
 from pytest_ccci.report.documents import load_results
 from pytest_ccci.report.merge import merge
 from pytest_ccci.report.summary import summary
+from pytest_ccci.run.history import RecipeHistory, load
+from pytest_ccci.run.results import write_json_atomically
 
 PROG = "pytest-ccci report"
 DEFAULT_TITLE = "pytest-ccci: recipe levels"
@@ -52,15 +53,15 @@ def build(
     if history_dir is not None:
         if record:
             recorded = _writing(history_dir, lambda: history.record(history_dir, doc))
-        histories = history.load(history_dir, doc["recipes"])
+        histories = load(history_dir, doc["recipes"])
     _writing(out, lambda: write_site(out, doc, histories, title))
     return Built(out, len(doc["recipes"]), len(recorded))
 
 
-def write_site(out: Path, doc: dict[str, Any], histories: dict[str, history.RecipeHistory] | None, title: str) -> None:
+def write_site(out: Path, doc: dict[str, Any], histories: dict[str, RecipeHistory] | None, title: str) -> None:
     (out / "recipes").mkdir(parents=True, exist_ok=True)
     (out / "badges").mkdir(exist_ok=True)
-    (out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
+    write_json_atomically(out / "results.json", doc)
     (out / "index.html").write_text(pages.index_page(doc, histories, title))
     (out / "summary.md").write_text(summary(doc, histories, title))
     for name, entry in doc["recipes"].items():

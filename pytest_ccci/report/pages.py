@@ -19,7 +19,7 @@ from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIERS
 from pytest_ccci.report.assets import INDEX_SCRIPT, STYLE
 from pytest_ccci.report.documents import finished_of, recipe_wall
-from pytest_ccci.report.history import RecipeHistory
+from pytest_ccci.run.history import RecipeHistory
 
 WHY_LIMIT = 200  # characters of why_not_higher in the index; the recipe page has it whole
 REASON_LIMIT = 4000

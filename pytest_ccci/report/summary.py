@@ -12,7 +12,7 @@ from html import escape
 from typing import Any
 
 from pytest_ccci.model.text import one_line
-from pytest_ccci.report.history import RecipeHistory
+from pytest_ccci.run.history import RecipeHistory
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 WHY_LIMIT = 160

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytest_ccci.model.app import App
-from pytest_ccci.model.policy import HostPolicy
+from pytest_ccci.model.policy import DeployPolicy, HostPolicy
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run import probe
 from pytest_ccci.run.data import BackupArchive, TaskData
@@ -38,8 +38,10 @@ class SwarmBackend:
 
     # -- deployments (deploy.py) -------------------------------------------------------------
 
-    def deploy(self, app: App, checkout: Checkout, mode: str, admit: Admit | None = None) -> Deployment:
-        return self.deployer.deploy(app, checkout, mode, admit)
+    def deploy(
+        self, app: App, checkout: Checkout, mode: str, admit: Admit | None = None, policy: DeployPolicy | None = None
+    ) -> Deployment:
+        return self.deployer.deploy(app, checkout, mode, admit, policy)
 
     def read_stamp(self, deployment: Deployment) -> dict[str, str]:
         return self.deployer.read_stamp(deployment)

@@ -24,8 +24,14 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import compose, naming
 from pytest_ccci.model.app import App
 from pytest_ccci.model.endpoints import EndpointMode, apply_endpoint_mode
-from pytest_ccci.model.envfile import EnvSample, compose_file_names, load_env_sample, parse_env_sample
-from pytest_ccci.model.policy import HostPolicy
+from pytest_ccci.model.envfile import (
+    EnvSample,
+    compose_file_names,
+    interpolate_tree,
+    load_env_sample,
+    parse_env_sample,
+)
+from pytest_ccci.model.policy import DeployPolicy, Finding, HostPolicy, compose_file_findings, env_file_findings
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run.repo import Checkout
 
@@ -50,7 +56,7 @@ class Deployment:
     config: dict = field(repr=False)  # interpolated compose: holds the env's values (see Settings.env)
     convergence: Convergence
     deploy_seconds: float
-    endpoint_mode: str = ""  # how its services are reached on this runner (model/endpoints.py)
+    endpoint_note: str = ""  # how its services are reached on this runner, said: "dnsrr (no IPVS on this runner)"
 
     @property
     def app_service(self) -> str:
@@ -76,6 +82,7 @@ def abra_sh_exports(path: Path) -> dict[str, str]:
 
 
 def compose_files(checkout: Checkout, app: App, env: dict[str, str]) -> list[Path]:
+    """The recipe's compose files COMPOSE_FILE names (vetted by `source_findings` first), then the overlay."""
     files = []
     for name in compose_file_names(env):
         path = checkout.path / name
@@ -87,6 +94,38 @@ def compose_files(checkout: Checkout, app: App, env: dict[str, str]) -> list[Pat
     if app.settings.overlay:
         files.append(app.settings.overlay)
     return files
+
+
+def source_findings(checkout: Checkout, env: dict[str, str]) -> list[Finding]:
+    """What the policy must see before `docker stack config` reads any host file: COMPOSE_FILE
+    entries outside the checkout, and `env_file:` entries (interpolated as the CLI will) outside it.
+    The CLI reads env files relative to the first compose file's directory; each file's own is
+    checked too."""
+    names = compose_file_names(env)
+    found = compose_file_findings(names, checkout.path)
+    if found:
+        return found
+    first = (checkout.path / names[0]).parent
+    for name in names:
+        path = checkout.path / name
+        for service, env_file in _env_files(path).items():
+            interpolated = {"env_file": interpolate_tree(env_file, env, str(path))}
+            for base in dict.fromkeys([first, path.parent]):
+                found += env_file_findings(service, interpolated, base, checkout.path)
+    return list(dict.fromkeys(found))
+
+
+def _env_files(path: Path) -> dict[str, object]:
+    """{service: its raw `env_file:`} of one compose file; {} when it cannot be read (the CLI then
+    says why, in its own words)."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    services = doc.get("services") if isinstance(doc, dict) else None
+    if not isinstance(services, dict):
+        return {}
+    return {str(k): svc["env_file"] for k, svc in services.items() if isinstance(svc, dict) and "env_file" in svc}
 
 
 def stamp_versions(checkout: Checkout, mode: str) -> tuple[str | None, str | None]:
@@ -129,18 +168,28 @@ class Deployer:
             self._endpoint = runner_endpoint_mode(self.endpoint_setting)
         return self._endpoint
 
-    def deploy(self, app: App, checkout: Checkout, mode: str, admit: Admit | None = None) -> Deployment:
+    def deploy(
+        self,
+        app: App,
+        checkout: Checkout,
+        mode: str,
+        admit: Admit | None = None,
+        policy: DeployPolicy | None = None,
+    ) -> Deployment:
         """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict.
 
         `admit(bytes)` is called once the memory the stack declares is known, before anything
-        is created, and returns what releases the admission when the deploy has settled."""
+        is created, and returns what releases the admission when the deploy has settled.
+        `policy` is the recipe's deploy policy (built from its settings and the host's when None)."""
         start = time.monotonic()
+        policy = policy or self.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
         sample = load_env_sample(checkout.path / ".env.sample")
         env = deploy_env(checkout, app, sample)
+        # Untrusted refs: refused (RecipeError) before anything is created or any host file read;
+        # memory bounded if the ini says so.
+        policy.refuse(app.recipe, source_findings(checkout, env))
         merged = self.swarm.stack_config(compose_files(checkout, app, env), env, checkout.path)
-        # Untrusted refs: refused (RecipeError) before anything is created; memory bounded if the ini says so.
-        policy = self.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
-        merged = policy.vet(merged, checkout.path, app.recipe)
+        merged = policy.vet(merged, checkout.path, app.recipe, app.stack)
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)

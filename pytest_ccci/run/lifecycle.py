@@ -26,6 +26,7 @@ from pytest_ccci.model.settings import Settings, load_settings, resolve_source
 from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base
 from pytest_ccci.run import proofs
 from pytest_ccci.run.context import RunContext
+from pytest_ccci.run.history import last_green_release
 from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, release
 from pytest_ccci.run.proofs import RestoreRun, Seeded
 from pytest_ccci.run.repo import Checkout, RecipeRepo
@@ -95,19 +96,21 @@ class RecipeLifecycle:
         self._deployed: set[str] = set()  # stacks with something of ours on them
         self.leftovers: list[str] = []
         self.torn_down = False
+        self._policy = DeployPolicy()  # the recipe's, set with its settings
 
     # -- recipe ------------------------------------------------------------------------------
 
     def _load_settings(self) -> Settings:
         settings = load_settings(self.ctx.recipes_dir / self.name)
         self.facts["settings"] = settings.shown()  # secret-shaped values masked
-        self.facts["policy"] = self.ctx.host_policy.for_recipe(settings.allow, settings.memory_mb).shown()
+        self._policy = self.ctx.host_policy.for_recipe(settings.allow, settings.memory_mb)  # built once
+        self.facts["policy"] = self._policy.shown()
         return settings
 
     def policy(self) -> DeployPolicy:
         """The deploy policy of this recipe (model/policy.py): ccci.yml's allowances and the ini's."""
-        settings = self.settings()
-        return self.ctx.host_policy.for_recipe(settings.allow, settings.memory_mb)
+        self.settings()
+        return self._policy
 
     def _fetch(self) -> RecipeRepo:
         settings = self.settings()
@@ -181,8 +184,8 @@ class RecipeLifecycle:
             return lambda: release(slot)
 
         self._deployed.add(app.stack)
-        deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit)
-        self.facts["endpoint_mode"] = deployment.endpoint_mode
+        deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit, policy=self.policy())
+        self.facts["endpoint_note"] = deployment.endpoint_note
         if self.policy().memory_limit_mib:  # the host bounds memory: what each service got, recorded
             self.facts["policy"].setdefault("memory_limits", {}).update(memory_limits(deployment.config))
         self.facts.setdefault("durations", {})[f"{what}_{mode}_{checkout.head_sha[:8]}"] = round(
@@ -255,8 +258,6 @@ class RecipeLifecycle:
 
     def _last_green(self) -> tuple[str | None, str]:
         """(the recipe's last green release in the run's history, why there is none)."""
-        from pytest_ccci.report.history import last_green_release
-
         if self.ctx.history_dir is None:
             return None, "no history to read: set --ccci-history or ini ccci_history_dir"
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from pytest_ccci.errors import InfraError
+from pytest_ccci.errors import InfraError, RecipeError
 
 # Two FileLock objects on one path in one process deadlock each other: one object per path.
 _PROCESS_LOCKS: dict[str, FileLock] = {}
@@ -122,17 +122,27 @@ def app_lock_path(lock_dir: Path, domain: str) -> Path:
 class DeployAdmission:
     """At most `slots` deploys in flight on the host, and only while declared memory fits.
 
-    `memory_available()` gives the bytes free now, or None where that is unknown: an unknown
-    amount never holds a deploy back (the slots still do)."""
+    `memory_available()` gives the bytes free now and `memory_total()` the host's total, each
+    None where unknown: an unknown amount never holds a deploy back (the slots still do). A need
+    larger than the host's total memory can never fit: it is the recipe's error at once, not a
+    wait for the whole lock timeout."""
 
-    def __init__(self, lock_dir: Path, slots: int, memory_available: Callable[[], int | None] | None = None):
+    def __init__(
+        self,
+        lock_dir: Path,
+        slots: int,
+        memory_available: Callable[[], int | None] | None = None,
+        memory_total: Callable[[], int | None] | None = None,
+    ):
         self.lock_dir = lock_dir
         self.slots = slots
         self.memory_available = memory_available or available_memory
+        self.memory_total = memory_total or total_memory
 
     def admit(
         self, run_id: str, what: str, needs_bytes: int, timeout: float, progress: Callable[[str], None] | None = None
     ) -> FileLock:
+        self._check_need_fits_the_host(what, needs_bytes)
         start = time.monotonic()
         announced = -PROGRESS_EVERY
         while True:
@@ -147,25 +157,46 @@ class DeployAdmission:
                 announced = waited
             time.sleep(POLL_SECONDS)
 
+    def _check_need_fits_the_host(self, what: str, needs_bytes: int) -> None:
+        total = self.memory_total() if needs_bytes else None
+        if total is not None and needs_bytes > total:
+            raise RecipeError(
+                f"deploy of {what} declares {needs_bytes >> 20} MiB of memory, more than this host's "
+                f"{total >> 20} MiB in total: it can never be admitted"
+            )
+
     def _try_admit(self, run_id: str, what: str, needs_bytes: int) -> tuple[FileLock | None, str]:
-        """(a free slot, "") now, or (None, why not)."""
-        free = self.memory_available() if needs_bytes else None  # read once: the reason names what blocked
-        if free is not None and needs_bytes > free:
-            return None, f"{needs_bytes >> 20} MiB declared, {free >> 20} MiB free"
+        """(a free slot, "") now, or (None, why not). Free memory is read while holding the slot:
+        read before it, two deploys could both see the same free memory and both go."""
         for i in range(self.slots):
             lock = try_acquire(self.lock_dir / f"deploy-slot-{i}.lock")
             if lock is not None:
-                _write_holder(Path(lock.lock_file), run_id, what)
-                return lock, ""
-        return None, f"all {self.slots} deploy slots busy"
+                break
+        else:
+            return None, f"all {self.slots} deploy slots busy"
+        free = self.memory_available() if needs_bytes else None  # read once: the reason names what blocked
+        if free is not None and needs_bytes > free:
+            release(lock)
+            return None, f"{needs_bytes >> 20} MiB declared, {free >> 20} MiB free"
+        _write_holder(Path(lock.lock_file), run_id, what)
+        return lock, ""
 
 
 def available_memory() -> int | None:
     """MemAvailable from /proc/meminfo, in bytes; None where unknown (never blocks a deploy)."""
+    return _meminfo("MemAvailable")
+
+
+def total_memory() -> int | None:
+    """MemTotal from /proc/meminfo, in bytes; None where unknown (never fails a deploy)."""
+    return _meminfo("MemTotal")
+
+
+def _meminfo(field: str) -> int | None:
     try:
         with MEMINFO.open() as fh:
             for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(f"{field}:"):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass  # no /proc (not Linux), or a line in a shape we do not know

@@ -18,6 +18,7 @@ from pytest_ccci.errors import InfraError
 from pytest_ccci.model.http import last_http_status
 from pytest_ccci.model.naming import run_labels, service_name
 from pytest_ccci.model.text import one_line
+from pytest_ccci.swarm.helper import PROBE_IMAGE
 
 if TYPE_CHECKING:
     from pytest_ccci.run.deploy import Deployment
@@ -29,8 +30,6 @@ PROBE_SECONDS = 20
 REQUEST_SECONDS = 60
 # Enough of the log to show why an app failed, few enough to read in a report.
 LOG_LINES = 20
-# The probe image's tag (set-up tags it; swarm/helper.py runs it).
-PROBE_IMAGE = "ccci/probe:1"
 # Headers (wget -S) go to stderr and the body to stdout; a marker splits the two in the output.
 BODY_MARKER = "::body::"
 # sh -c REQUEST <url> [<post data>]: the response headers, the marker, then the body.

@@ -10,13 +10,15 @@ found is kept, never the texts.
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pytest_ccci.model.jsonfile import write_json_atomically
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
 from pytest_ccci.model.secrets import Fingerprint, LeakScan
 from pytest_ccci.model.text import one_line
@@ -226,3 +228,31 @@ def comparable(doc: dict[str, Any]) -> dict[str, Any]:
         name: {k: v for k, v in rec.items() if k not in RECIPE_TIMING_FIELDS} for name, rec in doc["recipes"].items()
     }
     return {k: v for k, v in doc.items() if k not in RUN_FIELDS} | {"recipes": recipes}
+
+
+def write_json_atomically(path: Path, data: Any, indent: int | None = 2) -> None:
+    """`data` as JSON at `path` (indented, with a final newline; `indent=None`: compact, on one
+    line), written beside it first and then renamed over it: a reader never sees half a file, and
+    a crash (or a full disk) leaves the one there was. The one way results.json, the merged
+    results.json and the history files are written. OSError when it cannot be written."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        # mkstemp makes it 0600: the document is for reading (a dashboard served as it is), so it
+        # gets the mode any new file gets here.
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "w") as fh:
+            if indent is None:
+                json.dump(data, fh, separators=(",", ":"))
+            else:
+                json.dump(data, fh, indent=indent)
+                fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading it means setting it: set back at once
+    os.umask(mask)
+    return mask

@@ -13,6 +13,7 @@ as its command ended, or was ended by its bound.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 
 import docker
@@ -20,7 +21,7 @@ import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
 
-from pytest_ccci.swarm.execution import TIMED_OUT
+from pytest_ccci.swarm.execution import TIMED_OUT, ended_by_timeout
 
 # The project's probe image: busybox-static (sh, wget, timeout), built offline by set-up.
 PROBE_IMAGE = "ccci/probe:1"
@@ -45,8 +46,9 @@ def run_beside(
     image: str = PROBE_IMAGE,
 ) -> tuple[int, str]:
     """Run `cmd` in a helper sharing `container`'s network namespace: (exit code, output).
-    Bounded by `timeout` inside (busybox `timeout`) and from here; a helper past its bound is
-    exit 124 "timed out after Ns". Removed afterwards, whatever happened."""
+    Bounded by `timeout` inside (busybox `timeout`) and from here; a helper that its bound ended,
+    or that ran past it, is exit 124 "timed out after Ns". An engine that fails meanwhile raises
+    (the facade makes it an InfraError). Removed afterwards, whatever happened."""
     bound = max(1, int(timeout))
     helper = client.containers.create(
         image,
@@ -58,19 +60,28 @@ def run_beside(
         detach=True,
     )
     try:
+        started = time.monotonic()  # before start: a command the bound ended never reads as early
         helper.start()
-        return _wait(helper, timeout)
+        return _wait(helper, timeout, bound, started)
     finally:
         _remove(helper)
 
 
-def _wait(helper: Container, timeout: float) -> tuple[int, str]:
+def _wait(helper: Container, timeout: float, bound: int, started: float) -> tuple[int, str]:
+    wait_bound = timeout + WAIT_GRACE_SECONDS
     try:
-        code = int(helper.wait(timeout=timeout + WAIT_GRACE_SECONDS).get("StatusCode", -1))
-    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):  # the wait's own bound
+        code = int(helper.wait(timeout=wait_bound).get("StatusCode", -1))
+    except requests.exceptions.ReadTimeout:  # the wait's own bound: the helper ran past it
         return TIMED_OUT, f"timed out after {timeout:.0f}s"
+    except requests.exceptions.ConnectionError:
+        # requests reports a read timeout in the response body as a ConnectionError: one at the
+        # wait's own bound is the helper running past it; one before it is the engine failing.
+        if time.monotonic() - started >= wait_bound:
+            return TIMED_OUT, f"timed out after {timeout:.0f}s"
+        raise
+    elapsed = time.monotonic() - started
     out = helper.logs(stdout=True, stderr=True).decode(errors="replace")
-    if code == 143:  # busybox `timeout` ends the command with TERM
+    if ended_by_timeout(code, elapsed, bound):  # busybox `timeout` ends the command with TERM: 143
         return TIMED_OUT, f"timed out after {timeout:.0f}s" + (f": {out.strip()}" if out.strip() else "")
     return code, out
 

@@ -2,8 +2,12 @@
 run through the docker CLI.
 
 The recipe's env replaces the caller's for both, so nothing from the CI host leaks into
-interpolation. A compose file the CLI rejects is the recipe's error; the engine's own trouble
-(unreachable, out of sequence, deadline exceeded) is an InfraError: unverified, not failed.
+interpolation; but a recipe's env may only feed interpolation: a name that steers the CLI process
+itself (the loader, the engine it talks to, its proxy, its TLS roots: STEERING_ENV) is refused,
+the runner's own settings always win, and the engine host is always passed as a flag.
+
+A compose file the CLI rejects is the recipe's error; the engine's own trouble (unreachable, out
+of sequence, deadline exceeded) is an InfraError: unverified, not failed.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import yaml
 
 from pytest_ccci.errors import InfraError, RecipeError, UsageError
 from pytest_ccci.model.text import one_line
-from pytest_ccci.swarm.connection import SETUP_HINT
+from pytest_ccci.swarm.connection import DEFAULT_HOST, SETUP_HINT
 
 # The label `docker stack deploy` puts on everything it creates.
 STACK_LABEL = "com.docker.stack.namespace"
@@ -42,12 +46,25 @@ IMMUTABLE_UPDATE = re.compile(r"failed to update (config|secret) (\S+?): .*?(onl
 CLI_TIMEOUT_SECONDS = 300
 # Lines the CLI prints while it works, before any error.
 CLI_PROGRESS = ("Creating ", "Updating ", "Removing ", "Ignoring ", "Since --detach")
-# What the CLI still needs from the caller's env to find its daemon and its config.
-CLI_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CONTEXT", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+# What the CLI still needs from the caller's env to find its daemon and its config. DOCKER_CONTEXT
+# is not among them: the CLI gets --host, the engine docker-py talks to (DOCKER_HOST or the default).
+CLI_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
+# Env names that steer a process rather than a compose file, refused in a recipe's deploy env (an
+# untrusted ref writes .env.sample and abra.sh, and the CLI runs in its checkout): the dynamic
+# loader (LD_PRELOAD=./evil.so), glibc, the Go runtime the CLI is built on, which engine it talks
+# to and how (DOCKER_*), proxies (any case), TLS roots, where it looks for binaries, config and
+# temp files, and interpreters. Matched case-insensitively: exact names, or prefixes ending in "*".
+STEERING_ENV = (
+    *("LD_*", "DYLD_*", "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_*", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS"),
+    *("GODEBUG", "GOTRACEBACK", "GOMAXPROCS", "GOGC", "GOMEMLIMIT"),
+    *("DOCKER_*", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR"),
+    *("HOME", "PATH", "TMPDIR", "XDG_*", "PYTHON*", "BASH_ENV"),
+)
 
 
 def stack_config(files: Iterable[Path], env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
-    """Merged, interpolated compose config, exactly as `docker stack deploy` would read it."""
+    """Merged, interpolated compose config, exactly as `docker stack deploy` would read it;
+    RecipeError naming the variable when `env` sets one of STEERING_ENV."""
     args = ["docker", "stack", "config"]
     for f in files:
         args += ["-c", str(f)]
@@ -110,21 +127,33 @@ def swarm_names(config: Mapping[str, Any], kind: str, stack: str) -> dict[str, s
     }
 
 
+def steering_names(env: Mapping[str, str]) -> list[str]:
+    """The names in `env` that STEERING_ENV refuses, in env order."""
+    exact = {p for p in STEERING_ENV if not p.endswith("*")}
+    prefixes = tuple(p[:-1] for p in STEERING_ENV if p.endswith("*"))
+    return [name for name in env if name.upper() in exact or name.upper().startswith(prefixes)]
+
+
 def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The docker CLI with `env` as its whole environment (plus CLI_ENV), bounded in time."""
+    """The docker CLI with `env` as its whole environment (plus CLI_ENV, which wins), bounded in
+    time; RecipeError naming the variable when `env` sets one of STEERING_ENV."""
+    steering = steering_names(env)
+    if steering:
+        raise RecipeError(
+            f"deploy env of {cwd.name} sets {', '.join(steering)}, which steers the docker CLI "
+            "rather than a compose file: refused (rename the variable)"
+        )
     keep = {k: v for k, v in os.environ.items() if k in CLI_ENV}
     # The CLI interpolates compose files with its environment: the runner's variables must not
     # reach a recipe. So the CLI gets them as flags (and PATH as its binary's path), not as env.
     home, path = keep.pop("HOME", None), keep.pop("PATH", None)
     config = keep.pop("DOCKER_CONFIG", None) or (os.path.join(home, ".docker") if home else None)
-    flags = [*(["--config", config] if config else [])]
-    for var, flag in (("DOCKER_HOST", "--host"), ("DOCKER_CONTEXT", "--context")):
-        if var in keep:
-            flags += [flag, keep.pop(var)]
+    # The engine docker-py talks to, always explicit: never one the CLI's config or env picks.
+    flags = [*(["--config", config] if config else []), "--host", keep.pop("DOCKER_HOST", DEFAULT_HOST)]
     args = [shutil.which(args[0], path=path) or args[0], *flags, *args[1:]]
     try:
         return subprocess.run(
-            args, env={**keep, **env}, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS
+            args, env={**env, **keep}, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS
         )
     except FileNotFoundError:
         raise UsageError(f"the docker CLI is not installed: {SETUP_HINT}") from None

@@ -33,7 +33,7 @@ def refused_variants(proof_dir) -> dict[str, tuple[list[tuple[str, str]], str]]:
     return {
         "pol-root": (
             [(APP_VOLUMES, APP_VOLUMES + "      - /:/host\n"), writes_proof(f"/host{proof_dir}/root-proof")],
-            "service app volumes: bind / -> /host (a bind mount of a host path)",
+            "service app volumes: bind / -> /host (the container engine's socket",  # `/` holds it
         ),
         "pol-sock": (
             [(APP_VOLUMES, APP_VOLUMES + "      - /var/run/docker.sock:/var/run/docker.sock\n")],
@@ -162,7 +162,7 @@ def test_allowed_bind_deploys_and_memory_is_bounded(lab, swarm, assert_clean, mo
         (APP_VOLUMES, APP_VOLUMES + f"      - {fixtures}:/fixtures:ro\n"),
         (env_lines, env_lines + runner_env + "      - RUNNER_PATH=${PATH:-absent}\n"),
     )
-    allow = [{"kind": "bind-mount", "service": "app", "reason": "read-only fixtures the test provides"}]
+    allow = [{"kind": "bind-mount", "service": "app", "source": str(fixtures), "reason": "read-only test fixtures"}]
     lab.enroll("pol-ok", settings={"allow": allow}, extra_steps=ok_step)
     (lab.recipes_dir / "pol-ok" / "test_pol_ok.py").write_text(ALLOWED_FUNCTIONAL.format(canary=CANARY))
     oom_step = compose_step(

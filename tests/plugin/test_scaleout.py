@@ -13,8 +13,9 @@ import pytest
 from ccci_testkit import RELEASE, collected_ids, load_json, make_repo
 
 from pytest_ccci.model.versions import LAST_GREEN
-from pytest_ccci.report.history import load, record
+from pytest_ccci.report.history import record
 from pytest_ccci.run.context import RunContext
+from pytest_ccci.run.history import load
 from pytest_ccci.run.lifecycle import RecipeLifecycle
 from pytest_ccci.run.results import SCHEMA
 

@@ -11,13 +11,13 @@ from pytest_ccci.model.compose import (
     declared_memory,
     escape_dollars,
     external_secrets,
-    http_port,
     labels_dict,
     parse_memory,
     service_labels,
     stamp,
 )
 from pytest_ccci.model.naming import deploy_labels, run_labels
+from pytest_ccci.model.routes import http_port
 
 MiB = 1 << 20
 GiB = 1 << 30

@@ -1,12 +1,20 @@
 """The import boundaries the package layout promises.
 
+The layers, lowest first: model (and errors.py), swarm, run, plugin; report sits beside them.
 - pytest_ccci/model/ (and errors.py) is pure: importing any of it loads neither docker,
-  requests, urllib3 nor pytest, and nothing in it imports the layers above (swarm, run, plugin).
-- pytest_ccci/swarm/ is the only package that imports docker.
+  requests, urllib3 nor pytest, and nothing in it imports a layer above (swarm, run, plugin,
+  report).
+- pytest_ccci/swarm/ is the only package that imports docker, and imports no layer above it.
+- pytest_ccci/run/ imports neither the plugin nor the report layer (what a run needs from past
+  runs, the history, is read in run/history.py).
+- pytest_ccci/report/ reads results documents: pure apart from file I/O, it may use the results
+  schema and its writer (run/results.py) and the history reader (run/history.py), both pure,
+  nothing else above the model.
 
-Checked two ways: at run time, each module imported alone in a fresh interpreter (what it
-really pulls in, transitively); and statically, every import statement parsed with ast (so an
-import inside a function or under TYPE_CHECKING, which the run-time check cannot see, counts too).
+Checked two ways: at run time, each pure or report module imported alone in a fresh interpreter
+(what it really pulls in, transitively); and statically, every import statement parsed with ast
+(so an import inside a function or under TYPE_CHECKING, which the run-time check cannot see,
+counts too).
 """
 
 from __future__ import annotations
@@ -21,12 +29,26 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "pytest_ccci"
 PURE = sorted(PACKAGE.glob("model/*.py")) + [PACKAGE / "errors.py"]
-FORBIDDEN_AT_RUN_TIME = ("docker", "requests", "urllib3", "pytest", "_pytest")
-UPPER_LAYERS = ("pytest_ccci.swarm", "pytest_ccci.run", "pytest_ccci.plugin")
-# The reports read results documents: pure apart from file I/O. They may read the results
-# schema from run/results.py (itself pure), nothing else above the model.
 REPORT = sorted(PACKAGE.glob("report/*.py"))
-REPORT_MAY_IMPORT = ("pytest_ccci.run.results",)
+FORBIDDEN_AT_RUN_TIME = ("docker", "requests", "urllib3", "pytest", "_pytest")
+SWARM, RUN, PLUGIN, REPORT_LAYER = (f"pytest_ccci.{layer}" for layer in ("swarm", "run", "plugin", "report"))
+
+
+class Boundary:
+    """What the modules of one layer must not import: `forbidden` packages, `allowed` excepted."""
+
+    def __init__(self, layer: str, modules: list[Path], forbidden: tuple[str, ...], allowed: tuple[str, ...] = ()):
+        self.layer, self.modules, self.forbidden, self.allowed = layer, modules, forbidden, allowed
+
+
+BOUNDARIES = [
+    Boundary("model", PURE, (SWARM, RUN, PLUGIN, REPORT_LAYER)),
+    Boundary("swarm", sorted(PACKAGE.glob("swarm/*.py")), (RUN, PLUGIN, REPORT_LAYER)),
+    Boundary("run", sorted(PACKAGE.glob("run/*.py")), (PLUGIN, REPORT_LAYER)),
+    Boundary("report", REPORT, (SWARM, RUN, PLUGIN), allowed=("pytest_ccci.run.results", "pytest_ccci.run.history")),
+]
+# Every module of a layer with its boundary, one test case each.
+BOUNDED_MODULES = [(boundary, path) for boundary in BOUNDARIES for path in boundary.modules]
 
 
 def module_name(path: Path) -> str:
@@ -64,42 +86,55 @@ def test_the_pure_layer_is_all_there():
     assert {"app", "tiers", "verdict", "text", "secrets", "http", "errors"} <= names
 
 
-@pytest.mark.parametrize("path", PURE, ids=module_name)
-def test_pure_module_loads_no_engine_client_and_no_pytest(path: Path):
+def modules_loaded_by(path: Path, roots: tuple[str, ...]) -> list[str]:
+    """The modules under `roots` that importing `path`'s module alone, in a fresh interpreter, loads."""
     probe = (
         "import importlib, json, sys\n"
         f"importlib.import_module({module_name(path)!r})\n"
-        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN_AT_RUN_TIME!r})))\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {roots!r})))\n"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=PACKAGE.parent)
-    assert json.loads(out.stdout) == [], f"importing {module_name(path)} loads them"
+    return json.loads(out.stdout)
 
 
-@pytest.mark.parametrize("path", PURE, ids=module_name)
-def test_pure_module_imports_no_upper_layer(path: Path):
-    upward = sorted(m for m in imported_modules(path) if is_within(m, UPPER_LAYERS))
-    assert upward == [], f"{module_name(path)} imports from a layer above the model"
+def imports_within(path: Path, packages: tuple[str, ...], allowed: tuple[str, ...] = ()) -> list[str]:
+    """The modules in `packages` (and not in `allowed`) that an import statement of `path` names."""
+    return sorted(m for m in imported_modules(path) if is_within(m, packages) and not is_within(m, allowed))
 
 
-@pytest.mark.parametrize("path", PURE, ids=module_name)
-def test_pure_module_names_no_forbidden_import(path: Path):
+@pytest.mark.parametrize("path", PURE + REPORT, ids=module_name)
+def test_pure_and_report_modules_load_no_engine_client_and_no_pytest(path: Path):
+    assert modules_loaded_by(path, FORBIDDEN_AT_RUN_TIME) == [], f"importing {module_name(path)} loads them"
+
+
+@pytest.mark.parametrize("path", PURE + REPORT, ids=module_name)
+def test_pure_and_report_modules_name_no_forbidden_import(path: Path):
     # Statically too: an import inside a function would not show at import time.
-    named = sorted(m for m in imported_modules(path) if is_within(m, FORBIDDEN_AT_RUN_TIME))
-    assert named == [], f"{module_name(path)} imports them"
+    assert imports_within(path, FORBIDDEN_AT_RUN_TIME) == [], f"{module_name(path)} imports them"
 
 
-@pytest.mark.parametrize("path", REPORT, ids=module_name)
-def test_report_module_loads_no_engine_client_and_no_pytest(path: Path):
-    test_pure_module_loads_no_engine_client_and_no_pytest(path)
-    test_pure_module_names_no_forbidden_import(path)
+@pytest.mark.parametrize(
+    ("boundary", "path"), BOUNDED_MODULES, ids=[f"{b.layer}-{module_name(p)}" for b, p in BOUNDED_MODULES]
+)
+def test_no_module_imports_across_its_layers_boundary(boundary: Boundary, path: Path):
+    crossing = imports_within(path, boundary.forbidden, boundary.allowed)
+    assert crossing == [], f"{module_name(path)} ({boundary.layer} layer) imports them"
 
 
-@pytest.mark.parametrize("path", REPORT, ids=module_name)
-def test_report_module_imports_only_the_results_schema_above_the_model(path: Path):
-    upward = sorted(
-        m for m in imported_modules(path) if is_within(m, UPPER_LAYERS) and not is_within(m, REPORT_MAY_IMPORT)
-    )
-    assert upward == [], f"{module_name(path)} imports from the swarm, run or plugin layer"
+@pytest.mark.parametrize("boundary", BOUNDARIES, ids=lambda b: b.layer)
+def test_every_layer_has_modules_to_check(boundary: Boundary):
+    assert boundary.modules, f"no modules found for the {boundary.layer} layer: the scan looks in the wrong place"
+
+
+def test_the_boundary_check_sees_a_run_module_importing_the_report_layer():
+    # What the check would have caught: run/lifecycle.py reading the history from report/.
+    source = "def last_green():\n    from pytest_ccci.report.history import last_green_release\n"
+    run = next(b for b in BOUNDARIES if b.layer == "run")
+    named = imports_in(source, "pytest_ccci.run.lifecycle")
+    assert sorted(m for m in named if is_within(m, run.forbidden)) == [
+        "pytest_ccci.report.history",
+        "pytest_ccci.report.history.last_green_release",
+    ]
 
 
 def test_only_the_swarm_package_imports_docker():

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from pytest_ccci.errors import InfraError
+from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.run import locks
 from pytest_ccci.run.locks import (
     DeployAdmission,
@@ -18,8 +18,14 @@ from pytest_ccci.run.locks import (
     process_lock,
     read_holder,
     release,
+    total_memory,
     try_acquire,
 )
+
+
+# A host of 16 GiB in total, whatever this machine has.
+def host_total() -> int:
+    return 16 << 30
 
 
 def _hold(path, ready, stop):
@@ -106,7 +112,9 @@ def test_admission_takes_a_free_slot(tmp_path, other_process):
 
 def test_admission_waits_while_declared_memory_does_not_fit(tmp_path):
     free = iter([100 << 20, 100 << 20, 100 << 20, 4 << 30, 4 << 30])
-    admission = DeployAdmission(tmp_path, slots=2, memory_available=lambda: next(free, 4 << 30))
+    admission = DeployAdmission(
+        tmp_path, slots=2, memory_available=lambda: next(free, 4 << 30), memory_total=host_total
+    )
     said = []
     slot = admission.admit("run", "big_app", 2 << 30, timeout=5, progress=said.append)
     assert said and "2048 MiB declared, 100 MiB free" in said[0]
@@ -114,9 +122,9 @@ def test_admission_waits_while_declared_memory_does_not_fit(tmp_path):
 
 
 def test_admission_gives_up_when_memory_never_fits(tmp_path):
-    admission = DeployAdmission(tmp_path, slots=2, memory_available=lambda: 1 << 20)
+    admission = DeployAdmission(tmp_path, slots=2, memory_available=lambda: 1 << 20, memory_total=host_total)
     with pytest.raises(InfraError, match="not admitted within"):
-        admission.admit("run", "huge_app", 1 << 40, timeout=0.5)
+        admission.admit("run", "huge_app", 4 << 30, timeout=0.5)
 
 
 def test_admission_reads_free_memory_once_per_try_and_names_what_blocked(tmp_path):
@@ -127,7 +135,7 @@ def test_admission_reads_free_memory_once_per_try_and_names_what_blocked(tmp_pat
         reads.append(len(reads))
         return (100 << 20) if len(reads) % 2 else (8 << 30)  # 100 MiB, then 8 GiB, then 100 MiB...
 
-    admission = DeployAdmission(tmp_path, slots=1, memory_available=free_memory)
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=free_memory, memory_total=host_total)
     said = []
     slot = admission.admit("run", "big_app", 2 << 30, timeout=5, progress=said.append)
     release(slot)
@@ -136,9 +144,50 @@ def test_admission_reads_free_memory_once_per_try_and_names_what_blocked(tmp_pat
 
 
 def test_unknown_free_memory_never_blocks_a_deploy(tmp_path):
-    admission = DeployAdmission(tmp_path, slots=1, memory_available=lambda: None)
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=lambda: None, memory_total=lambda: None)
     slot = admission.admit("run", "huge_app", 1 << 50, timeout=0.5)
     release(slot)
+
+
+def test_a_need_beyond_the_hosts_total_memory_is_the_recipes_error_at_once(tmp_path):
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=lambda: 8 << 30, memory_total=host_total)
+    start = time.monotonic()
+    with pytest.raises(RecipeError) as raised:
+        admission.admit("run", "huge_app (chaos)", 32 << 30, timeout=30)
+    assert time.monotonic() - start < 1  # not the lock timeout
+    assert str(raised.value) == (
+        "deploy of huge_app (chaos) declares 32768 MiB of memory, more than this host's 16384 MiB in total: "
+        "it can never be admitted"
+    )
+    assert try_acquire(tmp_path / "deploy-slot-0.lock") is not None  # and no slot was kept
+
+
+def test_free_memory_is_read_while_holding_the_slot(tmp_path):
+    slot_path = tmp_path / "deploy-slot-0.lock"
+    held_when_read = []
+
+    def free_memory():
+        held_when_read.append(process_lock(slot_path).is_locked)
+        return 8 << 30
+
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=free_memory, memory_total=host_total)
+    release(admission.admit("run", "app", 1 << 30, timeout=2))
+    assert held_when_read == [True]
+
+
+def test_a_slot_taken_while_memory_does_not_fit_is_given_back(tmp_path):
+    admission = DeployAdmission(tmp_path, slots=1, memory_available=lambda: 1 << 20, memory_total=host_total)
+    with pytest.raises(InfraError, match="2048 MiB declared, 1 MiB free"):
+        admission.admit("run", "big_app", 2 << 30, timeout=0.3)
+    assert not process_lock(tmp_path / "deploy-slot-0.lock").is_locked
+
+
+def test_total_memory_reads_meminfo(tmp_path, monkeypatch):
+    meminfo = tmp_path / "meminfo"
+    meminfo.write_text("MemTotal:       16000000 kB\nMemFree:         1000 kB\n")
+    monkeypatch.setattr(locks, "MEMINFO", meminfo)
+    assert total_memory() == 16000000 * 1024
+    assert available_memory() is None
 
 
 def test_available_memory_reads_meminfo(tmp_path, monkeypatch):

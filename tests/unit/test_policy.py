@@ -33,8 +33,8 @@ def kinds(cfg: dict, checkout=".") -> list[tuple[str | None, str, str]]:
 @pytest.mark.parametrize(
     ("service", "expected"),
     [
-        ({"volumes": [{"type": "bind", "source": "/", "target": "/host"}]}, ("volumes", "bind-mount")),
-        ({"volumes": ["/:/host"]}, ("volumes", "bind-mount")),
+        ({"volumes": [{"type": "bind", "source": "/srv/media", "target": "/m"}]}, ("volumes", "bind-mount")),
+        ({"volumes": ["/srv/media:/m"]}, ("volumes", "bind-mount")),
         ({"volumes": ["./data:/data:ro"]}, ("volumes", "bind-mount")),
         ({"volumes": ["/var/run/docker.sock:/var/run/docker.sock"]}, ("volumes", "engine-socket")),
         (
@@ -145,14 +145,14 @@ def test_host_wide_allowance_permits_a_kind_everywhere():
 
 
 def test_refusal_is_one_line_naming_service_key_value_and_allowance():
-    cfg = config(volumes=["/:/host"], privileged=True)
+    cfg = config(volumes=["/srv/media:/m"], privileged=True)
     with pytest.raises(RecipeError) as caught:
-        DeployPolicy().vet(cfg, ".", "hello-root")
+        DeployPolicy().vet(cfg, ".", "hello-root", "hello_root")
     line = str(caught.value)
     assert "\n" not in line
     assert line.startswith("recipe hello-root: deploy refused by the policy for untrusted refs, nothing created:")
-    assert "service app volumes: bind / -> /host (a bind mount of a host path)" in line
-    assert "allow: [{kind: bind-mount, service: app, reason: ...}] in ccci.yml" in line
+    assert "service app volumes: bind /srv/media -> /m (a bind mount of a host path)" in line
+    assert "allow: [{kind: bind-mount, service: app, source: /srv/media, reason: ...}] in ccci.yml" in line
     assert "service app privileged: true" in line and "kind: privileged, service: app" in line
 
 
@@ -165,8 +165,8 @@ def test_refusal_of_a_top_level_file_points_at_the_ini():
 
 def test_vet_passes_an_allowed_config_through_unchanged():
     cfg = config(volumes=["/srv/ro:/srv:ro"])
-    policy = DeployPolicy((Allowance("bind-mount", "app", "read-only fixtures"),))
-    assert policy.vet(cfg, ".", "r") == cfg
+    policy = DeployPolicy((Allowance("bind-mount", "app", "read-only fixtures", source="/srv/ro"),))
+    assert policy.vet(cfg, ".", "r", "r_x") == cfg
 
 
 def test_kinds_named_in_refusals_are_all_known():
@@ -197,9 +197,9 @@ def test_host_memory_bound_prefers_the_recipes_memory_mb():
 
 
 def test_vet_bounds_memory_when_the_host_says_so():
-    vetted = HostPolicy(memory_limit_mib=64).for_recipe((), None).vet(config(), ".", "r")
+    vetted = HostPolicy(memory_limit_mib=64).for_recipe((), None).vet(config(), ".", "r", "r_x")
     assert memory_limits(vetted) == {"app": 64}
-    assert memory_limits(DeployPolicy().vet(config(), ".", "r")) == {"app": None}
+    assert memory_limits(DeployPolicy().vet(config(), ".", "r", "r_x")) == {"app": None}
 
 
 def test_policy_shown_for_results_json():

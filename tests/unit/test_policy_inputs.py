@@ -59,7 +59,7 @@ def test_a_bad_allowance_is_one_line_naming_file_and_key(allow, expected):
         ("https://ci:p%40ss@git.example:8443/r", f"https://ci:{MASK}@git.example:8443/r", ["p%40ss", "p@ss"]),
         ("https://oauth2:t@k@host/r.git", f"https://oauth2:{MASK}@host/r.git", ["t@k"]),
         ("ssh://git:pw@host:22/r.git", f"ssh://git:{MASK}@host:22/r.git", ["pw"]),
-        ("https://user@host/r.git", "https://user@host/r.git", []),
+        ("https://user@host/r.git", f"https://{MASK}@host/r.git", []),  # a login name, or a token: masked
         ("git@host:org/r.git", "git@host:org/r.git", []),
         ("../../src/r", "../../src/r", []),
     ],

@@ -16,9 +16,10 @@ from report_docs import doc, entry
 from pytest_ccci.__main__ import main
 from pytest_ccci.report import badges
 from pytest_ccci.report.cli import build
-from pytest_ccci.report.history import load, record
+from pytest_ccci.report.history import record
 from pytest_ccci.report.pages import file_stem, index_page, recipe_page
 from pytest_ccci.report.summary import MAX_CHARS, summary
+from pytest_ccci.run.history import load
 
 EVIL = "<script>alert(1)</script>"
 

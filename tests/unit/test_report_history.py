@@ -1,5 +1,6 @@
-"""The history of runs (report/history.py): recorded once per run, levels over time, flake rates
-(the same head passed and failed the same tier) and the last green release."""
+"""The history of runs (report/history.py writes it, run/history.py reads it): recorded once
+per run, levels over time, flake rates (the same head passed and failed the same tier) and the
+last green release."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 from report_docs import doc, entry
 
 from pytest_ccci.errors import UsageError
-from pytest_ccci.report.history import HISTORY_SCHEMA, Flake, RecipeHistory, last_green_release, load, record
+from pytest_ccci.report.history import record
 from pytest_ccci.report.merge import merge
+from pytest_ccci.run.history import HISTORY_SCHEMA, Flake, RecipeHistory, last_green_release, load
 
 PASS_INSTALL = {"install": "pass", "functional": "pass", "lint": "pass"}
 FAIL_FUNCTIONAL = {"install": "pass", "functional": "fail", "lint": "pass"}

@@ -260,7 +260,8 @@ def test_report_for_unlisted_recipe_gets_a_record():
 
 def test_facts_merge_and_stamps():
     res = Results(["hello"], TIERS, "r")
-    res.add(report("hello", "install", "pass", "setup", facts={"head_sha": HEAD, "domain": "hell-abcdef.x.test"}))
+    facts = {"head_sha": HEAD, "domain": "hell-abcdef.x.test", "endpoint_note": "dnsrr (no IPVS on this runner)"}
+    res.add(report("hello", "install", "pass", "setup", facts=facts))
     res.add(
         report(
             "hello", "upgrade", "pass", "call", facts={"upgrade_stamp": {"chaos": "true"}, "upgrade_base": "0.1.0+1"}
@@ -269,6 +270,7 @@ def test_facts_merge_and_stamps():
     out = res.as_dict()["recipes"]["hello"]
     assert out["head_sha"] == HEAD
     assert out["domain"] == "hell-abcdef.x.test"
+    assert out["endpoint_note"] == "dnsrr (no IPVS on this runner)"
     assert out["upgrade_base"] == "0.1.0+1"
     assert out["stamps"] == {"upgrade_stamp": {"chaos": "true"}}
 

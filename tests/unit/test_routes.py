@@ -13,9 +13,10 @@ import pytest
 import yaml
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.compose import http_port, labels_dict, service_labels
+from pytest_ccci.model.compose import labels_dict, service_labels
 from pytest_ccci.model.routes import (
     first_port_label,
+    http_port,
     proxy_problem,
     read_routes,
     route_problems,
