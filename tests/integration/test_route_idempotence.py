@@ -123,8 +123,18 @@ class MovingEnvFile:
 def test_redeploy_that_changes_the_task_spec_fails_install_naming_service_and_field(lab, assert_clean):
     moving = MovingEnvFile(lab.tmp / "moving.env")
     try:
+        # The env file is outside the checkout: the deploy policy refuses it unless the operator
+        # (whose overlay this is) allows that very file.
+        allow = {
+            "kind": "outside-file",
+            "service": "app",
+            "source": str(moving.path),
+            "reason": "the test's moving value",
+        }
         source = lab.enroll(
-            "idem-moving", overlay={"version": "3.8", "services": {"app": {"env_file": [str(moving.path)]}}}
+            "idem-moving",
+            settings={"allow": [allow]},
+            overlay={"version": "3.8", "services": {"app": {"env_file": [str(moving.path)]}}},
         )
         run = lab.run("--recipe", "idem-moving", "--tiers", "install")
     finally:
