@@ -18,13 +18,11 @@ or tear down. It does what the plugin's full run of `hello` does on the swarm:
 
 from __future__ import annotations
 
-import io
 import json
 import secrets
 import string
 import subprocess
 import sys
-import tarfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,6 +34,7 @@ from pytest_ccci.model import compose, naming
 from pytest_ccci.model.app import App
 from pytest_ccci.model.settings import Health, Settings
 from pytest_ccci.run.deploy import compose_files, deploy_env
+from pytest_ccci.swarm.archives import tar_bytes
 from pytest_ccci.swarm.facade import Swarm
 
 POLL = 0.1  # the tight loop
@@ -131,19 +130,10 @@ def wget_health(client, service: str) -> None:
         raise SystemExit(f"bare: /health did not answer 200: {out[:200]!r}")
 
 
-def tar_of(name: str, content: bytes) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size = len(content)
-        tar.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
-
-
 def write(client, service: str, path: str, content: bytes) -> None:
     c = container_of(client, service)
     c.exec_run(["mkdir", "-p", "/data"])
-    c.put_archive("/data", tar_of(path.rsplit("/", 1)[1], content))
+    c.put_archive("/data", tar_bytes({path.rsplit("/", 1)[1]: content}))
 
 
 def copy_out(client, service: str, path: str) -> bytes:

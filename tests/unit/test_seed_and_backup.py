@@ -6,7 +6,6 @@ commands write and read, files per service path, and a backup/restore of both.""
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import tarfile
@@ -20,6 +19,7 @@ from pytest_ccci.model.app import App
 from pytest_ccci.model.settings import Seed, parse_settings
 from pytest_ccci.run import proofs
 from pytest_ccci.run.data import BackupArchive, member_name, write_backup
+from pytest_ccci.swarm.archives import tar_bytes
 
 WRITE = "psql -c \"INSERT INTO notes (body) VALUES ('{marker}')\""
 READ = "psql -tA -c 'SELECT body FROM notes'"
@@ -199,16 +199,10 @@ def test_a_restore_that_loses_the_data_is_caught(tmp_path):
 # -- the backup file on disk ------------------------------------------------------------------
 
 
-def a_tar(name: str, content: bytes) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        info = tarfile.TarInfo(name)
-        info.size = len(content)
-        tar.addfile(info, io.BytesIO(content))
-    return buf.getvalue()
-
-
-PARTS = {("db", "/var/lib/db/backup.sql"): a_tar("backup.sql", b"-- dump\n"), ("app", "/data"): a_tar("data", b"")}
+PARTS = {
+    ("db", "/var/lib/db/backup.sql"): tar_bytes({"backup.sql": b"-- dump\n"}),
+    ("app", "/data"): tar_bytes({"data": b""}),
+}
 
 
 def test_backup_file_and_manifest_verify_and_load_from_disk(tmp_path):
