@@ -107,6 +107,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "services' endpoint mode: auto (dnsrr where the host has no IPVS), vip or dnsrr",
         default="auto",
     )
+    parser.addini(
+        "ccci_pull", "images the engine lacks: missing (pull them before the deploy) or never", default="missing"
+    )
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from pytest_ccci.model.endpoints import ENDPOINT_MODE_CHOICES
+from pytest_ccci.model.images import PULL_CHOICES
 from pytest_ccci.model.policy import HostPolicy, unknown_kind
+from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.settings import enrolled
 from pytest_ccci.model.tiers import SWARM_TIERS, TIERS
 from pytest_ccci.model.versions import LAST_GREEN
@@ -44,8 +46,7 @@ class CcciOptions:
     base_domain: str
     max_deploys: int
     lock_timeout: float
-    endpoint_mode: str = "auto"  # auto | vip | dnsrr (model/endpoints.py)
-    host_policy: HostPolicy = HostPolicy()  # ini ccci_allow and ccci_memory_limit_mb (model/policy.py)
+    runner: RunnerChoices = DEFAULT_RUNNER  # ini ccci_endpoint_mode, ccci_pull, ccci_allow, ccci_memory_limit_mb
     shard: str | None = None  # --ccci-shard K/N: `recipes` are that shard's (plugin/scaleout.py)
     history_dir: Path | None = None  # --ccci-history or ini ccci_history_dir
 
@@ -87,8 +88,7 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
         base_domain=config.getini("ccci_base_domain"),
         max_deploys=max_deploys,
         lock_timeout=lock_timeout,
-        endpoint_mode=_endpoint_mode(config),
-        host_policy=_host_policy(config),
+        runner=RunnerChoices(_endpoint_mode(config), _pull(config), _host_policy(config)),
         shard=shard,
         history_dir=history,
     )
@@ -159,6 +159,13 @@ def _endpoint_mode(config: pytest.Config) -> str:
     if mode not in ENDPOINT_MODE_CHOICES:
         raise pytest.UsageError(f"ccci: ccci_endpoint_mode {mode!r}: choose from {', '.join(ENDPOINT_MODE_CHOICES)}")
     return mode
+
+
+def _pull(config: pytest.Config) -> str:
+    pull = str(config.getini("ccci_pull")).strip()
+    if pull not in PULL_CHOICES:
+        raise pytest.UsageError(f"ccci: ccci_pull {pull!r}: choose from {', '.join(PULL_CHOICES)}")
+    return pull
 
 
 def _host_policy(config: pytest.Config) -> HostPolicy:

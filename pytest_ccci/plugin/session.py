@@ -46,7 +46,7 @@ class SwarmSession:
         """Once per run, by the controller: where services get dnsrr, every deploy of the run does."""
         from pytest_ccci.swarm.networks import runner_endpoint_mode
 
-        endpoint = runner_endpoint_mode(self.ctx.options.endpoint_mode)
+        endpoint = runner_endpoint_mode(self.ctx.options.runner.endpoint_mode)
         if endpoint.dnsrr:
             self.ctx.runtime.progress(
                 f"endpoint mode {endpoint.describe()}: every service is deployed with deploy.endpoint_mode: dnsrr"

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from pytest_ccci.model.app import App
-from pytest_ccci.model.policy import DeployPolicy, HostPolicy
+from pytest_ccci.model.policy import DeployPolicy
+from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run import probe
 from pytest_ccci.run.data import BackupArchive, TaskData
@@ -28,11 +29,10 @@ class SwarmBackend:
         vault: SecretVault,
         progress: Callable[[str], None] | None = None,
         lock_dir: Path | None = None,
-        endpoint_mode: str = "auto",
-        host_policy: HostPolicy | None = None,
+        runner: RunnerChoices = DEFAULT_RUNNER,
     ):
         self.swarm = swarm
-        self.deployer = Deployer(swarm, run_dir, vault, progress, lock_dir, endpoint_mode, host_policy)
+        self.deployer = Deployer(swarm, run_dir, vault, progress, lock_dir, runner)
         self.tasks = TaskData(swarm)
         self.prober = probe.Prober(swarm, lock_dir, progress)
 

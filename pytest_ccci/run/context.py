@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_ccci.model.policy import HostPolicy
+from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run.locks import DeployAdmission
 
@@ -41,8 +41,7 @@ class RunContext:
     max_deploys: int
     progress: Callable[[str], None]
     connect: Callable[[], Swarm]
-    endpoint_mode: str = "auto"  # the ini's ccci_endpoint_mode: auto | vip | dnsrr
-    host_policy: HostPolicy = HostPolicy()  # the ini's part of the deploy policy (model/policy.py)
+    runner: RunnerChoices = DEFAULT_RUNNER  # the ini's choices for every deploy (model/runner.py)
     history_dir: Path | None = None  # --ccci-history: where `upgrade_from: last-green` looks
     upgrade_from: str = "auto"  # --upgrade-from: auto | all | last-green
     vault: SecretVault = field(default_factory=SecretVault)
@@ -81,8 +80,7 @@ class RunContext:
                 self.vault,
                 self.progress,
                 self.lock_dir,
-                self.endpoint_mode,
-                host_policy=self.host_policy,
+                self.runner,
             )
         return self._backend
 

@@ -1,7 +1,8 @@
 """Deploy a recipe checkout the way abra does, read its stamp back, tear it down.
 
 The env (`.env.sample`, abra.sh's exports, TYPE/DOMAIN/STACK_NAME, then the settings' env),
-the compose files `COMPOSE_FILE` names plus the overlay, one generated secret per
+the compose files `COMPOSE_FILE` names plus the overlay, the images the engine lacks (pulled
+before the deploy is timed, unless the ini says `ccci_pull = never`), one generated secret per
 `SECRET_*_VERSION`, the external networks a Co-op Cloud server has (created where missing, as
 the runner's own), abra's labels on `app` and ccci's on everything, dnsrr endpoints where the
 runner cannot route VIPs (model/endpoints.py), then `docker stack deploy` and the swarm's verdict.
@@ -13,10 +14,10 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -31,13 +32,20 @@ from pytest_ccci.model.envfile import (
     load_env_sample,
     parse_env_sample,
 )
-from pytest_ccci.model.policy import DeployPolicy, Finding, HostPolicy, compose_file_findings, env_file_findings
+from pytest_ccci.model.images import PullProgress, service_images
+from pytest_ccci.model.policy import DeployPolicy, Finding, compose_file_findings, env_file_findings
+from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.run.repo import Checkout
 
 if TYPE_CHECKING:  # annotations only: a Deployment can be imported without docker-py
     from pytest_ccci.swarm.convergence import Convergence
     from pytest_ccci.swarm.facade import Swarm
+
+# A pull says how far it got this often, and gives up after this long (a registry that answers
+# slowly is the runner's problem, unverified: the recipe is not failed for it).
+PULL_PROGRESS_EVERY = 10.0
+PULL_TIMEOUT_SECONDS = 1800.0
 
 # What a deploy calls once the memory the stack declares is known; it returns what ends the
 # admission (see DeployAdmission).
@@ -57,6 +65,7 @@ class Deployment:
     convergence: Convergence
     deploy_seconds: float
     endpoint_note: str = ""  # how its services are reached on this runner, said: "dnsrr (no IPVS on this runner)"
+    pulled: dict[str, float] = field(default_factory=dict)  # image -> seconds its pull took, before the deploy
 
     @property
     def app_service(self) -> str:
@@ -147,16 +156,14 @@ class Deployer:
         vault: SecretVault,
         progress: Callable[[str], None] | None = None,
         lock_dir: Path | None = None,
-        endpoint_mode: str = "auto",
-        host_policy: HostPolicy | None = None,
+        runner: RunnerChoices = DEFAULT_RUNNER,
     ):
         self.swarm = swarm
-        self.host_policy = host_policy or HostPolicy()  # the ini's part of the deploy policy
+        self.runner = runner  # the ini's choices: endpoint mode, pulls, the host's deploy policy
         self.run_dir = run_dir  # where the deploy files go
         self.vault = vault
         self.progress = progress
         self.lock_dir = lock_dir  # labelled on everything, for the janitor of this lock dir
-        self.endpoint_setting = endpoint_mode  # auto | vip | dnsrr (the ini's ccci_endpoint_mode)
         self._endpoint: EndpointMode | None = None
 
     @property
@@ -165,7 +172,7 @@ class Deployer:
         if self._endpoint is None:
             from pytest_ccci.swarm.networks import runner_endpoint_mode
 
-            self._endpoint = runner_endpoint_mode(self.endpoint_setting)
+            self._endpoint = runner_endpoint_mode(self.runner.endpoint_mode)
         return self._endpoint
 
     def deploy(
@@ -182,7 +189,7 @@ class Deployer:
         is created, and returns what releases the admission when the deploy has settled.
         `policy` is the recipe's deploy policy (built from its settings and the host's when None)."""
         start = time.monotonic()
-        policy = policy or self.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
+        policy = policy or self.runner.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
         sample = load_env_sample(checkout.path / ".env.sample")
         env = deploy_env(checkout, app, sample)
         # Untrusted refs: refused (RecipeError) before anything is created or any host file read;
@@ -192,11 +199,43 @@ class Deployer:
         merged = policy.vet(merged, checkout.path, app.recipe, app.stack)
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
+        pulled = self._pull_missing(merged)
+        start += sum(pulled.values())  # a deploy is timed without its pulls (results.json has both)
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
         try:
-            return self._deploy_admitted(app, checkout, mode, merged, sample, start)
+            deployment = self._deploy_admitted(app, checkout, mode, merged, sample, start)
         finally:
             done()
+        deployment.pulled = pulled
+        return deployment
+
+    def _pull_missing(self, merged: dict) -> dict[str, float]:
+        """Pull the images the engine lacks (unless the ini says never); {image: seconds}.
+
+        A reference the registry does not know is a RecipeError naming the image, a registry
+        out of reach an InfraError (model/images.py); each pull says its progress."""
+        if self.runner.pull == "never":
+            return {}
+        pulled = {}
+        for image in [i for i in service_images(merged) if not self.swarm.image_present(i)]:
+            pulled[image] = self._pull(image)
+        return pulled
+
+    def _pull(self, image: str) -> float:
+        say = self.progress or (lambda line: None)
+        started = time.monotonic()
+        meter = PullProgress(image, every=PULL_PROGRESS_EVERY, started=started)
+        say(f"pulling {image} (not on this runner's engine)")
+
+        def on_event(event: Mapping[str, Any]) -> None:
+            line = meter.feed(event, time.monotonic())
+            if line:
+                say(line)
+
+        self.swarm.pull(image, PULL_TIMEOUT_SECONDS, on_event)
+        took = time.monotonic() - started
+        say(f"pulled {image} in {took:.1f}s")
+        return round(took, 2)
 
     def _deploy_admitted(
         self, app: App, checkout: Checkout, mode: str, merged: dict, sample: EnvSample, start: float

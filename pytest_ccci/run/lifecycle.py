@@ -103,7 +103,7 @@ class RecipeLifecycle:
     def _load_settings(self) -> Settings:
         settings = load_settings(self.ctx.recipes_dir / self.name)
         self.facts["settings"] = settings.shown()  # secret-shaped values masked
-        self._policy = self.ctx.host_policy.for_recipe(settings.allow, settings.memory_mb)  # built once
+        self._policy = self.ctx.runner.host_policy.for_recipe(settings.allow, settings.memory_mb)  # built once
         self.facts["policy"] = self._policy.shown()
         return settings
 
@@ -186,6 +186,7 @@ class RecipeLifecycle:
         self._deployed.add(app.stack)
         deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit, policy=self.policy())
         self.facts["endpoint_note"] = deployment.endpoint_note
+        self.facts.setdefault("pulled", {}).update(deployment.pulled)
         if self.policy().memory_limit_mib:  # the host bounds memory: what each service got, recorded
             self.facts["policy"].setdefault("memory_limits", {}).update(memory_limits(deployment.config))
         self.facts.setdefault("durations", {})[f"{what}_{mode}_{checkout.head_sha[:8]}"] = round(

@@ -52,7 +52,7 @@ class Prober:
     def helper_ready(self) -> bool:
         """Whether the probe image is there; its absence is said once (then the fallback runs)."""
         if self._helper_ready is None:
-            self._helper_ready = self.swarm.probe_image_present(PROBE_IMAGE)
+            self._helper_ready = self.swarm.image_present(PROBE_IMAGE)
             if not self._helper_ready:
                 self.progress(
                     f"probe image {PROBE_IMAGE} is missing (run scripts/setup-engine.sh): "

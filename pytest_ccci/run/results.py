@@ -162,6 +162,7 @@ class Results:
                 "settings": facts.get("settings"),
                 "policy": facts.get("policy"),  # the deploy policy: allowances, memory bound and limits
                 "endpoint_note": facts.get("endpoint_note"),  # e.g. "dnsrr (no IPVS on this runner)"
+                "pulled": facts.get("pulled", {}),  # image -> seconds its pull took (not in the deploy's time)
                 "durations": durations,
                 # The recipe's items back to back on one worker: what shard balancing weighs.
                 "wall_seconds": round(sum(item.duration for item in rec.items.values()), 3),

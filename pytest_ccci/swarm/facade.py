@@ -15,7 +15,7 @@ from typing import Any
 import docker
 from docker.models.containers import Container
 
-from pytest_ccci.swarm import archives, execution, helper, inventory, networks, teardown, waiter
+from pytest_ccci.swarm import archives, execution, helper, images, inventory, networks, teardown, waiter
 from pytest_ccci.swarm import stack as stack_cli
 from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, engine_boundary, manager_client, reachable
 from pytest_ccci.swarm.convergence import Convergence, ServiceState
@@ -138,9 +138,17 @@ class Swarm:
     def put_archive(self, service: str, path: str, data: bytes) -> None:
         archives.put_archive(inventory.running_container(self.client, service), service, path, data)
 
+    # -- images ----------------------------------------------------------------------------------
+
     @engine_boundary
-    def probe_image_present(self, image: str = helper.PROBE_IMAGE) -> bool:
-        return helper.image_present(self.client, image)
+    def image_present(self, image: str) -> bool:
+        return images.image_present(self.api, image)
+
+    @engine_boundary
+    def pull(self, image: str, timeout: float, on_event: Callable[[Mapping[str, Any]], None]) -> None:
+        """Pull `image` (images.py): a RecipeError when the registry does not know it, an
+        InfraError when it cannot be reached; `on_event` sees docker's progress stream."""
+        images.pull(self.api, image, timeout, on_event)
 
     @engine_boundary
     def run_beside(

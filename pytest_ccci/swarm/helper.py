@@ -29,14 +29,6 @@ PROBE_IMAGE = "ccci/probe:1"
 WAIT_GRACE_SECONDS = 10.0
 
 
-def image_present(client: docker.DockerClient, image: str = PROBE_IMAGE) -> bool:
-    try:
-        client.images.get(image)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
-
-
 def run_beside(
     client: docker.DockerClient,
     container: Container,

@@ -23,7 +23,7 @@ class FakeSwarm:
         self.beside: list[tuple] = []
         self.inside: list[tuple] = []
 
-    def probe_image_present(self, image: str) -> bool:
+    def image_present(self, image: str) -> bool:
         assert image == PROBE_IMAGE
         return self.image
 
