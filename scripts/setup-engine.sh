@@ -26,11 +26,22 @@ if ! command -v dockerd >/dev/null; then apt_install docker.io; fi
 dpkg -s busybox-static >/dev/null 2>&1 || apt_install busybox-static
 
 if ! docker info >/dev/null 2>&1; then
-  need_root "starting dockerd" "dockerd &"
-  say "starting dockerd (log: /var/log/ccci-dockerd.log)"
-  nohup dockerd >/var/log/ccci-dockerd.log 2>&1 &
+  need_root "starting dockerd" "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 dockerd &"
+  # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: swarm's task executor otherwise asks the image's
+  # registry at every task start, even for an image it has (Docker Hub for `ccci/busybox`: DNS
+  # traffic a runner must not make). pytest-ccci pulls what is missing before a deploy
+  # (ini ccci_pull), so tasks start from local images and never ask a registry.
+  say "starting dockerd with DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: tasks start from local images, the plugin pulls what is missing (log: /var/log/ccci-dockerd.log)"
+  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nohup dockerd >/var/log/ccci-dockerd.log 2>&1 &
   for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
   docker info >/dev/null 2>&1 || { say "dockerd did not come up; see /var/log/ccci-dockerd.log" >&2; exit 1; }
+else
+  # A dockerd this script did not start is left as it is; say so when it asks registries (above).
+  for pid in $(command -v pgrep >/dev/null && pgrep -x dockerd); do
+    if [ -r "/proc/$pid/environ" ] && ! tr '\0' '\n' <"/proc/$pid/environ" | grep -qx 'DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'; then
+      say "note: dockerd (pid $pid) runs without DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: its swarm tasks ask their image's registry at every start"
+    fi
+  done
 fi
 
 state=$(docker info --format '{{.Swarm.LocalNodeState}}')

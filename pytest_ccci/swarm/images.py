@@ -21,11 +21,16 @@ from pytest_ccci.model.text import one_line
 
 
 def image_present(api: docker.APIClient, image: str) -> bool:
-    """Whether the engine has `image` (by name:tag, name@digest or id)."""
+    """Whether the engine has `image` (by name:tag, name@digest or id). A reference docker
+    cannot parse is the recipe's (RecipeError naming it), as `docker stack deploy` would say."""
     try:
         api.inspect_image(image)
     except docker.errors.NotFound:
         return False
+    except docker.errors.APIError as exc:
+        if exc.status_code == 400:  # "invalid reference format: repository name must be lowercase"
+            raise pull_failed(image, str(exc.explanation or exc)) from None
+        raise
     return True
 
 

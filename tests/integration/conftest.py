@@ -70,7 +70,9 @@ class Lab:
         self.tmp = pytester.path
         self.recipes_dir = self.tmp / "recipes"
         self.recipes_dir.mkdir()
-        (self.tmp / "pytest.ini").write_text("[pytest]\n")
+        # never: no lab run may make dockerd ask a public registry for an image; the pull tests
+        # opt in with `-o ccci_pull=missing` and a registry of their own on 127.0.0.1.
+        (self.tmp / "pytest.ini").write_text("[pytest]\nccci_pull = never\n")
 
     def enroll(
         self,

@@ -259,8 +259,10 @@ def _start_dockerd() -> None:
     if _dockerd_pids() and _docker_info_ok():
         return
     if not _dockerd_pids():
+        # As scripts/setup-engine.sh starts it: swarm tasks start from local images and never
+        # ask a registry (Docker Hub for ccci/busybox); the plugin pulls what is missing.
         subprocess.Popen(
-            f"nohup dockerd >{DOCKERD_LOG} 2>&1 &",
+            f"DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 nohup dockerd >{DOCKERD_LOG} 2>&1 &",
             shell=True,
             start_new_session=True,
             stdin=subprocess.DEVNULL,
