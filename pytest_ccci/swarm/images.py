@@ -8,6 +8,8 @@ carry docker's own words.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,20 +36,53 @@ def image_present(api: docker.APIClient, image: str) -> bool:
     return True
 
 
-def pull(api: docker.APIClient, image: str, timeout: float, on_event: Callable[[Mapping[str, Any]], None]) -> None:
-    """Pull `image`, handing each event of docker's stream to `on_event`; bounded by `timeout`
-    seconds (dropping the stream makes the daemon cancel the pull)."""
+# docker-py reads a pull's stream with no timeout at all, and a registry can go silent mid-layer:
+# the stream is read in a thread and waited on, and this long without a word from the engine
+# ends the pull (the engine sends progress events several times a second while it works).
+PULL_SILENCE_SECONDS = 300.0
+_END = object()  # the stream ended
+
+
+def pull(
+    api: docker.APIClient,
+    image: str,
+    timeout: float,
+    on_event: Callable[[Mapping[str, Any]], None],
+    silence: float = PULL_SILENCE_SECONDS,
+) -> None:
+    """Pull `image`, handing each event of docker's stream to `on_event`. A pull that goes on
+    past `timeout` seconds, or says nothing for `silence` seconds, ends as an InfraError; its
+    reading thread is left to end with the engine's own request (it is a daemon thread)."""
+    events: queue.Queue[Any] = queue.Queue()
+    threading.Thread(target=_read_pull, args=(api, image, events), name=f"pull {image}", daemon=True).start()
     deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        try:
+            item = events.get(timeout=max(0.0, min(silence, left)))
+        except queue.Empty:
+            said = f"took over {timeout:g}s" if left <= silence else f"said nothing for {silence:g}s"
+            raise InfraError(f"image {image}: the pull {said} (the registry stalled)") from None
+        if item is _END:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        on_event(item)
+
+
+def _read_pull(api: docker.APIClient, image: str, events: queue.Queue[Any]) -> None:
+    """docker's pull stream into `events`: each event, then _END or the error that ended it."""
     try:
-        # decode=True: one dict per event; docker-py puts no read timeout on this request.
-        for event in api.pull(image, stream=True, decode=True):
+        for event in api.pull(image, stream=True, decode=True):  # decode: one dict per event
             if event.get("error") or event.get("errorDetail"):
-                raise pull_failed(image, str(event.get("error") or (event["errorDetail"] or {}).get("message")))
-            on_event(event)
-            if time.monotonic() > deadline:
-                raise InfraError(f"image {image}: the pull took over {timeout:.0f}s")
+                events.put(pull_failed(image, str(event.get("error") or (event["errorDetail"] or {}).get("message"))))
+                return
+            events.put(event)
+        events.put(_END)
     except docker.errors.APIError as exc:
-        raise pull_failed(image, str(exc.explanation or exc)) from None
+        events.put(pull_failed(image, str(exc.explanation or exc)))
+    except Exception as exc:  # the engine's own failure: the facade's boundary names it
+        events.put(exc)
 
 
 def pull_failed(image: str, docker_words: str) -> RecipeError | InfraError:

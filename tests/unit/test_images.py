@@ -6,6 +6,7 @@ The pull itself, against a real registry on 127.0.0.1, is tests/integration/test
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from pytest_ccci.model.runner import RunnerChoices
 from pytest_ccci.model.settings import parse_settings
 from pytest_ccci.run.deploy import Deployer
 from pytest_ccci.run.repo import Checkout
+from pytest_ccci.swarm import images
 from pytest_ccci.swarm.images import pull_failed
 
 
@@ -172,3 +174,54 @@ def test_a_failed_pull_stops_the_deploy_before_admission(tmp_path):
     swarm = PullingSwarm(MERGED, present=set(), failure=pull_failed("app:2", "manifest unknown"))
     with pytest.raises(RecipeError, match="image app:2 cannot be pulled: manifest unknown"):
         deploy_until_admission(tmp_path, swarm)
+
+
+# -- the pull's bounds (swarm/images.py): docker-py reads the stream without any timeout --------
+
+
+class StreamingApi:
+    """docker-py's `pull(stream=True, decode=True)` as a generator of `events`, which then
+    blocks for `then_silent` seconds (a registry gone quiet) or raises `then_raise`."""
+
+    def __init__(self, events, then_silent: float = 0.0, then_raise: Exception | None = None):
+        self.events, self.then_silent, self.then_raise = events, then_silent, then_raise
+
+    def pull(self, image, stream, decode):
+        assert stream and decode
+        yield from self.events
+        time.sleep(self.then_silent)
+        if self.then_raise:
+            raise self.then_raise
+
+
+def test_a_pull_hands_every_event_on_and_returns_at_the_streams_end():
+    seen: list = []
+    images.pull(StreamingApi(STREAM), "img:7", timeout=10, on_event=seen.append)  # type: ignore[arg-type]
+    assert seen == STREAM
+
+
+def test_a_registry_gone_silent_ends_the_pull_as_the_runners_problem():
+    started = time.monotonic()
+    with pytest.raises(InfraError, match=r"image img:7: the pull said nothing for 0.3s \(the registry stalled\)"):
+        images.pull(StreamingApi(STREAM[:3], then_silent=30), "img:7", 60, lambda e: None, silence=0.3)  # type: ignore[arg-type]
+    assert time.monotonic() - started < 5  # not the 30 s the stream stays silent
+
+
+def test_a_pull_past_its_bound_ends_even_while_the_stream_talks():
+    class Chatty:
+        def pull(self, image, stream, decode):
+            for _ in range(100):  # talks for 5 s, well past the bound (and then ends: no thread left behind)
+                time.sleep(0.05)
+                yield {"status": "Downloading", "progressDetail": {"current": 1, "total": 2}, "id": "l"}
+
+    with pytest.raises(InfraError, match=r"the pull took over 0.5s"):
+        images.pull(Chatty(), "img:7", 0.5, lambda e: None, silence=10)  # type: ignore[arg-type]
+
+
+def test_an_error_in_the_stream_is_classified_and_names_the_image():
+    failing = StreamingApi([STREAM[0], {"error": "manifest unknown", "errorDetail": {"message": "manifest unknown"}}])
+    with pytest.raises(RecipeError, match="image img:7 cannot be pulled: manifest unknown"):
+        images.pull(failing, "img:7", 10, lambda e: None)  # type: ignore[arg-type]
+    broken = StreamingApi([STREAM[0]], then_raise=ConnectionResetError("engine went away"))
+    with pytest.raises(ConnectionResetError):  # the facade's engine boundary names the engine's own failures
+        images.pull(broken, "img:7", 10, lambda e: None)  # type: ignore[arg-type]
