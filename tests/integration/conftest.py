@@ -74,6 +74,11 @@ class Lab:
         # opt in with `-o ccci_pull=missing` and a registry of their own on 127.0.0.1.
         (self.tmp / "pytest.ini").write_text("[pytest]\nccci_pull = never\n")
 
+    def set_ini(self, **values: object) -> None:
+        """Add settings to the lab's pytest.ini (which keeps `ccci_pull = never`)."""
+        with (self.tmp / "pytest.ini").open("a") as ini:
+            ini.writelines(f"{key} = {value}\n" for key, value in values.items())
+
     def enroll(
         self,
         name: str,

@@ -79,7 +79,7 @@ def test_one_deploy_slot_serializes_the_deploys_of_two_concurrent_runs(lab, asse
         name: stack_of(name, lab.enroll(name, extra_steps=steps, settings={"deploy_timeout": 120}))
         for name in ("adma", "admb")
     }
-    (lab.tmp / "pytest.ini").write_text(f"[pytest]\nccci_max_deploys = 1\nccci_lock_dir = {lab.tmp / 'locks'}\n")
+    lab.set_ini(ccci_max_deploys=1, ccci_lock_dir=lab.tmp / "locks")
     procs: dict[str, subprocess.Popen] = {}
     with engine_events(lab.tmp / "events.jsonl") as events_file, contextlib.ExitStack() as runs:
         for name in stacks:  # started at once, each writing to a file (no pipe to fill)
