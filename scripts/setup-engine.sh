@@ -39,7 +39,7 @@ else
   # A dockerd this script did not start is left as it is; say so when it asks registries (above).
   for pid in $(command -v pgrep >/dev/null && pgrep -x dockerd); do
     if [ -r "/proc/$pid/environ" ] && ! tr '\0' '\n' <"/proc/$pid/environ" | grep -qx 'DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1'; then
-      say "note: dockerd (pid $pid) runs without DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: its swarm tasks ask their image's registry at every start"
+      say "note: dockerd (pid $pid) runs without DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1: its swarm tasks ask their image's registry at every start (systemd: systemctl edit docker, then [Service] Environment=DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1)"
     fi
   done
 fi

@@ -36,7 +36,7 @@ else
   }
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT
-  chmod 755 "$work"  # apt's download sandbox (user _apt) writes into it
+  chown _apt "$work" 2>/dev/null || true  # as root, apt downloads as its sandbox user _apt
   fetch() { (cd "$work" && apt-get download -qq docker-registry) >"$work/apt.log" 2>&1; }
   say "downloading Debian's docker-registry package (extracted only, never installed: no service is started)"
   if ! fetch; then

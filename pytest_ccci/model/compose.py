@@ -104,6 +104,12 @@ def external_networks(config: Mapping) -> list[str]:
     return [swarm_name(key, spec) for key, spec in declared.items() if (spec or {}).get("external")]
 
 
+def service_images(config: Mapping) -> dict[str, str]:
+    """Service name -> the image it runs, for the services that name one (not `build:` only)."""
+    services = config.get("services") or {}
+    return {str(name): str(svc["image"]) for name, svc in services.items() if (svc or {}).get("image")}
+
+
 def parse_memory(value: Any) -> int | None:
     """Compose memory strings ("512M", "1g", 2048) in bytes."""
     if isinstance(value, (int, float)):

@@ -21,61 +21,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
+
 # The ini option ccci_pull: `missing` pulls what the engine lacks; `never` leaves images to the
 # runner (an air-gapped runner preloads them; a missing one then fails its task in swarm's words).
 PULL_CHOICES = ("missing", "never")
 
-# Connection-level words first: a reference error never says these, an unreachable registry
-# says nothing else ("dial tcp: lookup registry-1.docker.io ...: no such host").
-_UNREACHABLE_WORDS = (
-    "no such host",
-    "dial tcp",
-    "connection refused",
-    "connection reset",
-    "network is unreachable",
-    "i/o timeout",
-    "tls handshake timeout",
-    "client.timeout exceeded",
-    "context deadline exceeded",
-    "server misbehaving",
-    "toomanyrequests",
-    "unexpected http status: 5",
-    "503 service unavailable",
-    "502 bad gateway",
-    "unexpected eof",
-)
-# The registry answered: the reference is wrong. Docker Hub says "pull access denied ...
-# repository does not exist" for a repository that does not exist.
-_UNKNOWN_REFERENCE_WORDS = (
-    "manifest unknown",
-    "not found",
-    "name unknown",
-    "repository does not exist",
-    "pull access denied",
-    "denied",
-    "unauthorized",
-    "invalid reference format",
-)
-
 # Layer steps after which a layer's bytes are all here.
 _DOWNLOADED = ("Download complete", "Verifying Checksum", "Extracting", "Pull complete")
 _LAYER_DONE = ("Pull complete", "Already exists")
-
-
-def service_images(config: Mapping[str, Any]) -> list[str]:
-    """The images the services of a compose config run, each once, in service order."""
-    images = ((svc or {}).get("image") for svc in (config.get("services") or {}).values())
-    return list(dict.fromkeys(str(image) for image in images if image))
-
-
-def pull_failure_is_recipes(message: str) -> bool:
-    """Whether a pull that failed with docker's `message` is the recipe's fault (the registry
-    does not know the reference) rather than the runner's (the registry cannot be reached, or
-    words nobody classified)."""
-    words = message.lower()
-    if any(w in words for w in _UNREACHABLE_WORDS):
-        return False
-    return any(w in words for w in _UNKNOWN_REFERENCE_WORDS)
 
 
 @dataclass
@@ -83,7 +37,7 @@ class PullProgress:
     """Docker's pull events for one image, summed over its layers."""
 
     image: str
-    every: float = 10.0  # seconds between progress lines
+    every: float = PROGRESS_EVERY_SECONDS  # seconds between progress lines
     started: float = 0.0  # the clock when the pull began (the caller's monotonic seconds)
     _layers: dict[str, str] = field(default_factory=dict)  # layer id -> its last status
     _bytes: dict[str, tuple[int, int]] = field(default_factory=dict)  # layer id -> (current, total)

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.compose import service_labels
+from pytest_ccci.model.compose import service_images, service_labels
 from pytest_ccci.model.envfile import EnvSample, interpolate, interpolate_tree, load_env_sample
 from pytest_ccci.model.naming import MAX_SECRET_NAME_LENGTH, MAX_STACK_NAME_LENGTH
 from pytest_ccci.model.policy import Allowance, explain, findings, not_permitted
@@ -197,7 +197,7 @@ def _image_tag(image: str) -> str | None:
 
 
 def _images(recipe: _Recipe) -> dict[str, str]:
-    return {name: str(svc["image"]) for name, svc in recipe.services.items() if svc.get("image")}
+    return service_images({"services": recipe.services})
 
 
 def _outcome(problems: list[str], ok: str) -> tuple[str, str]:

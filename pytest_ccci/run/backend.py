@@ -39,9 +39,15 @@ class SwarmBackend:
     # -- deployments (deploy.py) -------------------------------------------------------------
 
     def deploy(
-        self, app: App, checkout: Checkout, mode: str, admit: Admit | None = None, policy: DeployPolicy | None = None
+        self,
+        app: App,
+        checkout: Checkout,
+        mode: str,
+        admit: Admit | None = None,
+        policy: DeployPolicy | None = None,
+        pulled: dict[str, float] | None = None,
     ) -> Deployment:
-        return self.deployer.deploy(app, checkout, mode, admit, policy)
+        return self.deployer.deploy(app, checkout, mode, admit, policy, pulled)
 
     def read_stamp(self, deployment: Deployment) -> dict[str, str]:
         return self.deployer.read_stamp(deployment)

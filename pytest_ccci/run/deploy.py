@@ -32,7 +32,7 @@ from pytest_ccci.model.envfile import (
     load_env_sample,
     parse_env_sample,
 )
-from pytest_ccci.model.images import PullProgress, service_images
+from pytest_ccci.model.images import PullProgress
 from pytest_ccci.model.policy import DeployPolicy, Finding, compose_file_findings, env_file_findings
 from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
@@ -41,11 +41,6 @@ from pytest_ccci.run.repo import Checkout
 if TYPE_CHECKING:  # annotations only: a Deployment can be imported without docker-py
     from pytest_ccci.swarm.convergence import Convergence
     from pytest_ccci.swarm.facade import Swarm
-
-# A pull says how far it got this often, and gives up after this long (a registry that answers
-# slowly is the runner's problem, unverified: the recipe is not failed for it).
-PULL_PROGRESS_EVERY = 10.0
-PULL_TIMEOUT_SECONDS = 1800.0
 
 # What a deploy calls once the memory the stack declares is known; it returns what ends the
 # admission (see DeployAdmission).
@@ -65,7 +60,6 @@ class Deployment:
     convergence: Convergence
     deploy_seconds: float
     endpoint_note: str = ""  # how its services are reached on this runner, said: "dnsrr (no IPVS on this runner)"
-    pulled: dict[str, float] = field(default_factory=dict)  # image -> seconds its pull took, before the deploy
 
     @property
     def app_service(self) -> str:
@@ -182,12 +176,14 @@ class Deployer:
         mode: str,
         admit: Admit | None = None,
         policy: DeployPolicy | None = None,
+        pulled: dict[str, float] | None = None,
     ) -> Deployment:
         """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict.
 
         `admit(bytes)` is called once the memory the stack declares is known, before anything
         is created, and returns what releases the admission when the deploy has settled.
-        `policy` is the recipe's deploy policy (built from its settings and the host's when None)."""
+        `policy` is the recipe's deploy policy (built from its settings and the host's when None).
+        `pulled` records each image pulled for it (image -> seconds), a failed deploy's too."""
         start = time.monotonic()
         policy = policy or self.runner.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
         sample = load_env_sample(checkout.path / ".env.sample")
@@ -199,32 +195,33 @@ class Deployer:
         merged = policy.vet(merged, checkout.path, app.recipe, app.stack)
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
-        pulled = self._pull_missing(merged)
-        start += sum(pulled.values())  # a deploy is timed without its pulls (results.json has both)
+        # A deploy is timed without its pulls (`pulled` has those).
+        start += self._pull_missing(merged, {} if pulled is None else pulled)
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
         try:
-            deployment = self._deploy_admitted(app, checkout, mode, merged, sample, start)
+            return self._deploy_admitted(app, checkout, mode, merged, sample, start)
         finally:
             done()
-        deployment.pulled = pulled
-        return deployment
 
-    def _pull_missing(self, merged: dict) -> dict[str, float]:
-        """Pull the images the engine lacks (unless the ini says never); {image: seconds}.
+    def _pull_missing(self, merged: dict, pulled: dict[str, float]) -> float:
+        """Pull the images the engine lacks (unless the ini says never), each recorded in
+        `pulled` (image -> seconds) as it completes; the seconds they took in all.
 
         A reference the registry does not know is a RecipeError naming the image, a registry
-        out of reach an InfraError (model/images.py); each pull says its progress."""
+        out of reach an InfraError (model/fetch_failures.py); each pull says its progress."""
         if self.runner.pull == "never":
-            return {}
-        pulled = {}
-        for image in [i for i in service_images(merged) if not self.swarm.image_present(i)]:
-            pulled[image] = self._pull(image)
-        return pulled
+            return 0.0
+        took = 0.0
+        for image in dict.fromkeys(compose.service_images(merged).values()):  # each once, in service order
+            # An image id names no registry (swarm's own executor never pulls one either).
+            if not image.startswith("sha256:") and not self.swarm.image_present(image):
+                took += self._pull(image, pulled)
+        return took
 
-    def _pull(self, image: str) -> float:
+    def _pull(self, image: str, pulled: dict[str, float]) -> float:
         say = self.progress or (lambda line: None)
         started = time.monotonic()
-        meter = PullProgress(image, every=PULL_PROGRESS_EVERY, started=started)
+        meter = PullProgress(image, started=started)
         say(f"pulling {image} (not on this runner's engine)")
 
         def on_event(event: Mapping[str, Any]) -> None:
@@ -232,10 +229,11 @@ class Deployer:
             if line:
                 say(line)
 
-        self.swarm.pull(image, PULL_TIMEOUT_SECONDS, on_event)
+        self.swarm.pull(image, on_event)
         took = time.monotonic() - started
         say(f"pulled {image} in {took:.1f}s")
-        return round(took, 2)
+        pulled[image] = round(took, 2)
+        return took
 
     def _deploy_admitted(
         self, app: App, checkout: Checkout, mode: str, merged: dict, sample: EnvSample, start: float

@@ -184,9 +184,9 @@ class RecipeLifecycle:
             return lambda: release(slot)
 
         self._deployed.add(app.stack)
-        deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit, policy=self.policy())
+        pulled = self.facts.setdefault("pulled", {})  # each pull as it completes, a failed deploy's too
+        deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit, policy=self.policy(), pulled=pulled)
         self.facts["endpoint_note"] = deployment.endpoint_note
-        self.facts.setdefault("pulled", {}).update(deployment.pulled)
         if self.policy().memory_limit_mib:  # the host bounds memory: what each service got, recorded
             self.facts["policy"].setdefault("memory_limits", {}).update(memory_limits(deployment.config))
         self.facts.setdefault("durations", {})[f"{what}_{mode}_{checkout.head_sha[:8]}"] = round(

@@ -18,15 +18,13 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
 
 # Two FileLock objects on one path in one process deadlock each other: one object per path.
 _PROCESS_LOCKS: dict[str, FileLock] = {}
 # How often a waiter tries again: a freed lock or slot is taken within a fifth of a second,
 # without a busy loop (deploys take tens of seconds; this delay is lost in them).
 POLL_SECONDS = 0.2
-# How often a waiter says it is still waiting: often enough that a run never looks hung,
-# rarely enough that a long wait is a handful of lines, not a screenful.
-PROGRESS_EVERY = 10.0
 MEMINFO = Path("/proc/meminfo")
 
 
@@ -77,7 +75,7 @@ def acquire(
     """Take the lock, saying who holds it while waiting; InfraError if not obtained in time."""
     lock = process_lock(lock_path)
     start = time.monotonic()
-    announced = -PROGRESS_EVERY
+    announced = -PROGRESS_EVERY_SECONDS
     while True:
         try:
             lock.acquire(timeout=POLL_SECONDS)
@@ -88,7 +86,7 @@ def acquire(
             who = holder.describe() if holder else "another process"
             if waited >= timeout:
                 raise InfraError(f"lock {lock_path.name} not obtained within {timeout:.0f}s: held by {who}") from None
-            if progress and waited - announced >= PROGRESS_EVERY:
+            if progress and waited - announced >= PROGRESS_EVERY_SECONDS:
                 progress(f"waiting for lock {lock_path.name}, held by {who}: {waited:.0f}s of {timeout:.0f}s")
                 announced = waited
     if lock.lock_counter == 1:
@@ -144,7 +142,7 @@ class DeployAdmission:
     ) -> FileLock:
         self._check_need_fits_the_host(what, needs_bytes)
         start = time.monotonic()
-        announced = -PROGRESS_EVERY
+        announced = -PROGRESS_EVERY_SECONDS
         while True:
             lock, reason = self._try_admit(run_id, what, needs_bytes)
             if lock is not None:
@@ -152,7 +150,7 @@ class DeployAdmission:
             waited = time.monotonic() - start
             if waited >= timeout:
                 raise InfraError(f"deploy of {what} not admitted within {timeout:.0f}s: {reason}")
-            if progress and waited - announced >= PROGRESS_EVERY:
+            if progress and waited - announced >= PROGRESS_EVERY_SECONDS:
                 progress(f"deploy of {what} waiting: {reason} ({waited:.0f}s of {timeout:.0f}s)")
                 announced = waited
             time.sleep(POLL_SECONDS)

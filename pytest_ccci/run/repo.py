@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -21,26 +20,11 @@ from pathlib import Path
 from filelock import FileLock
 
 from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.model.fetch_failures import GIT_SOURCE
 from pytest_ccci.model.secrets import mask_url, redact, url_password
 from pytest_ccci.model.versions import Release, TagInfo, releases
 
 GIT_TIMEOUT = 120.0
-# What git (and curl or ssh under it) says when the source could not be reached at all: the
-# network or DNS of the runner, not the recipe. Checked after NOT_FOUND: a server that answered
-# "not found" was reached.
-UNREACHABLE = re.compile(
-    r"could not resolve host|could not resolve hostname|name or service not known|temporary failure in name resolution"
-    r"|connection refused|connection timed out|operation timed out|timed out|network is unreachable"
-    r"|no route to host|connection reset|unable to access|failed to connect|could not read from remote repository"
-    r"|the remote end hung up unexpectedly|ssl_error|gnutls_handshake",
-    re.IGNORECASE,
-)
-# What git says when the server (or the file system) answered, and the source is not there.
-NOT_FOUND = re.compile(
-    r"not found|does not exist|repository not found|does not appear to be a git repository"
-    r"|returned error: 4\d\d",
-    re.IGNORECASE,
-)
 _GIT_ENV = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "LC_ALL": "C"}
 
 
@@ -65,8 +49,7 @@ def _last_line(err: subprocess.CalledProcessError) -> str:
 def fetch_error(recipe: str, source: str, stderr: str, said: str) -> RecipeError | InfraError:
     """A failed fetch as the recipe's error (the source answered: not there) or the runner's
     (the source could not be reached), from all git wrote (`stderr`); `said` is its last line."""
-    unreachable = not NOT_FOUND.search(stderr) and UNREACHABLE.search(stderr)
-    if unreachable:
+    if not GIT_SOURCE.recipes_fault(stderr):
         return InfraError(f"recipe {recipe}: source {source} could not be reached from this runner: {said}")
     return RecipeError(f"recipe {recipe}: source {source} could not be fetched: {said}")
 

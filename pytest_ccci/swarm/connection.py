@@ -15,6 +15,7 @@ from typing import ParamSpec, TypeVar
 import docker
 import docker.errors
 import requests.exceptions
+import urllib3.exceptions
 
 from pytest_ccci.errors import InfraError, UsageError
 from pytest_ccci.model.text import one_line
@@ -24,8 +25,9 @@ DEFAULT_HOST = "unix:///var/run/docker.sock"
 # docker-py's bound on each API request: a busy manager answers well within it, and a daemon
 # that stopped answering ends the request (as an InfraError) instead of stalling the run.
 API_TIMEOUT_SECONDS = 30.0
-# Everything docker-py raises, and what requests raises under it when the socket is the problem.
-ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException)
+# Everything docker-py raises, what requests raises under it when the socket is the problem, and
+# what urllib3 raises past requests while a stream is read (an engine that died mid-pull).
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, urllib3.exceptions.HTTPError)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -145,10 +145,11 @@ class Swarm:
         return images.image_present(self.api, image)
 
     @engine_boundary
-    def pull(self, image: str, timeout: float, on_event: Callable[[Mapping[str, Any]], None]) -> None:
+    def pull(self, image: str, on_event: Callable[[Mapping[str, Any]], None], silence: float | None = None) -> None:
         """Pull `image` (images.py): a RecipeError when the registry does not know it, an
-        InfraError when it cannot be reached; `on_event` sees docker's progress stream."""
-        images.pull(self.api, image, timeout, on_event)
+        InfraError when it cannot be reached, stalls (`silence` s) or takes too long;
+        `on_event` sees docker's progress stream."""
+        images.pull(self.api, image, on_event, silence=silence or images.PULL_SILENCE_SECONDS)
 
     @engine_boundary
     def run_beside(

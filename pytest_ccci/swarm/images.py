@@ -8,18 +8,23 @@ carry docker's own words.
 
 from __future__ import annotations
 
-import queue
-import threading
+import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import docker
+import docker.auth
 import docker.errors
+import docker.utils
+import requests
+import requests.exceptions
+import urllib3.exceptions
 
 from pytest_ccci.errors import InfraError, RecipeError
-from pytest_ccci.model.images import pull_failure_is_recipes
+from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
 from pytest_ccci.model.text import one_line
+from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS
 
 
 def image_present(api: docker.APIClient, image: str) -> bool:
@@ -31,63 +36,81 @@ def image_present(api: docker.APIClient, image: str) -> bool:
         return False
     except docker.errors.APIError as exc:
         if exc.status_code == 400:  # "invalid reference format: repository name must be lowercase"
-            raise pull_failed(image, str(exc.explanation or exc)) from None
+            raise RecipeError(f"image {image} is not a valid image reference: {one_line(exc.explanation)}") from None
         raise
     return True
 
 
-# docker-py reads a pull's stream with no timeout at all, and a registry can go silent mid-layer:
-# the stream is read in a thread and waited on, and this long without a word from the engine
-# ends the pull (the engine sends progress events several times a second while it works).
+# docker-py's own pull reads its stream with no timeout at all, and a registry can go silent
+# mid-layer. The pull here is a request this module owns: its read timeout ends a silence (the
+# engine sends progress events several times a second while it works), and closing it makes the
+# engine cancel the pull (a pull its client left is dropped, not finished in the background).
 PULL_SILENCE_SECONDS = 300.0
-_END = object()  # the stream ended
+PULL_TIMEOUT_SECONDS = 1800.0
 
 
 def pull(
     api: docker.APIClient,
     image: str,
-    timeout: float,
     on_event: Callable[[Mapping[str, Any]], None],
+    timeout: float = PULL_TIMEOUT_SECONDS,
     silence: float = PULL_SILENCE_SECONDS,
 ) -> None:
     """Pull `image`, handing each event of docker's stream to `on_event`. A pull that goes on
-    past `timeout` seconds, or says nothing for `silence` seconds, ends as an InfraError; its
-    reading thread is left to end with the engine's own request (it is a daemon thread)."""
-    events: queue.Queue[Any] = queue.Queue()
-    threading.Thread(target=_read_pull, args=(api, image, events), name=f"pull {image}", daemon=True).start()
+    past `timeout` seconds, or says nothing for `silence` seconds, ends as an InfraError, and
+    the engine stops it."""
     deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        try:
-            item = events.get(timeout=max(0.0, min(silence, left)))
-        except queue.Empty:
-            said = f"took over {timeout:g}s" if left <= silence else f"said nothing for {silence:g}s"
-            raise InfraError(f"image {image}: the pull {said} (the registry stalled)") from None
-        if item is _END:
-            return
-        if isinstance(item, BaseException):
-            raise item
-        on_event(item)
+    with _pull_request(api, image, silence) as response:
+        for event in _pull_events(response, image, silence):
+            on_event(event)
+            if time.monotonic() > deadline:
+                raise InfraError(f"image {image}: the pull took over {timeout:g}s")
 
 
-def _read_pull(api: docker.APIClient, image: str, events: queue.Queue[Any]) -> None:
-    """docker's pull stream into `events`: each event, then _END or the error that ended it."""
+def _pull_request(api: docker.APIClient, image: str, silence: float) -> requests.Response:
+    """The engine's answer to `POST /images/create` (what docker-py's pull sends, credentials
+    for the image's registry included), its stream unread."""
+    repository, tag = docker.utils.parse_repository_tag(image)
+    registry, _ = docker.auth.resolve_repository_name(repository)
+    credentials = docker.auth.get_config_header(api, registry)
+    response = api.post(
+        f"{api.base_url}/v{api.api_version}/images/create",
+        params={"fromImage": repository, "tag": tag or "latest"},
+        headers={"X-Registry-Auth": credentials} if credentials else {},
+        stream=True,
+        timeout=(API_TIMEOUT_SECONDS, silence),
+    )
+    if response.status_code >= 400:
+        with response:
+            raise pull_failed(image, _engine_message(response))
+    return response
+
+
+def _pull_events(response: requests.Response, image: str, silence: float) -> Iterator[dict[str, Any]]:
+    """docker's pull stream, an event a line; an error event raises, classified."""
     try:
-        for event in api.pull(image, stream=True, decode=True):  # decode: one dict per event
+        for line in response.iter_lines():
+            event = json.loads(line) if line.strip() else {}
             if event.get("error") or event.get("errorDetail"):
-                events.put(pull_failed(image, str(event.get("error") or (event["errorDetail"] or {}).get("message"))))
-                return
-            events.put(event)
-        events.put(_END)
-    except docker.errors.APIError as exc:
-        events.put(pull_failed(image, str(exc.explanation or exc)))
-    except Exception as exc:  # the engine's own failure: the facade's boundary names it
-        events.put(exc)
+                raise pull_failed(image, str(event.get("error") or (event["errorDetail"] or {}).get("message")))
+            if event:
+                yield event
+    except requests.exceptions.ConnectionError as exc:
+        if isinstance(exc.args[0] if exc.args else None, urllib3.exceptions.ReadTimeoutError):
+            raise InfraError(f"image {image}: the pull said nothing for {silence:g}s (the registry stalled)") from None
+        raise
+
+
+def _engine_message(response: requests.Response) -> str:
+    try:
+        return str(response.json().get("message") or response.text)
+    except ValueError:
+        return response.text or f"HTTP {response.status_code}"
 
 
 def pull_failed(image: str, docker_words: str) -> RecipeError | InfraError:
     """The error of a failed pull, naming the image, in docker's words."""
     words = one_line(docker_words)
-    if pull_failure_is_recipes(words):
+    if REGISTRY_IMAGE.recipes_fault(words):
         return RecipeError(f"image {image} cannot be pulled: {words}")
     return InfraError(f"image {image} could not be pulled on this runner: {words}")

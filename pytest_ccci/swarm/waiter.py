@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 
 import docker
 
+from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
 from pytest_ccci.swarm import inventory
 from pytest_ccci.swarm.convergence import (
     Convergence,
@@ -25,8 +26,6 @@ from pytest_ccci.swarm.convergence import (
 from pytest_ccci.swarm.events import EventFeed
 from pytest_ccci.swarm.stack import STACK_LABEL
 
-# A wait of minutes says how far it got this often, so a CI log shows it is alive and why.
-PROGRESS_INTERVAL_SECONDS = 10.0
 # A removed service's tasks stop within swarm's stop grace period (10 s by default) and then
 # their containers go: a removal still not done after this is stuck, and teardown reports it.
 REMOVAL_TIMEOUT_SECONDS = 60.0
@@ -48,7 +47,7 @@ def wait_converged(
     start = time.monotonic()
     deadline = start + timeout
     seen_updates: dict[str, list[str]] = {}
-    next_progress = start + PROGRESS_INTERVAL_SECONDS
+    next_progress = start + PROGRESS_EVERY_SECONDS
     with EventFeed(api, since, kinds=("service", "container")) as feed:
         while True:
             record_update_states(seen_updates, feed.drain())
@@ -72,7 +71,7 @@ def wait_converged(
                 return Convergence(False, reason, states, elapsed, seen_updates)
             if progress and now >= next_progress:
                 progress(progress_line(stack, states, elapsed, timeout))
-                next_progress = now + PROGRESS_INTERVAL_SECONDS
+                next_progress = now + PROGRESS_EVERY_SECONDS
             feed.wait(deadline - now)
 
 
@@ -94,6 +93,7 @@ def wait_gone(
     removed = list(service_ids)
     with EventFeed(api, time.time(), kinds=("container",)) as feed:
         while time.monotonic() < deadline:
+            feed.drain()  # events only wake this loop: one left buffered would make wait() spin
             # The low-level list: no per-container inspect that races the removal.
             containers = api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"})
             # (Filtering tasks by a removed service's id is a 404: list them all, then match.)

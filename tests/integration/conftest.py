@@ -173,6 +173,7 @@ class DirectApp:
 @pytest.fixture
 def direct_hello(lab, swarm, tmp_path, assert_clean):
     from pytest_ccci.model.app import App
+    from pytest_ccci.model.runner import RunnerChoices
     from pytest_ccci.model.secrets import SecretVault
     from pytest_ccci.model.settings import load_settings
     from pytest_ccci.run.backend import SwarmBackend
@@ -186,7 +187,10 @@ def direct_hello(lab, swarm, tmp_path, assert_clean):
     head = repo.checkout(repo.resolve(None), tmp_path / "head")
     base = repo.checkout(repo.resolve("0.2.0+1.35.0"), tmp_path / "base")
     app = App.for_checkout(settings, head.head_sha, "ccci.test", "direct-test")
-    backend = SwarmBackend(swarm, tmp_path / "deploy", SecretVault(), lock_dir=LOCK_DIR)
+    # As the lab's runs: never pull (no test may make dockerd ask a public registry).
+    backend = SwarmBackend(
+        swarm, tmp_path / "deploy", SecretVault(), lock_dir=LOCK_DIR, runner=RunnerChoices(pull="never")
+    )
     lock = acquire(app_lock_path(LOCK_DIR, app.domain), "direct-test", "direct backend test", timeout=300)
     try:
         yield DirectApp(head, base, app, backend)

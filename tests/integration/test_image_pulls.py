@@ -32,8 +32,10 @@ import pytest
 import yaml
 from background_run import RUN_TIMEOUT
 from recipe_variants import compose_step
+from stalling_registry import StallingRegistry
 
 from conftest import ROOT, Lab
+from pytest_ccci.errors import InfraError
 
 # Where scripts/setup-registry.sh leaves the binary (a link to the one on PATH, or Debian's, extracted).
 REGISTRY_BINARY = ROOT / ".ccci" / "tools" / "docker-registry"
@@ -230,3 +232,23 @@ def test_pull_never_leaves_a_missing_image_to_the_swarm(lab, assert_clean):
     assert "No such image" in rung["reason"] and image in rung["reason"], rung
     assert f"pulling {image}" not in run.output and run.recipe("pullnever")["pulled"] == {}, run.output[-3000:]
     assert_clean(run.recipe("pullnever")["domain"])
+
+
+# -- a registry gone silent -------------------------------------------------------------------
+
+
+def test_a_registry_gone_silent_mid_layer_ends_the_pull_and_the_engine_drops_it(swarm):
+    # Swarm.pull directly, with a silence bound of seconds (the plugin's is minutes).
+    with StallingRegistry() as registry:
+        image = f"{registry.address}/ccci-pulltest/stall:{secrets.token_hex(4)}"
+        try:
+            for attempt in (1, 2):
+                started = time.monotonic()
+                with pytest.raises(InfraError, match=r"the pull said nothing for 3s \(the registry stalled\)"):
+                    swarm.pull(image, lambda event: None, silence=3)
+                assert time.monotonic() - started < 30
+                # A pull the engine kept going would be joined by the next one, which would then
+                # not ask for the layer again: each attempt asking anew shows the engine dropped it.
+                assert registry.layer_requests == attempt
+        finally:
+            assert not swarm.image_present(image)

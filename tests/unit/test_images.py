@@ -1,5 +1,6 @@
-"""The images a deploy needs and what a failed pull means (model/images.py), and the deployer's
-pull step (run/deploy.py) up to the admission, with a swarm that records what it is asked.
+"""The images a deploy needs, what a failed pull means (model/fetch_failures.py), the pull's
+progress lines (model/images.py), its bounds (swarm/images.py), and the deployer's pull step
+(run/deploy.py) with a swarm that records what it is asked.
 
 The pull itself, against a real registry on 127.0.0.1, is tests/integration/test_image_pulls.py.
 """
@@ -13,16 +14,19 @@ import pytest
 
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.app import App
-from pytest_ccci.model.images import PullProgress, pull_failure_is_recipes, service_images
+from pytest_ccci.model.compose import service_images
+from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
+from pytest_ccci.model.images import PullProgress
+from pytest_ccci.model.policy import Allowance, DeployPolicy
 from pytest_ccci.model.runner import RunnerChoices
 from pytest_ccci.model.settings import parse_settings
 from pytest_ccci.run.deploy import Deployer
 from pytest_ccci.run.repo import Checkout
-from pytest_ccci.swarm import images
+from pytest_ccci.swarm.convergence import Convergence
 from pytest_ccci.swarm.images import pull_failed
 
 
-def test_service_images_are_each_listed_once_in_service_order():
+def test_service_images_name_each_service_that_runs_one():
     config = {
         "services": {
             "app": {"image": "git.coopcloud.tech/coop-cloud/app:1.2"},
@@ -31,8 +35,12 @@ def test_service_images_are_each_listed_once_in_service_order():
             "built": {"build": "."},  # no image: nothing to pull
         }
     }
-    assert service_images(config) == ["git.coopcloud.tech/coop-cloud/app:1.2", "postgres:15"]
-    assert service_images({}) == []
+    assert service_images(config) == {
+        "app": "git.coopcloud.tech/coop-cloud/app:1.2",
+        "db": "postgres:15",
+        "worker": "git.coopcloud.tech/coop-cloud/app:1.2",
+    }
+    assert service_images({}) == {}
 
 
 # Docker's own words, as the engine said them (the first three seen on this machine against a
@@ -52,12 +60,16 @@ RUNNERS_FAULT = [
     "toomanyrequests: You have reached your pull rate limit.",
     "received unexpected HTTP status: 503 Service Unavailable",
     "something nobody has classified",
+    # The engine's own storage and the runner's own credentials: "denied" here is not the registry's.
+    "failed to register layer: open /var/lib/docker/overlay2/x/committed: permission denied",
+    "open /root/.docker/config.json: permission denied",
+    'Head "https://registry.example/v2/app/manifests/1": unauthorized: incorrect username or password',
 ]
 
 
 @pytest.mark.parametrize("words", RECIPES_FAULT)
 def test_a_reference_the_registry_does_not_know_is_the_recipes_fault(words):
-    assert pull_failure_is_recipes(words)
+    assert REGISTRY_IMAGE.recipes_fault(words)
     error = pull_failed("example/app:9.9", words)
     assert isinstance(error, RecipeError)
     assert str(error).startswith("image example/app:9.9 cannot be pulled: ") and words.split(":")[0] in str(error)
@@ -65,7 +77,7 @@ def test_a_reference_the_registry_does_not_know_is_the_recipes_fault(words):
 
 @pytest.mark.parametrize("words", RUNNERS_FAULT)
 def test_a_registry_out_of_reach_or_unknown_words_are_the_runners(words):
-    assert not pull_failure_is_recipes(words)
+    assert not REGISTRY_IMAGE.recipes_fault(words)
     error = pull_failed("example/app:1", words)
     assert isinstance(error, InfraError)
     assert str(error).startswith("image example/app:1 could not be pulled on this runner: ")
@@ -111,36 +123,53 @@ def test_a_fast_pull_says_no_progress_line():
 
 
 class PullingSwarm:
-    """A swarm that has some images, records the pulls it is asked for, and can fail them."""
+    """A swarm that has some images, records the pulls it is asked for (each takes
+    `pull_seconds`), can fail them, and accepts a deploy at once."""
 
-    def __init__(self, merged: dict, present: set[str], failure: Exception | None = None):
-        self.merged, self.present, self.failure = merged, present, failure
+    def __init__(self, merged: dict, present: set[str], failure: Exception | None = None, pull_seconds: float = 0):
+        self.merged, self.present, self.failure, self.pull_seconds = merged, present, failure, pull_seconds
         self.pulled: list[str] = []
+        self.asked: list[str] = []  # images asked about
 
     def stack_config(self, files, env, cwd):
         return self.merged
 
     def image_present(self, image):
+        self.asked.append(image)
         return image in self.present
 
-    def pull(self, image, timeout, on_event):
+    def pull(self, image, on_event, silence=None):
         if self.failure:
             raise self.failure
+        time.sleep(self.pull_seconds)
         for event in STREAM:
             on_event(event)
         self.pulled.append(image)
+
+    # A deploy accepted at once: what the deployer asks of the swarm after its pulls.
+    def ensure_networks(self, names):
+        return []
+
+    def services(self, stack):
+        return []
+
+    def stack_deploy(self, stack, compose_file, cwd):
+        pass
+
+    def wait_converged(self, stack, since, timeout, max_task_failures, expect_update, progress):
+        return Convergence(True, "converged", {}, 0.0)
 
 
 class Admitted(Exception):
     """Raised by the admission: the deploy got that far."""
 
 
-MERGED = {"services": {"app": {"image": "app:2"}, "db": {"image": "postgres:15"}}}
+MERGED = {"services": {"app": {"image": "app:2"}, "db": {"image": "postgres:15"}, "worker": {"image": "app:2"}}}
 
 
-def deploy_until_admission(tmp_path: Path, swarm: PullingSwarm, pull: str = "missing") -> list[str]:
-    """Deploy a minimal recipe until its admission; the progress lines said."""
-    (tmp_path / "r").mkdir()
+def deploy(tmp_path: Path, swarm: PullingSwarm, pull: str = "missing", until_admission: bool = True, **kwargs):
+    """Deploy a minimal recipe (to its admission, or through); (the progress lines said, the deployment)."""
+    (tmp_path / "r").mkdir(parents=True)
     (tmp_path / "r" / "compose.yml").write_text("services: {app: {}}\n")
     (tmp_path / "r" / ".env.sample").write_text("DOMAIN=x\n")
     checkout = Checkout("r", tmp_path / "r", "HEAD", "a" * 40, False, (), ())
@@ -148,80 +177,63 @@ def deploy_until_admission(tmp_path: Path, swarm: PullingSwarm, pull: str = "mis
     said: list[str] = []
 
     def admit(declared):
-        raise Admitted
+        if until_admission:
+            raise Admitted
+        return lambda: None
 
-    deployer = Deployer(swarm, tmp_path / "run", None, said.append, runner=RunnerChoices(pull=pull))  # type: ignore[arg-type]
+    runner = RunnerChoices(endpoint_mode="vip", pull=pull)
+    deployer = Deployer(swarm, tmp_path / "run", None, said.append, runner=runner)  # type: ignore[arg-type]
+    if not until_admission:
+        return said, deployer.deploy(app, checkout, "chaos", admit, **kwargs)  # type: ignore[arg-type]
     with pytest.raises(Admitted):
-        deployer.deploy(app, checkout, "chaos", admit)  # type: ignore[arg-type]
-    return said
+        deployer.deploy(app, checkout, "chaos", admit, **kwargs)  # type: ignore[arg-type]
+    return said, None
 
 
-def test_missing_images_are_pulled_before_admission_with_progress_lines(tmp_path):
+def test_missing_images_are_pulled_once_before_admission_with_progress_lines(tmp_path):
     swarm = PullingSwarm(MERGED, present={"postgres:15"})
-    said = deploy_until_admission(tmp_path, swarm)
-    assert swarm.pulled == ["app:2"]  # the image the engine had is not pulled again
+    pulled: dict[str, float] = {}
+    said, _ = deploy(tmp_path, swarm, pulled=pulled)
+    assert swarm.pulled == ["app:2"]  # once for app and worker; the image the engine had is not pulled
+    assert list(pulled) == ["app:2"]
     assert said[0] == "pulling app:2 (not on this runner's engine)"
     assert said[-1].startswith("pulled app:2 in ") and said[-1].endswith("s")
 
 
+def test_a_deploys_time_leaves_its_pulls_out(tmp_path):
+    pulled: dict[str, float] = {}
+    _, deployment = deploy(
+        tmp_path, PullingSwarm(MERGED, present=set(), pull_seconds=0.4), until_admission=False, pulled=pulled
+    )
+    assert set(pulled) == {"app:2", "postgres:15"} and all(seconds >= 0.4 for seconds in pulled.values())
+    assert deployment.deploy_seconds < 0.4, (deployment.deploy_seconds, pulled)
+
+
 def test_never_leaves_images_to_the_runner(tmp_path):
     swarm = PullingSwarm(MERGED, present=set())
-    assert deploy_until_admission(tmp_path, swarm, pull="never") == []
-    assert swarm.pulled == []
+    assert deploy(tmp_path, swarm, pull="never")[0] == []
+    assert swarm.pulled == [] and swarm.asked == []
 
 
-def test_a_failed_pull_stops_the_deploy_before_admission(tmp_path):
-    swarm = PullingSwarm(MERGED, present=set(), failure=pull_failed("app:2", "manifest unknown"))
-    with pytest.raises(RecipeError, match="image app:2 cannot be pulled: manifest unknown"):
-        deploy_until_admission(tmp_path, swarm)
+def test_a_deploy_the_policy_refuses_pulls_nothing(tmp_path):
+    refused = {"services": {"app": {"image": "app:2", "ports": ["8080:80"]}}}
+    swarm = PullingSwarm(refused, present=set())
+    with pytest.raises(RecipeError, match="published-ports"):
+        deploy(tmp_path, swarm)
+    assert swarm.asked == [] and swarm.pulled == []  # the policy came first
+    allowed = DeployPolicy((Allowance("published-ports", "app", "reviewed"),))
+    deploy(tmp_path / "allowed", swarm, policy=allowed)
+    assert swarm.pulled == ["app:2"]
 
 
-# -- the pull's bounds (swarm/images.py): docker-py reads the stream without any timeout --------
+def test_a_failed_pull_stops_the_deploy_before_admission_keeping_earlier_pulls(tmp_path):
+    class FailingSecond(PullingSwarm):
+        def pull(self, image, on_event, silence=None):
+            if image == "postgres:15":
+                raise pull_failed(image, "manifest unknown")
+            super().pull(image, on_event, silence)
 
-
-class StreamingApi:
-    """docker-py's `pull(stream=True, decode=True)` as a generator of `events`, which then
-    blocks for `then_silent` seconds (a registry gone quiet) or raises `then_raise`."""
-
-    def __init__(self, events, then_silent: float = 0.0, then_raise: Exception | None = None):
-        self.events, self.then_silent, self.then_raise = events, then_silent, then_raise
-
-    def pull(self, image, stream, decode):
-        assert stream and decode
-        yield from self.events
-        time.sleep(self.then_silent)
-        if self.then_raise:
-            raise self.then_raise
-
-
-def test_a_pull_hands_every_event_on_and_returns_at_the_streams_end():
-    seen: list = []
-    images.pull(StreamingApi(STREAM), "img:7", timeout=10, on_event=seen.append)  # type: ignore[arg-type]
-    assert seen == STREAM
-
-
-def test_a_registry_gone_silent_ends_the_pull_as_the_runners_problem():
-    started = time.monotonic()
-    with pytest.raises(InfraError, match=r"image img:7: the pull said nothing for 0.3s \(the registry stalled\)"):
-        images.pull(StreamingApi(STREAM[:3], then_silent=30), "img:7", 60, lambda e: None, silence=0.3)  # type: ignore[arg-type]
-    assert time.monotonic() - started < 5  # not the 30 s the stream stays silent
-
-
-def test_a_pull_past_its_bound_ends_even_while_the_stream_talks():
-    class Chatty:
-        def pull(self, image, stream, decode):
-            for _ in range(100):  # talks for 5 s, well past the bound (and then ends: no thread left behind)
-                time.sleep(0.05)
-                yield {"status": "Downloading", "progressDetail": {"current": 1, "total": 2}, "id": "l"}
-
-    with pytest.raises(InfraError, match=r"the pull took over 0.5s"):
-        images.pull(Chatty(), "img:7", 0.5, lambda e: None, silence=10)  # type: ignore[arg-type]
-
-
-def test_an_error_in_the_stream_is_classified_and_names_the_image():
-    failing = StreamingApi([STREAM[0], {"error": "manifest unknown", "errorDetail": {"message": "manifest unknown"}}])
-    with pytest.raises(RecipeError, match="image img:7 cannot be pulled: manifest unknown"):
-        images.pull(failing, "img:7", 10, lambda e: None)  # type: ignore[arg-type]
-    broken = StreamingApi([STREAM[0]], then_raise=ConnectionResetError("engine went away"))
-    with pytest.raises(ConnectionResetError):  # the facade's engine boundary names the engine's own failures
-        images.pull(broken, "img:7", 10, lambda e: None)  # type: ignore[arg-type]
+    pulled: dict[str, float] = {}
+    with pytest.raises(RecipeError, match="image postgres:15 cannot be pulled: manifest unknown"):
+        deploy(tmp_path, FailingSecond(MERGED, present=set()), pulled=pulled)
+    assert list(pulled) == ["app:2"]  # what was pulled is still recorded
