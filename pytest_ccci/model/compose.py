@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
+MIB = 1 << 20
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
 
 
@@ -161,3 +162,26 @@ def service_mounts(service: Mapping[str, Any] | None) -> list[Mount]:
         host_path = parts[0].startswith((".", "/", "~")) or "/" in parts[0]
         mounts.append(Mount("bind" if host_path else "volume", parts[0], parts[1], "ro" in parts[2:3]))
     return mounts
+
+
+def bound_memory(config: Mapping[str, Any], limit_mib: int) -> dict[str, Any]:
+    """A copy of `config` where every service without a memory limit has `limit_mib`."""
+    out = copy.deepcopy(dict(config))
+    for svc in (out.get("services") or {}).values():
+        deploy = svc.get("deploy") or {}
+        resources = deploy.get("resources") or {}
+        limits = resources.get("limits") or {}
+        if (parse_memory(limits.get("memory")) or 0) <= 0:  # none, or 0: unlimited to swarm
+            limits["memory"] = f"{limit_mib}M"
+            resources["limits"], deploy["resources"], svc["deploy"] = limits, resources, deploy
+    return out
+
+
+def memory_limits(config: Mapping[str, Any]) -> dict[str, int | None]:
+    """Each service's memory limit in MiB as deployed (None: unbounded), for results.json."""
+    limits: dict[str, int | None] = {}
+    for name, svc in (config.get("services") or {}).items():
+        raw = (((svc or {}).get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        amount = parse_memory(raw.get("memory"))
+        limits[str(name)] = amount // MIB if amount and amount > 0 else None
+    return limits

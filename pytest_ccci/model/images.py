@@ -17,6 +17,7 @@ lines, at most one per `every` seconds.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,35 @@ from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
 # The ini option ccci_pull: `missing` pulls what the engine lacks; `never` leaves images to the
 # runner (an air-gapped runner preloads them; a missing one then fails its task in swarm's words).
 PULL_CHOICES = ("missing", "never")
+
+
+def registry_host(image: str) -> str | None:
+    """The registry host an image reference names, without its port; None for Docker Hub.
+    Docker's rule: the first path component is a registry when it has a `.` or a `:`, or is
+    `localhost`."""
+    first, slash, _ = image.partition("/")
+    if not slash or not ("." in first or ":" in first or first == "localhost"):
+        return None
+    if first.startswith("["):  # an IPv6 literal: [::1]:5000
+        return first[1:].partition("]")[0]
+    return first.rsplit(":", 1)[0] if first.count(":") == 1 else first
+
+
+def runner_network_registry(image: str) -> bool:
+    """Whether `image` names a registry on the runner's own network: `localhost`, or a loopback,
+    private, link-local or unspecified address. A name that resolves to one is not seen here
+    (resolving it is network traffic)."""
+    host = registry_host(image)
+    if host is None:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
+
 
 # Layer steps after which a layer's bytes are all here.
 _DOWNLOADED = ("Download complete", "Verifying Checksum", "Extracting", "Pull complete")

@@ -6,8 +6,9 @@ interpolated config (what `docker stack config` returns) is searched for what re
 runner: bind mounts of host paths and the engine socket (or a directory holding it), named
 volumes binding a host path, privileges, host namespaces, confinement switched off, kernel
 parameters, published ports, files outside the recipe checkout (configs/secrets `file:`,
-`env_file:`, COMPOSE_FILE entries), and objects the stack does not own (volumes and configs
-named outside `<stack>_*`, volume drivers other than `local`). Each is a `Finding` (service,
+`env_file:`, COMPOSE_FILE entries), objects the stack does not own (volumes and configs
+named outside `<stack>_*`, volume drivers other than `local`), and images whose registry is on
+the runner's own network (an address the engine would dial to pull them). Each is a `Finding` (service,
 key, value, kind, and the host path it reaches); one not permitted by an `Allowance` (a kind for
 a named service, for bind mounts only under a reviewed `source` path, from ccci.yml; or
 host-wide from the ini's `ccci_allow`) refuses the deploy with one line naming each finding and
@@ -31,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.compose import Mount, parse_memory, service_mounts
+from pytest_ccci.model.compose import Mount, bound_memory, service_mounts
+from pytest_ccci.model.images import runner_network_registry
 
 # Every kind of finding, with what it gives the recipe (said in a refusal). An allowance names one.
 KINDS: dict[str, str] = {
@@ -51,6 +53,7 @@ KINDS: dict[str, str] = {
     "published-ports": "a published port, reachable on the runner's network",
     "outside-file": "a file outside the recipe checkout",
     "foreign-object": "a volume or config the stack does not own (another recipe's data, or a driver's)",
+    "private-registry": "an image pulled from the runner's own network (a loopback, private or link-local registry)",
 }
 # Sockets that hand whoever mounts them the container engine (and every recipe's secrets).
 ENGINE_SOCKETS = frozenset({"docker.sock", "containerd.sock", "podman.sock"})
@@ -64,7 +67,6 @@ SOURCE_REQUIRED = ("bind-mount",)
 # The one security_opt that tightens confinement rather than loosening it.
 SAFE_SECURITY_OPTS = frozenset({"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"})
 HOST_WIDE = "*"  # the service of a host-wide allowance: every service of every recipe
-MIB = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ def findings(config: Mapping[str, Any], checkout: Path | str, stack: str | None 
         found += _port_findings(name, svc)
         found += env_file_findings(name, svc, root, root)
         found += _foreign_findings(name, svc, config, stack)
+        found += _registry_findings(name, svc)
     found += _file_findings(config, services, root)
     return found
 
@@ -368,32 +371,12 @@ def _foreign_name(key: str, spec: Mapping[str, Any], stack: str | None, named_co
     return f"{'external ' if external else ''}name {swarm_name}"
 
 
+def _registry_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
+    # The engine would dial it on the ref's word (ccci_pull = missing): the runner's own network.
+    image = str(svc.get("image") or "")
+    return [Finding(name, "image", image, "private-registry")] if runner_network_registry(image) else []
+
+
 def _referenced(entries: Any) -> set[str]:
     """The config or secret keys a service's `configs:`/`secrets:` list names (short or long)."""
     return {str(e.get("source")) if isinstance(e, Mapping) else str(e) for e in entries or ()}
-
-
-# --- memory ----------------------------------------------------------------------------------
-
-
-def bound_memory(config: Mapping[str, Any], limit_mib: int) -> dict[str, Any]:
-    """A copy of `config` where every service without a memory limit has `limit_mib`."""
-    out = copy.deepcopy(dict(config))
-    for svc in (out.get("services") or {}).values():
-        deploy = svc.get("deploy") or {}
-        resources = deploy.get("resources") or {}
-        limits = resources.get("limits") or {}
-        if (parse_memory(limits.get("memory")) or 0) <= 0:  # none, or 0: unlimited to swarm
-            limits["memory"] = f"{limit_mib}M"
-            resources["limits"], deploy["resources"], svc["deploy"] = limits, resources, deploy
-    return out
-
-
-def memory_limits(config: Mapping[str, Any]) -> dict[str, int | None]:
-    """Each service's memory limit in MiB as deployed (None: unbounded), for results.json."""
-    limits: dict[str, int | None] = {}
-    for name, svc in (config.get("services") or {}).items():
-        raw = (((svc or {}).get("deploy") or {}).get("resources") or {}).get("limits") or {}
-        amount = parse_memory(raw.get("memory"))
-        limits[str(name)] = amount // MIB if amount and amount > 0 else None
-    return limits

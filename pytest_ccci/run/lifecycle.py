@@ -18,9 +18,10 @@ from filelock import FileLock
 from pytest_ccci.errors import CcciError, InfraError, RecipeError, UsageError
 from pytest_ccci.model import routes
 from pytest_ccci.model.app import App
+from pytest_ccci.model.compose import memory_limits
 from pytest_ccci.model.idempotence import ServiceSnapshot, replaced_tasks
 from pytest_ccci.model.naming import service_name
-from pytest_ccci.model.policy import DeployPolicy, memory_limits
+from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
 from pytest_ccci.model.settings import Settings, load_settings, resolve_source
 from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base

@@ -145,8 +145,14 @@ def image_present(client: docker.DockerClient, image: str) -> bool:
     return True
 
 
-def enroll_with_image(lab: Lab, name: str, image: str, **settings) -> None:
+# The deploy policy refuses an image from the runner's own network unless the recipe is allowed it.
+ALLOW_LOCAL_REGISTRY = [{"kind": "private-registry", "service": "app", "reason": "the test's registry on 127.0.0.1"}]
+
+
+def enroll_with_image(lab: Lab, name: str, image: str, allow_local_registry: bool = True, **settings) -> None:
     """hello under `name`, its app image swapped for `image`."""
+    if allow_local_registry:
+        settings["allow"] = ALLOW_LOCAL_REGISTRY
     lab.enroll(
         name, extra_steps=compose_step(lab, name, (HELLO_IMAGE_LINE, f"    image: {image}\n")), settings=settings
     )
@@ -183,7 +189,8 @@ def test_an_image_only_the_registry_has_is_pulled_before_the_deploy(lab, swarm, 
         remove_image(swarm.client, image)
 
 
-# -- b, c: a tag the registry does not know (fail), a registry out of reach (unver) ------------
+# -- b, c: a tag the registry does not know (fail), a registry out of reach (unver); and a ------
+# registry on the runner's own network the recipe is not allowed (refused: fail, nothing pulled)
 
 
 def test_an_unknown_tag_fails_and_an_unreachable_registry_is_unverified(lab, local_registry, assert_clean):
@@ -191,15 +198,19 @@ def test_an_unknown_tag_fails_and_an_unreachable_registry_is_unverified(lab, loc
     unreachable = f"127.0.0.1:{free_port()}/ccci-pulltest/hello:1"  # nothing listens there
     enroll_with_image(lab, "pulltag", unknown)
     enroll_with_image(lab, "pullnoreg", unreachable)
+    enroll_with_image(lab, "pullrefused", unknown, allow_local_registry=False)
 
-    run = lab.run("--recipe", "pulltag", "--recipe", "pullnoreg", "--tiers", "install", *PULL_MISSING)
+    recipes = ("--recipe", "pulltag", "--recipe", "pullnoreg", "--recipe", "pullrefused")
+    run = lab.run(*recipes, "--tiers", "install", *PULL_MISSING)
 
     tag = install_verdict(run, "pulltag", "fail")
     assert f"image {unknown} cannot be pulled" in tag["reason"] and "manifest unknown" in tag["reason"], tag
     noreg = install_verdict(run, "pullnoreg", "unver")
     assert f"image {unreachable} could not be pulled on this runner" in noreg["reason"], noreg
     assert "connection refused" in noreg["reason"], noreg
-    for name in ("pulltag", "pullnoreg"):  # refused before anything was created
+    refused = install_verdict(run, "pullrefused", "fail")
+    assert f"service app image: {unknown}" in refused["reason"] and "kind: private-registry" in refused["reason"]
+    for name in ("pulltag", "pullnoreg", "pullrefused"):  # refused before anything was created
         assert run.recipe(name)["pulled"] == {}, run.recipe(name)
         assert_clean(run.recipe(name)["domain"])
 

@@ -16,8 +16,8 @@ from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.app import App
 from pytest_ccci.model.compose import service_images
 from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
-from pytest_ccci.model.images import PullProgress
-from pytest_ccci.model.policy import Allowance, DeployPolicy
+from pytest_ccci.model.images import PullProgress, registry_host, runner_network_registry
+from pytest_ccci.model.policy import Allowance, DeployPolicy, findings
 from pytest_ccci.model.runner import RunnerChoices
 from pytest_ccci.model.settings import parse_settings
 from pytest_ccci.run.deploy import Deployer
@@ -41,6 +41,38 @@ def test_service_images_name_each_service_that_runs_one():
         "worker": "git.coopcloud.tech/coop-cloud/app:1.2",
     }
     assert service_images({}) == {}
+
+
+@pytest.mark.parametrize(
+    ("image", "host", "runners_network"),
+    [
+        ("postgres:15", None, False),  # Docker Hub
+        ("coopcloud/app:1.2", None, False),  # Docker Hub: a first component without . or :
+        ("git.coopcloud.tech/coop-cloud/app:1.2", "git.coopcloud.tech", False),
+        ("ghcr.io/org/app@sha256:" + "a" * 64, "ghcr.io", False),
+        ("127.0.0.1:5000/app:1", "127.0.0.1", True),
+        ("localhost:5000/app:1", "localhost", True),
+        ("localhost/app", "localhost", True),
+        ("10.1.2.3/app:1", "10.1.2.3", True),
+        ("192.168.0.9:443/app:1", "192.168.0.9", True),
+        ("172.20.0.1:5000/app", "172.20.0.1", True),
+        ("169.254.169.254/latest:1", "169.254.169.254", True),  # a cloud's metadata service
+        ("[::1]:5000/app:1", "::1", True),
+        ("[fd00::1]/app:1", "fd00::1", True),
+        ("0.0.0.0:5000/app:1", "0.0.0.0", True),
+        ("93.184.216.34:5000/app:1", "93.184.216.34", False),  # a public address
+    ],
+)
+def test_the_registry_an_image_names_and_whether_it_is_on_the_runners_network(image, host, runners_network):
+    assert registry_host(image) == host
+    assert runner_network_registry(image) is runners_network
+
+
+def test_the_deploy_policy_finds_images_from_the_runners_network():
+    config = {"services": {"app": {"image": "10.0.0.5:5000/app:1"}, "db": {"image": "postgres:15"}}}
+    assert [(f.service, f.key, f.value, f.kind) for f in findings(config, ".")] == [
+        ("app", "image", "10.0.0.5:5000/app:1", "private-registry")
+    ]
 
 
 # Docker's own words, as the engine said them (the first three seen on this machine against a

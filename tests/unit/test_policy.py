@@ -9,14 +9,13 @@ import os
 import pytest
 
 from pytest_ccci.errors import RecipeError
+from pytest_ccci.model.compose import bound_memory, memory_limits
 from pytest_ccci.model.policy import (
     KINDS,
     Allowance,
     DeployPolicy,
     HostPolicy,
-    bound_memory,
     findings,
-    memory_limits,
     not_permitted,
     refusal,
 )

@@ -14,7 +14,8 @@ import pytest
 
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.app import App
-from pytest_ccci.model.policy import Allowance, DeployPolicy, bound_memory, findings, memory_limits, not_permitted
+from pytest_ccci.model.compose import bound_memory, memory_limits
+from pytest_ccci.model.policy import Allowance, DeployPolicy, findings, not_permitted
 from pytest_ccci.model.secrets import MASK, fingerprints, holds_secret, mask_url, redact, url_password
 from pytest_ccci.model.settings import parse_settings
 from pytest_ccci.run.deploy import Deployer, source_findings
