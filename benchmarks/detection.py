@@ -99,11 +99,11 @@ def stamped_returns(sw: Swarm) -> Iterator[list[float]]:
         returned.append(time.time())
         return convergence
 
-    sw.wait_converged = timed_wait
+    sw.wait_converged = timed_wait  # type: ignore[method-assign]  # stamps each return, for this measure only
     try:
         yield returned
     finally:
-        sw.wait_converged = real_wait
+        sw.wait_converged = real_wait  # type: ignore[method-assign]
 
 
 @dataclass

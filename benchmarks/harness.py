@@ -85,8 +85,10 @@ def run(
     timeout: float = PROC_TIMEOUT,
     sample_memory: bool = False,
     env: dict[str, str] | None = None,
+    keep: int = 25,
 ) -> dict[str, Any]:
-    """Run a command in its own session; wall seconds, exit code, output tail, peak tree RSS."""
+    """Run a command in its own session; wall seconds, exit code, the last `keep` lines of its
+    output, peak tree RSS."""
     start = time.monotonic()
     proc = subprocess.Popen(
         args,
@@ -118,7 +120,7 @@ def run(
     return {
         "wall": round(wall, 3),
         "rc": proc.returncode,
-        "tail": out.strip().splitlines()[-25:],
+        "tail": out.strip().splitlines()[-keep:],
         "peak_tree_rss_mib": round(peak[0] / 2**20, 1) if sample_memory else None,
     }
 

@@ -3,8 +3,9 @@
 
     python benchmarks/run.py [--quick] [--only NAME...] [--out benchmarks/results/latest.json]
 
-Measures (see benchmarks/README.md): overhead, detection (detection.py), sweep, collection,
-memory, images (images.py). Every figure is measured in this one run on this machine; none is asserted anywhere.
+Measures (see benchmarks/README.md): overhead and overhead_realistic (overhead.py), detection
+(detection.py), sweep, collection, memory, images (images.py). Every figure is measured in this
+one run on this machine; none is asserted anywhere.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from typing import Any
 
 import detection
 import images
+import overhead
 from harness import ROOT, Lab, cleanup_domains, contention, log, pytest_cmd, run, swarm
 
 from pytest_ccci.swarm.facade import Swarm
 
-MEASURES = ("overhead", "detection", "sweep", "collection", "memory", "images")
+MEASURES = ("overhead", "overhead_realistic", "detection", "sweep", "collection", "memory", "images")
 TARGETS: dict[str, tuple[str, str | None, float | None]] = {
-    "overhead": ("plugin/bare wall", "<=", 1.05),
+    **overhead.TARGETS,
     **detection.TARGETS,
     "sweep_default": ("parallel/serial wall", "<=", 0.35),
     "sweep_max4": ("parallel/serial wall", "<=", 0.35),
@@ -38,76 +40,6 @@ TARGETS: dict[str, tuple[str, str | None, float | None]] = {
     "memory": ("MiB peak tree RSS", None, None),
     **images.TARGETS,
 }
-
-
-# -- 1. overhead ---------------------------------------------------------------------------------
-
-
-def _plugin_side(lab: Lab, i: int) -> dict[str, Any]:
-    out = lab.tmp / f"plugin{i}.json"
-    r = run(
-        pytest_cmd("--recipe", "benchhello", "--recipes-dir", str(lab.recipes), "--ccci-json", str(out)), cwd=lab.tmp
-    )
-    if r["rc"] != 0:
-        log(f"plugin run failed (rc {r['rc']}): " + " | ".join(r["tail"][-8:]))
-    try:
-        rec = json.loads(out.read_text())["recipes"]["benchhello"]
-        # results.json's own names: seconds per tier, and per deploy (and teardown)
-        r["durations"] = {"tiers": rec["durations"], "deploys": rec["deploy_durations"]}
-    except (OSError, ValueError, KeyError) as exc:
-        r["durations"] = None
-        log(f"plugin run {i}: no durations in {out.name}: {type(exc).__name__}: {exc}")
-    return r
-
-
-def _bare_side(source: Path, lab: Lab, i: int, bare_domains: set[str]) -> dict[str, Any]:
-    b = run(
-        [sys.executable, str(ROOT / "benchmarks" / "bare_hello.py"), str(source), str(lab.tmp / f"bare{i}")], cwd=ROOT
-    )
-    try:
-        detail = json.loads(b["tail"][-1])
-        b["phases"] = detail["phases"]
-        bare_domains.add(detail["domain"])
-    except (ValueError, IndexError, KeyError):
-        log(f"bare run failed (rc {b['rc']}): " + " | ".join(b["tail"][-8:]))
-    return b
-
-
-def bench_overhead(quick: bool, sw: Swarm) -> dict:
-    reps = 1 if quick else 2
-    lab = Lab(Path(tempfile.mkdtemp(prefix="ccci-bench-overhead-")))
-    source = lab.enroll("benchhello", "hello")
-    sides: dict[str, list[dict[str, Any]]] = {"plugin": [], "bare": []}
-    bare_domains: set[str] = set()
-    try:
-        for i in range(reps):
-            # Alternate which side goes first, so a drift in the machine's load hits both alike.
-            for side in ("plugin", "bare") if i % 2 == 0 else ("bare", "plugin"):
-                log(f"overhead {i + 1}/{reps}: {side}, full hello lifecycle")
-                r = _plugin_side(lab, i) if side == "plugin" else _bare_side(source, lab, i, bare_domains)
-                r["contention"] = contention()
-                sides[side].append(r)
-    finally:
-        cleanup_domains(sw, lab.domains | bare_domains)
-        shutil.rmtree(lab.tmp, ignore_errors=True)
-    plugin, bare = sides["plugin"], sides["bare"]
-    p, b = statistics.median(r["wall"] for r in plugin), statistics.median(r["wall"] for r in bare)
-    return {
-        "overhead": {
-            "value": round(p / b, 3),
-            "valid": all(r["rc"] == 0 for r in plugin + bare),
-            "detail": {
-                "plugin_walls": [r["wall"] for r in plugin],
-                "bare_walls": [r["wall"] for r in bare],
-                "plugin_median": p,
-                "bare_median": b,
-                "bare_phases": [r.get("phases") for r in bare],
-                "plugin_durations": [r["durations"] for r in plugin],
-                "contention": [r["contention"] for r in plugin + bare],
-                "failed_tails": [r["tail"][-8:] for r in plugin + bare if r["rc"] != 0],
-            },
-        }
-    }
 
 
 # -- 3 + 5. sweep scaling and memory -------------------------------------------------------------
@@ -274,7 +206,7 @@ def table(results: dict) -> list[str]:
 
 
 BENCHES: dict[str, Callable[[bool, Swarm], dict]] = {
-    "overhead": bench_overhead,
+    **overhead.BENCHES,
     **detection.BENCHES,
     "collection": bench_collection,
     "sweep": bench_sweep,
@@ -284,7 +216,7 @@ BENCHES: dict[str, Callable[[bool, Swarm], dict]] = {
 
 def measure_all(wanted: list[str], quick: bool, sw: Swarm) -> dict:
     results: dict = {}
-    for name in ("collection", "detection", "overhead", "sweep", "images"):
+    for name in ("collection", "detection", "overhead", "overhead_realistic", "sweep", "images"):
         if name not in wanted:
             continue
         t = time.monotonic()

@@ -39,6 +39,7 @@ def remove(api: docker.APIClient, stack: str, label_filter: str, timeout: float 
     # containers are gone ("in use" until then): retry until nothing is left or time is up.
     with EventFeed(api, time.time(), kinds=("service", "container", "network")) as feed:
         while _remove_labelled(_kinds(api, label_filter, stack)) and time.monotonic() < deadline:
+            feed.drain()  # events only wake this loop: one left buffered would make wait() spin
             feed.wait(max(0.0, deadline - time.monotonic()))
     return leftovers(api, label_filter, stack)
 
