@@ -282,12 +282,14 @@ class RecipeLifecycle:
         repo = self.repo()
         head = self.checkout()
         base_checkout = repo.checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)
-        base_dep = self._deploy(base_checkout, "release")
+        # Keyed by the base in results.json's deploy_durations: one upgrade per base (--upgrade-from
+        # all) deploys the same head each time, as install did.
+        base_dep = self._deploy(base_checkout, "release", what=f"upgrade_from_{base.tag}")
         run = UpgradeRun(base, base_dep, None, Seeded(self.settings().seed.service))
         if not base_dep.convergence.ok:
             return run
         run.seeded = self.seed(base_dep)
-        run.head_deployment = self._deploy(head, "chaos")
+        run.head_deployment = self._deploy(head, "chaos", what=f"upgrade_from_{base.tag}")
         return run
 
     # -- data proofs -------------------------------------------------------------------------

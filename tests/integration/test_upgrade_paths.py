@@ -47,9 +47,13 @@ def test_upgrade_from_all_runs_one_upgrade_per_older_release(lab, assert_clean):
         assert len([nodeid for nodeid in items if tag in nodeid]) == 1, (tag, items)
     assert all(item["status"] == "pass" for item in items.values()), items
     assert rec["rungs"]["upgrade"]["status"] == "pass", rec["rungs"]["upgrade"]
-    # Each base release was really deployed (as a release), and the head in chaos mode after it.
-    releases = {f"deploy_release_{commit_of(source, tag)[:8]}" for tag in ("0.1.0+1.35.0", "0.2.0+1.35.0")}
+    # Each base release was really deployed (as a release), and the head in chaos mode after each.
     head = rec["head_sha"][:8]
-    assert releases | {f"deploy_chaos_{head}"} <= set(rec["deploy_durations"]), rec["deploy_durations"]
+    deploys = {
+        key
+        for tag in ("0.1.0+1.35.0", "0.2.0+1.35.0")
+        for key in (f"upgrade_from_{tag}_release_{commit_of(source, tag)[:8]}", f"upgrade_from_{tag}_chaos_{head}")
+    }
+    assert deploys <= set(rec["deploy_durations"]), rec["deploy_durations"]
     assert rec["stamps"]["upgrade_stamp"]["chaos-version"] == head, rec["stamps"]
     assert_clean(rec["domain"])
