@@ -38,10 +38,11 @@ from pytest_ccci.swarm.archives import tar_bytes
 from pytest_ccci.swarm.facade import Swarm
 from pytest_ccci.swarm.helper import PROBE_IMAGE
 from pytest_ccci.swarm.networks import LABEL_INFRASTRUCTURE, runner_endpoint_mode
+from pytest_ccci.swarm.stack import STACK_LABEL
 
 POLL = 0.1  # the tight loop
-STACK_LABEL = "com.docker.stack.namespace"
-# The container spec keys that tell a task of the service's current spec from an old one.
+# The container spec keys that tell a task of the service's current spec from an old one (the
+# ones the examples' deploys change; the waiter compares more: convergence.SPEC_KEYS).
 SPEC_KEYS = ("Image", "Env", "Labels", "Args", "Command")
 
 
@@ -266,6 +267,8 @@ class BareApp:
         # containers are gone ("in use" until then): retried in the same tight loop.
         while self._remove_left(by_stack) and time.monotonic() < deadline:
             time.sleep(POLL)
+        # A teardown that left something is not the plugin's equal: the sample is not valid.
+        expect(not self._remove_left(by_stack), f"bare teardown of {self.stack} left objects in use after 60 s")
 
     def _remove_left(self, by_stack: dict[str, str]) -> int:
         """Try to remove the app's volumes, secrets, configs and networks; how many are still in use."""

@@ -31,6 +31,7 @@ from harness import LOCK_DIR, Lab, cleanup_domains, contention, log
 
 from pytest_ccci.model.app import App
 from pytest_ccci.model.naming import service_name
+from pytest_ccci.model.runner import RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
 from pytest_ccci.model.settings import load_settings
 from pytest_ccci.run.backend import SwarmBackend
@@ -126,7 +127,8 @@ def target(lab: Lab, sw: Swarm, name: str, example: str, base_tag: str | None) -
     head = repo.checkout(repo.resolve(None), lab.tmp / f"{name}-head")
     base = repo.checkout(repo.resolve(base_tag), lab.tmp / f"{name}-base") if base_tag else None
     app = App.for_checkout(settings, head.head_sha, "ccci.test", f"bench-{int(time.time())}")
-    backend = SwarmBackend(sw, lab.tmp / "deploy", SecretVault(), lock_dir=LOCK_DIR)
+    never_pull = RunnerChoices(pull="never")  # the examples' images are built here: never pulled
+    backend = SwarmBackend(sw, lab.tmp / "deploy", SecretVault(), lock_dir=LOCK_DIR, runner=never_pull)
     lock = acquire(app_lock_path(LOCK_DIR, app.domain), app.run_id, "benchmark", timeout=300)
     try:
         yield Target(app, backend, head, base, service_name(app.stack, "app"))

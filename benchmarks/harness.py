@@ -182,7 +182,9 @@ class Lab:
         self.tmp = tmp
         self.recipes = tmp / "recipes"
         self.recipes.mkdir(parents=True)
-        (tmp / "pytest.ini").write_text("[pytest]\n")
+        (tmp / "pytest.ini").write_text(
+            "[pytest]\nccci_pull = never\n"
+        )  # the examples' images are built here: never pulled
         self.domains: set[str] = set()
 
     def enroll(self, name: str, example: str) -> Path:

@@ -141,7 +141,9 @@ def bench_collection(quick: bool, sw: Swarm) -> dict:
         folder = recipes / f"r{i:03d}"
         folder.mkdir(parents=True)
         (folder / "ccci.yml").write_text(f"source: /nonexistent/ccci-bench/r{i:03d}\nhealth: {{path: /health}}\n")
-    (tmp / "pytest.ini").write_text("[pytest]\n")
+    (tmp / "pytest.ini").write_text(
+        "[pytest]\nccci_pull = never\n"
+    )  # the examples' images are built here: never pulled
     # This machine's environment sets PYTHONDONTWRITEBYTECODE=1: every pytest start compiles
     # (and assertion-rewrites) every imported module, the hypothesis plugin's included. The
     # headline figure is that environment as is; the variants separate what is the plugin's.

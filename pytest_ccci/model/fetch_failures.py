@@ -43,7 +43,7 @@ GIT_SOURCE = FetchFailureWords(
         "does not exist",
         "repository not found",
         "does not appear to be a git repository",
-        r"returned error: 4\d\d",
+        r"returned error: 4(?!08|29)\d\d",  # 408 (timeout) and 429 (rate limit) are the runner's
     ),
     unreachable=_words(
         "could not resolve host",
@@ -63,6 +63,8 @@ GIT_SOURCE = FetchFailureWords(
         "the remote end hung up unexpectedly",
         "ssl_error",
         "gnutls_handshake",
+        "returned error: 408",
+        "returned error: 429",
     ),
     other_words_are_recipes=True,
 )

@@ -1,18 +1,10 @@
-"""The images a deploy needs, and what a failed pull means. Pure: docker's words in, verdicts out.
+"""Image references and pulls, pure: which registry a reference names (Docker's own rule),
+whether that registry is on the runner's own network (the deploy policy's `private-registry`),
+and `PullProgress`, which folds docker's pull stream (one JSON event per layer step) into a few
+progress lines, at most one per `every` seconds.
 
 A runner that reaches a registry pulls the images a recipe names and does not have yet, before
-the deploy is timed (run/deploy.py). What happens when a pull fails decides whose problem it is:
-
-- the registry answered and does not know the reference (a tag or repository that does not
-  exist, a malformed name, access refused): the recipe names an image nobody can pull, a
-  recipe failure;
-- the registry could not be reached (DNS, connection, TLS, timeouts, 5xx, rate limits): the
-  runner's problem, unverified;
-- words we do not know: the runner's problem too. The verdict then carries docker's own words;
-  failing a recipe on a guess would send its maintainers after the wrong cause.
-
-`PullProgress` folds docker's pull stream (one JSON event per layer step) into a few progress
-lines, at most one per `every` seconds.
+the deploy is timed (run/deploy.py); whose fault a failed pull is, is model/fetch_failures.py's.
 """
 
 from __future__ import annotations
@@ -29,32 +21,42 @@ from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
 PULL_CHOICES = ("missing", "never")
 
 
-def registry_host(image: str) -> str | None:
-    """The registry host an image reference names, without its port; None for Docker Hub.
-    Docker's rule: the first path component is a registry when it has a `.` or a `:`, or is
-    `localhost`."""
+def registry_of(image: str) -> str | None:
+    """The registry an image reference names, port included (`127.0.0.1:5000`); None for Docker
+    Hub. Docker's rule (splitDockerDomain): the first path component is a registry when it has a
+    `.` or a `:`, is `localhost`, or has a capital letter (repository names are lowercase)."""
     first, slash, _ = image.partition("/")
-    if not slash or not ("." in first or ":" in first or first == "localhost"):
+    if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
+        return first
+    return None
+
+
+def registry_host(image: str) -> str | None:
+    """The host of the registry an image names, lowercased, without its port; None for Docker Hub."""
+    registry = registry_of(image)
+    if registry is None:
         return None
-    if first.startswith("["):  # an IPv6 literal: [::1]:5000
-        return first[1:].partition("]")[0]
-    return first.rsplit(":", 1)[0] if first.count(":") == 1 else first
+    if registry.startswith("["):  # an IPv6 literal: [::1]:5000
+        return registry[1:].partition("]")[0].lower()
+    return (registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry).lower()
+
+
+# Names that only mean something on a local network (RFC 6761/6762/8375, and the usual ones).
+_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
 
 
 def runner_network_registry(image: str) -> bool:
-    """Whether `image` names a registry on the runner's own network: `localhost`, or a loopback,
-    private, link-local or unspecified address. A name that resolves to one is not seen here
-    (resolving it is network traffic)."""
+    """Whether `image` names a registry on the runner's own network: a name of one label
+    (`localhost`, `registry:5000`) or under a local-only suffix (`.local`, `.internal`, ...), or
+    an address that is not global (loopback, private, link-local, shared 100.64/10, ...). A
+    public-looking name that resolves to such an address is not seen (resolving is traffic)."""
     host = registry_host(image)
     if host is None:
         return False
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
     try:
-        address = ipaddress.ip_address(host)
+        return not ipaddress.ip_address(host).is_global
     except ValueError:
-        return False
-    return address.is_private or address.is_loopback or address.is_link_local or address.is_unspecified
+        return "." not in host.rstrip(".") or host.rstrip(".").endswith(_LOCAL_SUFFIXES)
 
 
 # Layer steps after which a layer's bytes are all here.

@@ -219,7 +219,7 @@ def _iso(ts: float) -> str:
 
 # What differs between two runs of the same recipes by nature: identities and clocks.
 RUN_FIELDS = ("run_id", "started", "finished", "shard")
-RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock")
+RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock", "pulled")
 
 
 def comparable(doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Images on the engine: whether one is here, and pulling one through docker's progress stream.
 
-A pull that fails ends as the taxonomy says whose problem it is (model/images.py): a
+A pull that fails ends as the taxonomy says whose problem it is (model/fetch_failures.py): a
 RecipeError when the registry does not know the reference, an InfraError when the registry
 cannot be reached (or docker's words are ones nobody classified). Both name the image and
 carry docker's own words.
@@ -23,6 +23,7 @@ import urllib3.exceptions
 
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
+from pytest_ccci.model.images import registry_of
 from pytest_ccci.model.text import one_line
 from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS
 
@@ -71,15 +72,18 @@ def _pull_request(api: docker.APIClient, image: str, silence: float) -> requests
     """The engine's answer to `POST /images/create` (what docker-py's pull sends, credentials
     for the image's registry included), its stream unread."""
     repository, tag = docker.utils.parse_repository_tag(image)
-    registry, _ = docker.auth.resolve_repository_name(repository)
-    credentials = docker.auth.get_config_header(api, registry)
-    response = api.post(
-        f"{api.base_url}/v{api.api_version}/images/create",
-        params={"fromImage": repository, "tag": tag or "latest"},
-        headers={"X-Registry-Auth": credentials} if credentials else {},
-        stream=True,
-        timeout=(API_TIMEOUT_SECONDS, silence),
-    )
+    # The registry by docker's own rule (the engine pulls from it): its credentials, none other's.
+    credentials = docker.auth.get_config_header(api, registry_of(image) or docker.auth.INDEX_NAME)
+    try:
+        response = api.post(
+            f"{api.base_url}/v{api.api_version}/images/create",
+            params={"fromImage": repository, "tag": tag or "latest"},
+            headers={"X-Registry-Auth": credentials} if credentials else {},
+            stream=True,
+            timeout=(API_TIMEOUT_SECONDS, silence),
+        )
+    except requests.exceptions.ReadTimeout:  # the engine answers once the registry gave the manifest
+        raise stalled(image, silence) from None
     if response.status_code >= 400:
         with response:
             raise pull_failed(image, _engine_message(response))
@@ -90,15 +94,30 @@ def _pull_events(response: requests.Response, image: str, silence: float) -> Ite
     """docker's pull stream, an event a line; an error event raises, classified."""
     try:
         for line in response.iter_lines():
-            event = json.loads(line) if line.strip() else {}
+            event = _event(line, image)
             if event.get("error") or event.get("errorDetail"):
                 raise pull_failed(image, str(event.get("error") or (event["errorDetail"] or {}).get("message")))
             if event:
                 yield event
     except requests.exceptions.ConnectionError as exc:
         if isinstance(exc.args[0] if exc.args else None, urllib3.exceptions.ReadTimeoutError):
-            raise InfraError(f"image {image}: the pull said nothing for {silence:g}s (the registry stalled)") from None
+            raise stalled(image, silence) from None
         raise
+
+
+def _event(line: bytes, image: str) -> dict[str, Any]:
+    try:
+        event = json.loads(line) if line.strip() else {}
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        said = one_line(line.decode(errors="replace"), 120)
+        raise InfraError(f"image {image}: the engine's pull stream said {said!r}, not an event")
+    return event
+
+
+def stalled(image: str, silence: float) -> InfraError:
+    return InfraError(f"image {image}: the pull said nothing for {silence:g}s (the registry stalled)")
 
 
 def _engine_message(response: requests.Response) -> str:

@@ -38,8 +38,12 @@ def remove(api: docker.APIClient, stack: str, label_filter: str, timeout: float 
     # Swarm lets go of a removed service's networks, configs and secrets a moment after its
     # containers are gone ("in use" until then): retry until nothing is left or time is up.
     with EventFeed(api, time.time(), kinds=("service", "container", "network")) as feed:
-        while _remove_labelled(_kinds(api, label_filter, stack)) and time.monotonic() < deadline:
-            feed.drain()  # events only wake this loop: one left buffered would make wait() spin
+        while True:
+            # Events only wake this loop: one left buffered would make wait() spin, and one that
+            # comes while removing must still wake the next wait (so: drained before, not after).
+            feed.drain()
+            if not _remove_labelled(_kinds(api, label_filter, stack)) or time.monotonic() >= deadline:
+                break
             feed.wait(max(0.0, deadline - time.monotonic()))
     return leftovers(api, label_filter, stack)
 

@@ -1,5 +1,6 @@
-"""A registry on 127.0.0.1 that answers like a real one until a layer is a third sent, then goes
-silent: the stall a pull must not hang on. Serves one image (any name, any tag) of one layer.
+"""A registry on 127.0.0.1 that answers like a real one until a layer is a third sent (or, with
+`stall_at="manifest"`, until the manifest is asked for), then goes silent: the stalls a pull
+must not hang on. Serves one image (any name, any tag) of one layer.
 
     with StallingRegistry() as registry:
         image = f"{registry.address}/ccci-pulltest/stall:1"
@@ -26,8 +27,8 @@ def _digest(data: bytes) -> str:
 
 
 class StallingRegistry:
-    def __init__(self, stall_seconds: float = 60.0):
-        self.stall_seconds = stall_seconds
+    def __init__(self, stall_seconds: float = 60.0, stall_at: str = "layer"):
+        self.stall_seconds, self.stall_at = stall_seconds, stall_at
         self.layer_requests = 0
         self._stop = threading.Event()
         self._layer, diff_id = _random_layer()
@@ -88,6 +89,9 @@ class StallingRegistry:
         digest = path.rsplit("/", 1)[-1]
         if path == "/v2/":
             _send(request, 200, b"{}", "application/json", head)
+        elif "/manifests/" in path and self.stall_at == "manifest":
+            self._stop.wait(self.stall_seconds)  # nothing is sent: the engine has nothing to say
+            request.close_connection = True
         elif "/manifests/" in path:
             _send(request, 200, self._manifest, MANIFEST_TYPE, head, _digest(self._manifest))
         elif "/blobs/" in path and digest == _digest(self._layer) and not head:

@@ -137,14 +137,6 @@ def remove_image(client: docker.DockerClient, image: str) -> None:
         pass
 
 
-def image_present(client: docker.DockerClient, image: str) -> bool:
-    try:
-        client.images.get(image)
-    except docker.errors.ImageNotFound:
-        return False
-    return True
-
-
 # The deploy policy refuses an image from the runner's own network unless the recipe is allowed it.
 ALLOW_LOCAL_REGISTRY = [{"kind": "private-registry", "service": "app", "reason": "the test's registry on 127.0.0.1"}]
 
@@ -173,7 +165,7 @@ def test_an_image_only_the_registry_has_is_pulled_before_the_deploy(lab, swarm, 
     image = f"{local_registry}/ccci-pulltest/hello:{secrets.token_hex(6)}"
     try:
         push_registry_only_image(swarm.client, image)
-        assert not image_present(swarm.client, image)
+        assert not swarm.image_present(image)
         enroll_with_image(lab, "pullnew", image)
 
         run = lab.run("--recipe", "pullnew", "--tiers", "install", *PULL_MISSING, timeout=RUN_TIMEOUT)
@@ -183,7 +175,7 @@ def test_an_image_only_the_registry_has_is_pulled_before_the_deploy(lab, swarm, 
         assert f"pulling {image} (not on this runner's engine)" in run.output, run.output[-3000:]
         assert re.search(rf"pulled {re.escape(image)} in \d+\.\d+s", run.output), run.output[-3000:]
         assert list(rec["pulled"]) == [image] and rec["pulled"][image] >= 0, rec["pulled"]
-        assert image_present(swarm.client, image)
+        assert swarm.image_present(image)
         assert_clean(rec["domain"])
     finally:
         remove_image(swarm.client, image)
@@ -263,3 +255,13 @@ def test_a_registry_gone_silent_mid_layer_ends_the_pull_and_the_engine_drops_it(
                 assert registry.layer_requests == attempt
         finally:
             assert not swarm.image_present(image)
+
+
+def test_a_registry_silent_before_the_manifest_ends_the_pull_naming_the_image(swarm):
+    # The engine answers a pull only once the registry gave it the manifest: the silence is then
+    # the request's own, and still this pull's verdict (not "docker engine error").
+    with StallingRegistry(stall_at="manifest") as registry:
+        image = f"{registry.address}/ccci-pulltest/stall:{secrets.token_hex(4)}"
+        with pytest.raises(InfraError, match=r"the pull said nothing for 3s \(the registry stalled\)") as caught:
+            swarm.pull(image, lambda event: None, silence=3)
+        assert image in str(caught.value)

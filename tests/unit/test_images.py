@@ -1,6 +1,7 @@
-"""The images a deploy needs, what a failed pull means (model/fetch_failures.py), the pull's
-progress lines (model/images.py), its bounds (swarm/images.py), and the deployer's pull step
-(run/deploy.py) with a swarm that records what it is asked.
+"""Image references and the registry they name (model/images.py), what a failed pull means
+(model/fetch_failures.py), the pull's progress lines, a pull stream that is not one
+(swarm/images.py), and the deployer's pull step (run/deploy.py) with a swarm that records what
+it is asked. The pull's bounds need a registry: tests/integration/test_image_pulls.py.
 
 The pull itself, against a real registry on 127.0.0.1, is tests/integration/test_image_pulls.py.
 """
@@ -16,12 +17,13 @@ from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.app import App
 from pytest_ccci.model.compose import service_images
 from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
-from pytest_ccci.model.images import PullProgress, registry_host, runner_network_registry
+from pytest_ccci.model.images import PullProgress, registry_host, registry_of, runner_network_registry
 from pytest_ccci.model.policy import Allowance, DeployPolicy, findings
 from pytest_ccci.model.runner import RunnerChoices
 from pytest_ccci.model.settings import parse_settings
 from pytest_ccci.run.deploy import Deployer
 from pytest_ccci.run.repo import Checkout
+from pytest_ccci.swarm import images
 from pytest_ccci.swarm.convergence import Convergence
 from pytest_ccci.swarm.images import pull_failed
 
@@ -61,6 +63,14 @@ def test_service_images_name_each_service_that_runs_one():
         ("[fd00::1]/app:1", "fd00::1", True),
         ("0.0.0.0:5000/app:1", "0.0.0.0", True),
         ("93.184.216.34:5000/app:1", "93.184.216.34", False),  # a public address
+        ("100.100.1.1:5000/app", "100.100.1.1", True),  # shared address space (CGNAT, tailnets)
+        ("LOCALHOST:5000/app:1", "localhost", True),  # a capital letter: a registry, to docker
+        ("Localhost/app:1", "localhost", True),
+        ("Myhost/app:1", "myhost", True),  # one label: a name on the runner's own network
+        ("registry:5000/app", "registry", True),
+        ("nas.local/app:1", "nas.local", True),
+        ("registry.internal:5000/app", "registry.internal", True),
+        ("registry.home.arpa/app", "registry.home.arpa", True),
     ],
 )
 def test_the_registry_an_image_names_and_whether_it_is_on_the_runners_network(image, host, runners_network):
@@ -113,6 +123,18 @@ def test_a_registry_out_of_reach_or_unknown_words_are_the_runners(words):
     error = pull_failed("example/app:1", words)
     assert isinstance(error, InfraError)
     assert str(error).startswith("image example/app:1 could not be pulled on this runner: ")
+
+
+def test_the_credentials_of_the_registry_docker_pulls_from():
+    assert registry_of("Myhost/app:1") == "Myhost"  # docker-py alone would take Docker Hub's
+    assert registry_of("127.0.0.1:5000/app:1") == "127.0.0.1:5000"
+    assert registry_of("coopcloud/app:1") is None
+
+
+def test_a_pull_stream_line_that_is_no_event_is_one_line_not_a_traceback():
+    with pytest.raises(InfraError, match=r"image img:7: the engine's pull stream said 'garbage', not an event"):
+        images._event(b"garbage", "img:7")
+    assert images._event(b"", "img:7") == {}
 
 
 def test_pull_failures_stay_on_one_line():

@@ -1,5 +1,6 @@
 """A source that cannot be fetched: the recipe's fault when the source answered "not there", the
-runner's (unverified) when it could not be reached at all (run/repo.py)."""
+runner's (unverified) when it could not be reached at all, or answered "not now" (run/repo.py,
+model/fetch_failures.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ UNREACHABLE = [
     "fatal: unable to access 'https://git.example/x.git/': Network is unreachable",
     "ssh: connect to host git.example port 22: No route to host\nfatal: Could not read from remote repository.",
     "ssh: Could not resolve hostname git.example: Temporary failure in name resolution",
+    # The server answered, but only to say "not now": the runner's trouble, not a missing source.
+    "fatal: unable to access 'https://git.example/x.git/': The requested URL returned error: 429",
+    "fatal: unable to access 'https://git.example/x.git/': The requested URL returned error: 408",
 ]
 NOT_THERE = [
     "remote: Repository not found.\nfatal: repository 'https://git.example/x.git/' not found",
