@@ -49,7 +49,7 @@ def test_realistic_examples_reach_their_levels_in_their_own_words(lab, assert_cl
 
     assert notes["level"] == 5, (notes["why_not_higher"], run.output[-3000:])
     # Install's deploy and the upgrade's, of the same head, each keep their time.
-    head, base = notes["head_sha"][:8], notes["upgrade_base"]
+    head, base = notes["head_sha"][:8], notes["upgrade_base"]["version"]
     assert {f"deploy_chaos_{head}", f"upgrade_from_{base}_chaos_{head}"} <= set(notes["deploy_durations"]), notes
     for backup in (notes["backup"], notes["restore"]):
         assert backup["paths"] == ["db:/var/lib/postgresql/data/backup.sql"], backup
