@@ -265,10 +265,10 @@ class BareApp:
             time.sleep(POLL)
         # Swarm lets go of a removed stack's networks, configs and secrets a moment after its
         # containers are gone ("in use" until then): retried in the same tight loop.
-        while self._remove_left(by_stack) and time.monotonic() < deadline:
+        while (in_use := self._remove_left(by_stack)) and time.monotonic() < deadline:
             time.sleep(POLL)
         # A teardown that left something is not the plugin's equal: the sample is not valid.
-        expect(not self._remove_left(by_stack), f"bare teardown of {self.stack} left objects in use after 60 s")
+        expect(not in_use, f"bare teardown of {self.stack} left objects in use after 60 s")
 
     def _remove_left(self, by_stack: dict[str, str]) -> int:
         """Try to remove the app's volumes, secrets, configs and networks; how many are still in use."""

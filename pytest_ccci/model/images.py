@@ -22,9 +22,10 @@ PULL_CHOICES = ("missing", "never")
 
 
 def registry_of(image: str) -> str | None:
-    """The registry an image reference names, port included (`127.0.0.1:5000`); None for Docker
-    Hub. Docker's rule (splitDockerDomain): the first path component is a registry when it has a
-    `.` or a `:`, is `localhost`, or has a capital letter (repository names are lowercase)."""
+    """The registry an image reference names, port included (`127.0.0.1:5000`); None when it
+    names none (Docker Hub, implied). Docker's rule (splitDockerDomain): the first path component
+    is a registry when it has a `.` or a `:`, is `localhost`, or has a capital letter
+    (repository names are lowercase)."""
     first, slash, _ = image.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost" or first != first.lower()):
         return first
@@ -41,8 +42,26 @@ def registry_host(image: str) -> str | None:
     return (registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry).lower()
 
 
-# Names that only mean something on a local network (RFC 6761/6762/8375, and the usual ones).
-_LOCAL_SUFFIXES = (".localhost", ".local", ".internal", ".lan", ".home.arpa", ".localdomain")
+# Names that only mean something on a local network: special-use and reserved names (RFC 2606,
+# 6761, 6762, 8375), top-level names ICANN will not delegate, and the usual private ones. Any
+# name not delegated may end in the runner's DNS search domain: a runner that cares pulls never.
+_LOCAL_SUFFIXES = (
+    ".localhost",
+    ".local",
+    ".internal",
+    ".lan",
+    ".home.arpa",
+    ".localdomain",
+    ".test",
+    ".example",
+    ".invalid",
+    ".corp",
+    ".home",
+    ".mail",
+    ".intranet",
+    ".private",
+    ".svc",
+)
 
 
 def runner_network_registry(image: str) -> bool:
@@ -56,7 +75,12 @@ def runner_network_registry(image: str) -> bool:
     try:
         return not ipaddress.ip_address(host).is_global
     except ValueError:
-        return "." not in host.rstrip(".") or host.rstrip(".").endswith(_LOCAL_SUFFIXES)
+        pass
+    name = host.rstrip(".")
+    # No top-level name is numeric: `127.1` or `0x7f.0.0.1` is an address in disguise (the C
+    # resolver reads it as one), and judging it would need the resolver: not ours to trust.
+    last = name.rsplit(".", 1)[-1]
+    return "." not in name or last.isdigit() or last.startswith("0x") or name.endswith(_LOCAL_SUFFIXES)
 
 
 # Layer steps after which a layer's bytes are all here.

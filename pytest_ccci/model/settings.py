@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from pytest_ccci.errors import RecipeError
+from pytest_ccci.model.images import PULL_CHOICES
 from pytest_ccci.model.policy import Allowance, allowance_source_problem, unknown_kind
 from pytest_ccci.model.routes import http_port
 from pytest_ccci.model.secrets import MASK, SECRET_SHAPED, mask_url
@@ -84,6 +85,7 @@ class Settings:
     seed: Seed = field(default_factory=Seed)
     route: Route = field(default_factory=Route)
     allow: tuple[Allowance, ...] = ()  # what the deploy policy permits this recipe (model/policy.py)
+    pull: str | None = None  # "never": its images are built on the runner, never fetched (model/images.py)
     overlay: Path | None = None  # compose.ccci.yml beside the settings, when present
     directory: Path | None = None
 
@@ -97,6 +99,7 @@ class Settings:
             "deploy_timeout": self.deploy_timeout,
             "route": {"check": self.route.check, "reason": self.route.reason, "network": self.route.network},
             "allow": [a.shown() for a in self.allow],
+            "pull": self.pull,
         }
 
 
@@ -143,9 +146,19 @@ def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = No
         seed=seed,
         route=route,
         allow=allow,
+        pull=_pull(raw, origin),
         overlay=overlay,
         directory=directory,
     )
+
+
+def _pull(raw: dict[str, Any], origin: str) -> str | None:
+    if "pull" not in raw:
+        return None
+    pull = _expect(raw["pull"], str, "pull", origin)
+    if pull not in PULL_CHOICES:
+        raise RecipeError(f"{origin}: pull must be one of {', '.join(PULL_CHOICES)}, got {pull!r}")
+    return pull
 
 
 def _top_level(raw: Any, origin: str) -> dict[str, Any]:

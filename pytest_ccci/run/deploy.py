@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from pytest_ccci.errors import RecipeError
+from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model import compose, naming
 from pytest_ccci.model.app import App
 from pytest_ccci.model.endpoints import EndpointMode, apply_endpoint_mode
@@ -196,26 +196,37 @@ class Deployer:
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
         # A deploy is timed without its pulls (`pulled` has those).
-        start += self._pull_missing(merged, {} if pulled is None else pulled)
+        start += self._pull_missing(app, merged, {} if pulled is None else pulled)
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
         try:
             return self._deploy_admitted(app, checkout, mode, merged, sample, start)
         finally:
             done()
 
-    def _pull_missing(self, merged: dict, pulled: dict[str, float]) -> float:
-        """Pull the images the engine lacks (unless the ini says never), each recorded in
-        `pulled` (image -> seconds) as it completes; the seconds they took in all.
+    def _pull_missing(self, app: App, merged: dict, pulled: dict[str, float]) -> float:
+        """Pull the images the engine lacks, each recorded in `pulled` (image -> seconds) as it
+        completes; the seconds they took in all.
 
         A reference the registry does not know is a RecipeError naming the image, a registry
-        out of reach an InfraError (model/fetch_failures.py); each pull says its progress."""
-        if self.runner.pull == "never":
-            return 0.0
+        out of reach an InfraError (model/fetch_failures.py); each pull says its progress.
+        Where the ini or the recipe says never, a missing image is the runner's (InfraError):
+        it was to be there, and nobody may fetch it."""
+        never = [
+            who
+            for who, pull in (("ini ccci_pull", self.runner.pull), ("its pull", app.settings.pull))
+            if pull == "never"
+        ]
         took = 0.0
         for image in dict.fromkeys(compose.service_images(merged).values()):  # each once, in service order
             # An image id names no registry (swarm's own executor never pulls one either).
-            if not image.startswith("sha256:") and not self.swarm.image_present(image):
-                took += self._pull(image, pulled)
+            if image.startswith("sha256:") or self.swarm.image_present(image):
+                continue
+            if never:
+                raise InfraError(
+                    f"recipe {app.recipe}: image {image} is not on this runner's engine, and {never[0]} says never "
+                    "to pull it: preload it on the runner"
+                )
+            took += self._pull(image, pulled)
         return took
 
     def _pull(self, image: str, pulled: dict[str, float]) -> float:

@@ -25,7 +25,7 @@ from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
 from pytest_ccci.model.images import registry_of
 from pytest_ccci.model.text import one_line
-from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS
+from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, ENGINE_ERRORS
 
 
 def image_present(api: docker.APIClient, image: str) -> bool:
@@ -82,7 +82,11 @@ def _pull_request(api: docker.APIClient, image: str, silence: float) -> requests
             stream=True,
             timeout=(API_TIMEOUT_SECONDS, silence),
         )
-    except requests.exceptions.ReadTimeout:  # the engine answers once the registry gave the manifest
+    except requests.exceptions.ReadTimeout:
+        # The engine answers once the registry gave it the manifest; an engine that answers
+        # nothing at all is the engine's trouble, said as such.
+        if not _engine_answers(api):
+            raise InfraError(f"the Docker engine stopped answering while pulling image {image}") from None
         raise stalled(image, silence) from None
     if response.status_code >= 400:
         with response:
@@ -114,6 +118,13 @@ def _event(line: bytes, image: str) -> dict[str, Any]:
         said = one_line(line.decode(errors="replace"), 120)
         raise InfraError(f"image {image}: the engine's pull stream said {said!r}, not an event")
     return event
+
+
+def _engine_answers(api: docker.APIClient) -> bool:
+    try:
+        return bool(api.ping())
+    except ENGINE_ERRORS:
+        return False
 
 
 def stalled(image: str, silence: float) -> InfraError:

@@ -221,18 +221,17 @@ def test_an_invalid_image_reference_fails_naming_the_image(lab, assert_clean):
 # -- d: never pulls ---------------------------------------------------------------------------
 
 
-def test_pull_never_leaves_a_missing_image_to_the_swarm(lab, assert_clean):
-    # A registry out of reach: dockerd's task executor pulls a task's image itself unless it runs
-    # with DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 (scripts/setup-engine.sh); from a reachable
-    # registry it would get the image whatever the plugin does, from this one never. With
-    # `missing` the same reference is unver (above): the swarm's words here show no pull ran.
-    image = f"127.0.0.1:{free_port()}/ccci-pulltest/hello:1"
-    enroll_with_image(lab, "pullnever", image, max_task_failures=2, deploy_timeout=120)
+def test_never_makes_a_missing_image_the_runners_trouble_before_anything_is_deployed(lab, local_registry, assert_clean):
+    # The runner may pull (ccci_pull = missing) from a registry it reaches, but the recipe's own
+    # `pull: never` says its images are preloaded: unver, naming the image and the rule (the
+    # ini's `never` takes the same path: tests/unit/test_images.py).
+    image = f"{local_registry}/ccci-pulltest/hello:never-{secrets.token_hex(4)}"
+    enroll_with_image(lab, "pullnever", image, pull="never")
 
-    run = lab.run("--recipe", "pullnever", "--tiers", "install", "-o", "ccci_pull=never", timeout=RUN_TIMEOUT)
+    run = lab.run("--recipe", "pullnever", "--tiers", "install", *PULL_MISSING, timeout=RUN_TIMEOUT)
 
-    rung = install_verdict(run, "pullnever", "fail")
-    assert "No such image" in rung["reason"] and image in rung["reason"], rung
+    rung = install_verdict(run, "pullnever", "unver")
+    assert f"image {image} is not on this runner's engine, and its pull says never to pull it" in rung["reason"]
     assert f"pulling {image}" not in run.output and run.recipe("pullnever")["pulled"] == {}, run.output[-3000:]
     assert_clean(run.recipe("pullnever")["domain"])
 

@@ -8,10 +8,16 @@ The pull itself, against a real registry on 127.0.0.1, is tests/integration/test
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import time
 from pathlib import Path
 
+import docker
+import docker.auth
 import pytest
+import requests
 
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.app import App
@@ -71,6 +77,12 @@ def test_service_images_name_each_service_that_runs_one():
         ("nas.local/app:1", "nas.local", True),
         ("registry.internal:5000/app", "registry.internal", True),
         ("registry.home.arpa/app", "registry.home.arpa", True),
+        ("127.1:5000/app", "127.1", True),  # IPv4 in disguise: the C resolver reads an address
+        ("0x7f.0.0.1/app", "0x7f.0.0.1", True),
+        ("10.1/app", "10.1", True),
+        ("nas.corp/app", "nas.corp", True),  # never delegated: the runner's DNS search domain
+        ("x.test/app", "x.test", True),
+        ("kubernetes.default.svc/app", "kubernetes.default.svc", True),
     ],
 )
 def test_the_registry_an_image_names_and_whether_it_is_on_the_runners_network(image, host, runners_network):
@@ -131,10 +143,71 @@ def test_the_credentials_of_the_registry_docker_pulls_from():
     assert registry_of("coopcloud/app:1") is None
 
 
-def test_a_pull_stream_line_that_is_no_event_is_one_line_not_a_traceback():
-    with pytest.raises(InfraError, match=r"image img:7: the engine's pull stream said 'garbage', not an event"):
-        images._event(b"garbage", "img:7")
+@pytest.mark.parametrize("line", [b"garbage", b"null", b"[1]"])
+def test_a_pull_stream_line_that_is_no_event_is_one_line_not_a_traceback(line):
+    said = line.decode()
+    with pytest.raises(
+        InfraError, match=rf"image img:7: the engine's pull stream said '{re.escape(said)}', not an event"
+    ):
+        images._event(line, "img:7")
     assert images._event(b"", "img:7") == {}
+
+
+class RecordingApi(docker.APIClient):
+    """docker-py's own client (its credential lookup, its request building), with `post`
+    recording what would be sent and answering as `answer` says."""
+
+    def __init__(self, answer: str = "ok", engine_answers: bool = True):
+        super().__init__(base_url="unix:///nonexistent.sock", version="1.41")
+        self._auth_configs = docker.auth.AuthConfig(
+            {"auths": {"docker.io": {"auth": HUB_AUTH}, "Myhost": {"auth": MYHOST_AUTH}}}
+        )
+        self.answer, self.engine_answers, self.sent = answer, engine_answers, []
+
+    def post(self, url, **kwargs):
+        self.sent.append(kwargs)
+        if self.answer == "silence":
+            raise requests.exceptions.ReadTimeout("read timed out")
+        return FakeResponse()
+
+    def ping(self):
+        if not self.engine_answers:
+            raise requests.exceptions.ConnectionError("engine gone")
+        return True
+
+
+class FakeResponse:
+    status_code = 200
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+    def iter_lines(self):
+        return iter([b'{"status": "Pulling from app"}'])
+
+
+HUB_AUTH, MYHOST_AUTH = "aHViOmh1Yg==", "bXk6b3du"
+
+
+@pytest.mark.parametrize(
+    ("image", "auth"), [("Myhost/app:1", MYHOST_AUTH), ("Evil/app:1", None), ("coopcloud/app:1", HUB_AUTH)]
+)
+def test_a_pull_sends_the_credentials_of_the_registry_docker_pulls_from_and_no_other(image, auth):
+    api = RecordingApi()
+    images.pull(api, image, lambda event: None)
+    header = api.sent[0]["headers"].get("X-Registry-Auth")
+    # docker-py alone reads `Evil/app` as a Docker Hub repository and would send Hub's to `Evil`.
+    assert (json.loads(base64.urlsafe_b64decode(header))["auth"] if header else None) == auth
+
+
+def test_silence_before_the_engine_answers_is_the_registrys_unless_the_engine_is_gone():
+    with pytest.raises(InfraError, match=r"image r/app:1: the pull said nothing for 2s \(the registry stalled\)"):
+        images.pull(RecordingApi("silence"), "r/app:1", lambda event: None, silence=2)
+    with pytest.raises(InfraError, match=r"the Docker engine stopped answering while pulling image r/app:1"):
+        images.pull(RecordingApi("silence", engine_answers=False), "r/app:1", lambda event: None, silence=2)
 
 
 def test_pull_failures_stay_on_one_line():
@@ -221,13 +294,21 @@ class Admitted(Exception):
 MERGED = {"services": {"app": {"image": "app:2"}, "db": {"image": "postgres:15"}, "worker": {"image": "app:2"}}}
 
 
-def deploy(tmp_path: Path, swarm: PullingSwarm, pull: str = "missing", until_admission: bool = True, **kwargs):
+def deploy(
+    tmp_path: Path,
+    swarm: PullingSwarm,
+    pull: str = "missing",
+    until_admission: bool = True,
+    recipe_pull: str | None = None,
+    **kwargs,
+):
     """Deploy a minimal recipe (to its admission, or through); (the progress lines said, the deployment)."""
     (tmp_path / "r").mkdir(parents=True)
     (tmp_path / "r" / "compose.yml").write_text("services: {app: {}}\n")
     (tmp_path / "r" / ".env.sample").write_text("DOMAIN=x\n")
     checkout = Checkout("r", tmp_path / "r", "HEAD", "a" * 40, False, (), ())
-    app = App.for_checkout(parse_settings("r", {"source": "https://example.invalid/r.git"}, "t"), "a" * 40, "t", "run")
+    raw = {"source": "https://example.invalid/r.git", **({"pull": recipe_pull} if recipe_pull else {})}
+    app = App.for_checkout(parse_settings("r", raw, "t"), "a" * 40, "t", "run")
     said: list[str] = []
 
     def admit(declared):
@@ -263,10 +344,18 @@ def test_a_deploys_time_leaves_its_pulls_out(tmp_path):
     assert deployment.deploy_seconds < 0.4, (deployment.deploy_seconds, pulled)
 
 
-def test_never_leaves_images_to_the_runner(tmp_path):
-    swarm = PullingSwarm(MERGED, present=set())
+def test_never_pulls_and_finds_the_images_the_runner_preloaded(tmp_path):
+    swarm = PullingSwarm(MERGED, present={"app:2", "postgres:15"})
     assert deploy(tmp_path, swarm, pull="never")[0] == []
-    assert swarm.pulled == [] and swarm.asked == []
+    assert swarm.pulled == [] and swarm.asked == ["app:2", "postgres:15"]
+
+
+@pytest.mark.parametrize(("ini", "recipe", "who"), [("never", None, "ini ccci_pull"), ("missing", "never", "its pull")])
+def test_under_never_a_missing_image_is_the_runners_trouble_before_admission(tmp_path, ini, recipe, who):
+    swarm = PullingSwarm(MERGED, present={"postgres:15"})
+    with pytest.raises(InfraError, match=rf"image app:2 is not on this runner's engine, and {who} says never"):
+        deploy(tmp_path, swarm, pull=ini, recipe_pull=recipe)
+    assert swarm.pulled == []
 
 
 def test_a_deploy_the_policy_refuses_pulls_nothing(tmp_path):

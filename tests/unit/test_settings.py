@@ -366,3 +366,10 @@ def test_overlay_found_beside_settings(tmp_path):
     assert load_settings(folder).overlay is None
     (folder / OVERLAY_FILE).write_text("services: {}\n")
     assert load_settings(folder).overlay == folder / OVERLAY_FILE
+
+
+def test_a_recipe_may_say_its_images_are_never_pulled():
+    assert parse_settings("r", {"source": "x", "pull": "never"}, "ccci.yml").pull == "never"
+    assert parse_settings("r", {"source": "x"}, "ccci.yml").pull is None  # the ini decides
+    with pytest.raises(RecipeError, match=r"^ccci.yml: pull must be one of missing, never, got 'sometimes'$"):
+        parse_settings("r", {"source": "x", "pull": "sometimes"}, "ccci.yml")
