@@ -6,7 +6,7 @@
 # imported as both images. Cached by tag and by a hash of this script and images/: a machine
 # builds them once (about a minute and a half here), and again only when the build changes.
 # Like setup-engine.sh, this installs what it needs and says so; the plugin itself never builds
-# images, and never pulls these (the recipes that deploy them say `pull: never`).
+# or pulls images.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 say() { echo "build-images: $*"; }
