@@ -71,7 +71,7 @@ def manager_client(timeout: float = API_TIMEOUT_SECONDS) -> docker.DockerClient:
     return client
 
 
-def reachable(client: docker.DockerClient) -> bool:
+def reachable(client: docker.DockerClient | docker.APIClient) -> bool:
     """Whether the engine answers a ping right now."""
     try:
         return bool(client.ping())

@@ -25,7 +25,7 @@ from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
 from pytest_ccci.model.images import registry_of
 from pytest_ccci.model.text import one_line
-from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, ENGINE_ERRORS
+from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, reachable
 
 
 def image_present(api: docker.APIClient, image: str) -> bool:
@@ -85,7 +85,7 @@ def _pull_request(api: docker.APIClient, image: str, silence: float) -> requests
     except requests.exceptions.ReadTimeout:
         # The engine answers once the registry gave it the manifest; an engine that answers
         # nothing at all is the engine's trouble, said as such.
-        if not _engine_answers(api):
+        if not reachable(api):
             raise InfraError(f"the Docker engine stopped answering while pulling image {image}") from None
         raise stalled(image, silence) from None
     if response.status_code >= 400:
@@ -118,13 +118,6 @@ def _event(line: bytes, image: str) -> dict[str, Any]:
         said = one_line(line.decode(errors="replace"), 120)
         raise InfraError(f"image {image}: the engine's pull stream said {said!r}, not an event")
     return event
-
-
-def _engine_answers(api: docker.APIClient) -> bool:
-    try:
-        return bool(api.ping())
-    except ENGINE_ERRORS:
-        return False
 
 
 def stalled(image: str, silence: float) -> InfraError:
