@@ -14,6 +14,10 @@ from pytest_ccci.model.naming import app_domain, stack_name
 
 HELLO_COMPOSE = (EXAMPLES / "hello/unreleased/compose.yml").read_text()
 BASE_DOMAIN = "ccci.test"  # the ini default, which the lab's runs keep
+# An image the engine does not have, named by id: an id names no registry, so nothing checks or
+# pulls it before the deploy and the swarm itself rejects the task ("No such image"). (A missing
+# image named by reference is stopped before the deploy: tests/integration/test_image_pulls.py.)
+MISSING_IMAGE_ID = "sha256:" + "ab" * 32
 
 
 def compose_step(lab: Lab, name: str, *replacements: tuple[str, str]) -> list[dict]:

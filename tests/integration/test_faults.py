@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from background_run import RUN_TIMEOUT, Background, children_of, has_task, reap_now, wait_until
-from recipe_variants import compose_step, domain_of, slow_step
+from recipe_variants import MISSING_IMAGE_ID, compose_step, domain_of, slow_step
 
 from conftest import LOCK_DIR, Lab, leftovers
 from pytest_ccci.model.naming import stack_name
@@ -176,11 +176,6 @@ def test_crash_looping_task_fails_install_naming_the_exit(lab, assert_clean):
 
 # f. A healthcheck that never passes (hello-broken) is covered by
 #    test_lifecycle.py::test_install_failure_names_the_unhealthy_task_and_its_error.
-
-
-# An image id names no registry: nothing checks or pulls it before the deploy, so the swarm itself
-# rejects the task (by name, a missing image is stopped before the deploy: test_image_pulls.py).
-MISSING_IMAGE_ID = "sha256:" + "ab" * 32
 
 
 def test_a_task_rejected_for_a_missing_image_fails_install_quickly_with_the_swarms_words(lab, assert_clean):

@@ -3,7 +3,7 @@ tiers blocked by an install that failed."""
 
 from __future__ import annotations
 
-from recipe_variants import compose_step
+from recipe_variants import MISSING_IMAGE_ID, compose_step
 
 FAILING_FUNCTIONAL_TEST = """
 def test_front_page_answers(app):
@@ -42,7 +42,7 @@ def test_failing_functional_test_fails_the_functional_rung_naming_its_assert(lab
 def test_failed_install_blocks_backup_restore_and_functional_as_unverified(lab, assert_clean):
     """The image does not exist: install fails (quickly, on rejected tasks), and every tier that
     stands on it is skipped as `blocked: install fail`, which is unverified, never a skip."""
-    steps = compose_step(lab, "noimage", ("    image: ccci/busybox:1.35.0\n", "    image: ccci/does-not-exist:9.9\n"))
+    steps = compose_step(lab, "noimage", ("    image: ccci/busybox:1.35.0\n", f"    image: {MISSING_IMAGE_ID}\n"))
     lab.enroll("blkd", extra_steps=steps, functional=True, settings={"max_task_failures": 2, "deploy_timeout": 120})
     run = lab.run("--recipe", "blkd", "--tiers", "install,backup,restore,functional")
     run.result.assert_outcomes(failed=1, skipped=6)  # backup, restore and hello's 4 functional tests
