@@ -16,6 +16,10 @@ from typing import Any, NamedTuple
 
 MIB = 1 << 20
 _MEMORY = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$", re.IGNORECASE)
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "\u00b5s": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?(?:ns|us|\u00b5s|ms|s|m|h))+|0")
+PIDS_VERSION = (3, 9)  # the first compose file version whose schema has limits.pids (docker CLI 28)
 
 
 def escape_dollars(obj: Any) -> Any:
@@ -123,16 +127,21 @@ def parse_memory(value: Any) -> int | None:
 
 
 def declared_memory(config: Mapping) -> int:
-    """Bytes the stack declares it needs: reservation, else limit, per replica, summed."""
+    """Bytes the stack may use, for deploy admission: per service the larger of its memory
+    reservation and its limit, per replica, summed.
+
+    A limit is what a task may use before the kernel stops it; a reservation is only the
+    scheduler's floor (swarm does not even give it to the container). Counting reservations
+    alone admitted `reservations: 1M, limits: 64G` as 1 MiB. Where the host bounds memory, the
+    vetted config's limits are bounded, so this is what the deploy can really take."""
     total = 0
     for svc in (config.get("services") or {}).values():
-        deploy = svc.get("deploy") or {}
+        deploy = (svc or {}).get("deploy") or {}
         res = deploy.get("resources") or {}
-        amount = parse_memory((res.get("reservations") or {}).get("memory")) or parse_memory(
-            (res.get("limits") or {}).get("memory")
-        )
+        reserved = parse_memory((res.get("reservations") or {}).get("memory")) or 0
+        limited = parse_memory((res.get("limits") or {}).get("memory")) or 0
         replicas = deploy.get("replicas", 1) or 1
-        total += (amount or 0) * int(replicas)
+        total += max(reserved, limited, 0) * int(replicas)
     return total
 
 
@@ -165,16 +174,53 @@ def service_mounts(service: Mapping[str, Any] | None) -> list[Mount]:
 
 
 def bound_memory(config: Mapping[str, Any], limit_mib: int) -> dict[str, Any]:
-    """A copy of `config` where every service without a memory limit has `limit_mib`."""
-    out = copy.deepcopy(dict(config))
-    for svc in (out.get("services") or {}).values():
-        deploy = svc.get("deploy") or {}
-        resources = deploy.get("resources") or {}
-        limits = resources.get("limits") or {}
-        if (parse_memory(limits.get("memory")) or 0) <= 0:  # none, or 0: unlimited to swarm
-            limits["memory"] = f"{limit_mib}M"
-            resources["limits"], deploy["resources"], svc["deploy"] = limits, resources, deploy
+    """A copy of `config` where no service's memory limit is above `limit_mib`: one without a
+    limit (none, or 0: unlimited to swarm) or with a higher one gets `limit_mib`; a lower one is
+    kept. A reservation is left as it is: swarm only schedules by it."""
+    return _bound_limit(config, "memory", limit_mib * MIB, parse_memory, f"{limit_mib}M")
+
+
+def bound_pids(config: Mapping[str, Any], limit: int) -> dict[str, Any]:
+    """A copy of `config` where no service may run more than `limit` processes (threads count):
+    `limits.pids` where there is none (or 0, -1: unlimited) or a higher one; a lower one is kept.
+    The compose loader accepts `pids` from file version 3.9 on: an older `version` is raised to it
+    (3.x versions only add keys)."""
+    out = _bound_limit(config, "pids", limit, _parse_number, limit)
+    if _version(out.get("version")) < PIDS_VERSION:
+        out["version"] = ".".join(map(str, PIDS_VERSION))
     return out
+
+
+def bound_cpus(config: Mapping[str, Any], cpus: float) -> dict[str, Any]:
+    """A copy of `config` where no service's `limits.cpus` is above `cpus` (none, 0 or higher: `cpus`)."""
+    return _bound_limit(config, "cpus", cpus, _parse_number, f"{cpus:g}")
+
+
+def bound_stop_grace(config: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    """A copy of `config` where no service's `stop_grace_period` is above `seconds`: teardown
+    waits that long for a task that ignores SIGTERM (one left unbounded outlives the run). A
+    service without one gets swarm's default (10s); an unreadable one is bounded too."""
+    out = copy.deepcopy(dict(config))
+    for svc in _service_dicts(out):
+        if "stop_grace_period" not in svc:
+            continue
+        given = parse_duration(svc["stop_grace_period"])
+        if given is None or given > seconds:
+            svc["stop_grace_period"] = f"{seconds:g}s"
+    return out
+
+
+def parse_duration(value: Any) -> float | None:
+    """A compose (Go) duration in seconds: "1m30s", "8760h0m0s", "500ms"; a number is seconds.
+    None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value or "").strip()
+    if not _DURATION.fullmatch(text):
+        return None
+    return sum(float(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_PART.findall(text))
 
 
 def memory_limits(config: Mapping[str, Any]) -> dict[str, int | None]:
@@ -185,3 +231,62 @@ def memory_limits(config: Mapping[str, Any]) -> dict[str, int | None]:
         amount = parse_memory(raw.get("memory"))
         limits[str(name)] = amount // MIB if amount and amount > 0 else None
     return limits
+
+
+def resource_bounds(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each service's bounds as deployed, for results.json: memory limit (MiB), pids and cpus
+    limits, stop_grace_period (seconds); None where unbounded (stop grace: swarm's default)."""
+    memory = memory_limits(config)
+    bounds: dict[str, dict[str, Any]] = {}
+    for name, svc in (config.get("services") or {}).items():
+        limits = (((svc or {}).get("deploy") or {}).get("resources") or {}).get("limits") or {}
+        pids, cpus = _parse_number(limits.get("pids")), _parse_number(limits.get("cpus"))
+        bounds[str(name)] = {
+            "memory_mib": memory[str(name)],
+            "pids": int(pids) if pids and pids > 0 else None,
+            "cpus": cpus if cpus and cpus > 0 else None,
+            "stop_grace_seconds": parse_duration((svc or {}).get("stop_grace_period")),
+        }
+    return bounds
+
+
+def _bound_limit(config: Mapping[str, Any], key: str, bound: float, parse: Any, shown: Any) -> dict[str, Any]:
+    """A copy of `config` where every service's `deploy.resources.limits[key]` is at most
+    `bound` (read with `parse`): none, 0 or below (unlimited to swarm), or higher, becomes `shown`."""
+    out = copy.deepcopy(dict(config))
+    for svc in _service_dicts(out):
+        deploy = svc["deploy"] = svc.get("deploy") or {}
+        resources = deploy["resources"] = deploy.get("resources") or {}
+        limits = resources["limits"] = resources.get("limits") or {}
+        given = parse(limits.get(key))
+        if given is None or given <= 0 or given > bound:
+            limits[key] = shown
+    return out
+
+
+def _service_dicts(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The services of `config` (a copy being bounded), each a dict (a bare `app:` becomes {})."""
+    services = config.get("services") or {}
+    for name, svc in services.items():
+        if svc is None:
+            services[name] = {}
+    return list(services.values())
+
+
+def _parse_number(value: Any) -> float | None:
+    """A limit given as a number or a numeric string ("0.5", 100); None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _version(value: Any) -> tuple[int, int]:
+    """A compose file version as numbers ("3.8" -> (3, 8)); none, a bare major ("3") or
+    unreadable: the newest (the loader then uses its latest 3.x)."""
+    major, dot, minor = str(value).partition(".")
+    if value is None or not dot or not (major.isdigit() and minor.isdigit()):
+        return (99, 99)
+    return int(major), int(minor)

@@ -1,5 +1,9 @@
 """A recipe's `.env.sample`, read the way real recipes write it, and compose-style interpolation.
 
+Active assignments make the env; commented-out ones (`# NAME=value # length=48`) are kept apart,
+never active, for their modifiers. A SECRET_<NAME>_VERSION line's modifiers (`length`, `charset`,
+`generate`) become a SecretSpec; a bad value is a RecipeError naming the file and line.
+
 Pure text handling: no docker, no os.environ (a CI run must not depend on the host's environment).
 """
 
@@ -7,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +20,11 @@ from pytest_ccci.errors import RecipeError
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"(?:export\s+)?([^=\s]*)\s*=(.*)")
 _SECRET = re.compile(r"SECRET_(.+)_VERSION")
+_COMMENTED = re.compile(r"#+\s*(.*)")
 _DEFAULT_SECRET_LENGTH = 32
+# The charsets abra's secret generation knows (`# charset=...` on a SECRET_*_VERSION line).
+SECRET_CHARSETS = ("default", "special-chars")
+_SECRET_MODIFIERS = ("length", "charset", "generate")
 _DOUBLE_QUOTE_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "$": "$$"}  # "$$" survives interpolation as "$"
 
 
@@ -30,16 +38,30 @@ class EnvVar:
 
 @dataclass(frozen=True)
 class SecretSpec:
+    """A secret to generate, with the modifiers of its SECRET_<NAME>_VERSION line."""
+
     name: str  # SECRET_DB_PASSWORD_VERSION -> "db_password"
     version: str
-    length: int
-    charset: str
+    length: int = _DEFAULT_SECRET_LENGTH
+    charset: str = "default"  # one of SECRET_CHARSETS
+    # generate=false: abra leaves the value to the operator. A CI run has none, so it is
+    # generated all the same; the spec keeps the flag so results can say so.
+    generate: bool = True
+    swarm_name: str = ""  # the name the stack deploy expects ("" where no compose config was read)
+    unknown_modifiers: tuple[str, ...] = ()  # "lenght=64": abra ignores such words; kept visible
 
 
 @dataclass(frozen=True)
 class EnvSample:
     vars: dict[str, EnvVar]  # active (uncommented) assignments; last one wins
     origin: str = ".env.sample"
+    # Commented-out assignments ("# SECRET_SMTP_PASSWORD_VERSION=v1 # length=48"), last one wins:
+    # never active, but an operator who enables one keeps its modifiers.
+    commented: dict[str, EnvVar] = field(default_factory=dict)
+
+    def declaration(self, name: str) -> EnvVar | None:
+        """The line that declares `name`: the active assignment, else a commented-out one."""
+        return self.vars.get(name) or self.commented.get(name)
 
     def values(self) -> dict[str, str]:
         return {name: var.value for name, var in self.vars.items()}
@@ -50,7 +72,8 @@ class EnvSample:
 
     @property
     def secrets(self) -> list[SecretSpec]:
-        return [_secret_spec(var, self.origin) for var in self.vars.values() if _SECRET.fullmatch(var.name)]
+        """The secrets the active SECRET_*_VERSION lines declare (no swarm name: no config read)."""
+        return [secret_spec(var, self.origin) for var in self.vars.values() if _SECRET.fullmatch(var.name)]
 
 
 def compose_file_names(env: Mapping[str, str]) -> list[str]:
@@ -62,25 +85,50 @@ def compose_file_names(env: Mapping[str, str]) -> list[str]:
     return [part for part in parts if part] or ["compose.yml"]
 
 
-def _secret_spec(var: EnvVar, origin: str) -> SecretSpec:
+def secret_version_var(key: str) -> str:
+    """The env variable holding a compose secret's version: db_password -> SECRET_DB_PASSWORD_VERSION."""
+    return f"SECRET_{key.upper()}_VERSION"
+
+
+def secret_spec(var: EnvVar, origin: str, *, version: str | None = None, swarm_name: str = "") -> SecretSpec:
+    """The SecretSpec a SECRET_<NAME>_VERSION line declares; its modifiers read as abra reads them.
+
+    `version` overrides the line's value (the app env's, where the line is a sample's). A bad
+    modifier value is a RecipeError naming `origin:line`; an unknown modifier name is kept, not
+    refused (abra ignores words it does not know)."""
+    where = f"{origin}:{var.line}: {var.name}"
     length = var.modifiers.get("length", str(_DEFAULT_SECRET_LENGTH))
-    if not length.isdigit():
-        raise RecipeError(f"{origin}:{var.line}: {var.name} has a non-numeric length modifier {length!r}")
+    if not (length.isdigit() and int(length) > 0):
+        raise RecipeError(f"{where} has length={length!r}: the length of a secret is a positive integer")
+    charset = var.modifiers.get("charset", "default")
+    if charset not in SECRET_CHARSETS:
+        raise RecipeError(f"{where} has charset={charset!r}: abra knows {', '.join(SECRET_CHARSETS)}")
+    generate = var.modifiers.get("generate", "true")
+    if generate.lower() not in ("true", "false"):
+        raise RecipeError(f"{where} has generate={generate!r}: abra knows true, false")
     return SecretSpec(
         name=_SECRET.fullmatch(var.name).group(1).lower(),  # type: ignore[union-attr]
-        version=var.value,
+        version=var.value if version is None else version,
         length=int(length),
-        charset=var.modifiers.get("charset", "default"),
-        # No `generate`: abra's generate=false leaves the value to an operator, and a CI run has
-        # none, so every declared secret is generated (the recipe could not deploy otherwise).
+        charset=charset,
+        generate=generate.lower() == "true",
+        swarm_name=swarm_name,
+        unknown_modifiers=tuple(f"{k}={v}" for k, v in var.modifiers.items() if k not in _SECRET_MODIFIERS),
     )
 
 
 def parse_env_sample(text: str, origin: str = ".env.sample") -> EnvSample:
     found: dict[str, EnvVar] = {}
+    commented: dict[str, EnvVar] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#"):  # commented-out assignments are not active
+        if line.startswith("#"):  # commented-out assignments are not active; their modifiers are kept
+            var = _commented_assignment(line, number)
+            if var:
+                commented.pop(var.name, None)
+                commented[var.name] = var
+            continue
+        if not line:
             continue
         match = _ASSIGNMENT.fullmatch(line)
         if not match or not _NAME.fullmatch(match.group(1)):
@@ -90,9 +138,21 @@ def parse_env_sample(text: str, origin: str = ".env.sample") -> EnvSample:
         value, comment = _split_value(match.group(2), earlier, f"{origin}:{number}")
         found.pop(name, None)  # re-insert so order follows the winning line
         found[name] = EnvVar(name, value, _modifiers(comment), number)
-    sample = EnvSample(found, origin)
+    sample = EnvSample(found, origin, commented)
     _ = sample.secrets  # validate modifiers now, so errors name the file at load time
     return sample
+
+
+def _commented_assignment(line: str, number: int) -> EnvVar | None:
+    """`# NAME=value # modifiers` as an EnvVar (value not expanded); None for a prose comment."""
+    match = _ASSIGNMENT.fullmatch(_COMMENTED.fullmatch(line).group(1))  # type: ignore[union-attr]
+    if not match or not _NAME.fullmatch(match.group(1)):
+        return None
+    try:
+        value, comment = _split_value(match.group(2), {}, "")
+    except RecipeError:  # prose that happens to hold "=": not an assignment
+        return None
+    return EnvVar(match.group(1), value, _modifiers(comment), number)
 
 
 def load_env_sample(path: Path) -> EnvSample:

@@ -73,7 +73,7 @@ def runner_network_registry(image: str) -> bool:
     if host is None:
         return False
     try:
-        return not ipaddress.ip_address(host).is_global
+        return not _address_is_global(ipaddress.ip_address(host))
     except ValueError:
         pass
     name = host.rstrip(".")
@@ -81,6 +81,30 @@ def runner_network_registry(image: str) -> bool:
     # resolver reads it as one), and judging it would need the resolver: not ours to trust.
     last = name.rsplit(".", 1)[-1]
     return "." not in name or last.isdigit() or last.startswith("0x") or name.endswith(_LOCAL_SUFFIXES)
+
+
+# IPv6 prefixes whose last 32 bits are an IPv4 address the packet really goes to: NAT64's
+# well-known prefix (RFC 6052), IPv4-mapped (::ffff:0:0/96) and IPv4-translated (::ffff:0:0:0/96).
+_EMBEDDING_V4_IN_LAST_32 = tuple(
+    ipaddress.ip_network(n) for n in ("64:ff9b::/96", "::ffff:0:0/96", "::ffff:0:0:0/96", "::/96")
+)
+# Local-use NAT64 (RFC 8215): translates to whatever the site routes; never global.
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def _address_is_global(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether `address` is global; an IPv6 one that carries an IPv4 (NAT64, 6to4, mapped,
+    compatible) only when that IPv4 is global too: `64:ff9b::7f00:1` reaches 127.0.0.1."""
+    if not address.is_global:
+        return False
+    if isinstance(address, ipaddress.IPv4Address):
+        return True
+    if address in _LOCAL_NAT64:
+        return False
+    embedded = address.sixtofour
+    if embedded is None and any(address in net for net in _EMBEDDING_V4_IN_LAST_32):
+        embedded = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return embedded is None or embedded.is_global
 
 
 # Layer steps after which a layer's bytes are all here.

@@ -1,45 +1,57 @@
-"""abra's recipe lint rules (R001-R016) plus our R017 and R018, checked natively on a checkout directory.
+"""Recipe lint, judged on one RecipeView: abra's rules R001-R016, our R017-R018, and R019-R021
+where this project checks more than abra.
 
-Which compose files: abra lints the config it would deploy from the sample, i.e. compose.yml plus the
-`.env.sample` COMPOSE_FILE set, merged. We do the same for every service-level rule, so an optional
-overlay (say compose.host.yml switching to stop-first) only counts once a recipe enables it. The one
-file-level rule, R001 (version key), checks every compose*.yml in the recipe, since each overlay is a
-file someone may deploy and the finding names the file.
+R001-R016 keep abra's ids, descriptions, severities, meaning and skip conditions (abra's
+pkg/lint/recipe.go). abra's source is not at hand, so each rule's docstring names the abra
+function it mirrors, says where its behaviour is known only from public descriptions, and then
+takes the lenient reading; a deliberate difference is said there too. What this project checks
+beyond abra has its own id after R018, at warn, and says so in its description.
 
-R018 (error) is the deploy policy for untrusted refs (model/policy.py) on the same merged config,
-honouring the allowances the deploy honours: `--tiers lint` fails on what a deploy would refuse.
+Lint reads the view only (model/view.py): the config docker merged and interpolated with the
+app env, the compose files as written, the checkout's files, the tags. It never merges or
+interpolates anything itself, so lint and the deploy judge the same configuration. R018 is the
+deploy policy's verdict exactly: the view's findings not permitted by the allowances the deploy
+honours. A rule that needs the merged config when the view has none is "not-checkable" with the
+view's reason; a rule whose skip condition holds (R010 without DOMAIN) is "skip" with its reason.
+
+Errors fail the lint tier (lint_problem); warnings never change a level, but are recorded
+(lint_warnings) and shown wherever the level is.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.compose import service_images, service_labels
-from pytest_ccci.model.envfile import EnvSample, interpolate, interpolate_tree, load_env_sample
-from pytest_ccci.model.naming import MAX_SECRET_NAME_LENGTH, MAX_STACK_NAME_LENGTH
-from pytest_ccci.model.policy import Allowance, explain, findings, not_permitted
-from pytest_ccci.model.versions import TagInfo
+from pytest_ccci.model.compose import service_images, service_labels, swarm_name
+from pytest_ccci.model.naming import MAX_SECRET_NAME_LENGTH
+from pytest_ccci.model.policy import Allowance, Finding, explain, not_permitted
+from pytest_ccci.model.view import OVERLAY_NAME, OVERLAY_SHOWN, RecipeView
+
+# Which abra rule set R001-R016 mirror: recorded in results.json beside the warnings.
+ABRA_RULES = "abra pkg/lint/recipe.go R001-R016 (as publicly known, without its source: see each rule)"
+
+PASS, FAIL, SKIP, NOT_CHECKABLE = "pass", "fail", "skip", "not-checkable"
+ERROR, WARN = "error", "warn"
+POLICY_RULE = "R018"  # the deploy policy's verdict: judged with the allowances, not by a check
 
 
 @dataclass(frozen=True)
 class LintRule:
     id: str
-    severity: str  # "error" | "warn"
-    title: str
+    severity: str  # ERROR | WARN
+    title: str  # abra's description for R001-R016
     how_to_fix: str
+    abra: str | None = None  # the abra function mirrored; None: this project's own rule
 
 
 @dataclass(frozen=True)
 class LintResult:
     rule: LintRule
-    status: str  # "pass" | "fail" | "not-checkable"
+    status: str  # PASS | FAIL | SKIP | NOT_CHECKABLE
     detail: str
 
     def describe(self) -> str:
@@ -47,57 +59,134 @@ class LintResult:
         return f"{self.rule.id} {self.rule.title}: {self.detail} (fix: {self.rule.how_to_fix})"
 
 
-RULES: tuple[LintRule, ...] = (
-    LintRule("R001", "warn", "compose config has expected version", "add 'version: \"3.8\"' to every compose file"),
-    LintRule("R002", "warn", "healthcheck enabled for all services", "add a healthcheck to every service"),
-    LintRule("R003", "warn", "all images use a tag", "pin every image to a tag, e.g. nginx:1.25.3"),
-    LintRule("R004", "warn", "no unstable tags", "replace 'latest' with a versioned tag"),
-    LintRule("R005", "warn", "tags use semver-like format", "use tags like 1.2.3 or v1.2.3[-suffix]"),
-    LintRule("R006", "warn", "has published version", "cut a release: abra recipe release <recipe>"),
-    LintRule("R007", "warn", "README.md metadata filled in", "fill in the metadata block at the top of README.md"),
-    LintRule("R008", "error", ".env.sample provided", "add a .env.sample with TYPE, DOMAIN and the app's settings"),
-    LintRule("R009", "error", "one service named 'app'", "name the main service 'app'"),
-    LintRule(
-        "R010", "error", "traefik routing enabled", "add the 'traefik.enable=true' deploy label to the app service"
-    ),
-    LintRule("R011", "error", "all services have images", "give every service an image"),
-    LintRule("R012", "error", "config versions are vendored", "export each config's *_VERSION in abra.sh"),
-    LintRule("R013", "error", "git.coopcloud.tech repo exists", "publish the recipe on git.coopcloud.tech"),
-    LintRule(
-        "R014",
-        "error",
-        "only annotated tags used for recipe version",
-        "replace lightweight tags: git tag -d T && git tag -a T -m T",
-    ),
-    LintRule(
-        "R015", "warn", "long secret names", "shorten secret names so <stack>_<secret>_<version> fits in 64 characters"
-    ),
-    LintRule(
-        "R016",
-        "error",
-        "deploy labels present",
-        "add 'coop-cloud.${STACK_NAME}.version=<version>' to the app service deploy labels",
-    ),
-    LintRule(
-        "R017",
-        "warn",
-        "no start-first upgrades with rollback",
-        "start-first doubles memory during upgrades and a rollback silently reverts the deploy labels "
-        "(chaos-version); use order: stop-first or failure_action: pause",
-    ),
-    LintRule(
-        "R018",
-        "error",
-        "nothing reaches the runner (deploy policy)",
-        "drop what reaches the host, or allow it with a reason: `allow: [{kind, service, reason, source}]` in ccci.yml",
-    ),
-)
+Outcome = tuple[str, str]  # (status, detail)
+Check = Callable[[RecipeView], Outcome]
 
-# Secret names get what is left of docker's name limit after a worst-case (abra-truncated) stack name.
-_STACK = "s" * MAX_STACK_NAME_LENGTH  # placeholder STACK_NAME of the worst-case length
-_DEFAULT_DOMAIN = "recipe.example.com"
 
-_SEMVER_LIKE_TAG = re.compile(r"v?\d+(\.\d+){0,2}(-[0-9A-Za-z.\-]+)?")
+@dataclass(frozen=True)
+class _Registered:
+    rule: LintRule
+    check: Check | None  # None: R018, judged with the allowances
+    needs_config: bool
+    skip: Callable[[RecipeView], str | None] | None
+
+
+_REGISTRY: list[_Registered] = []
+
+
+def _rule(
+    rule_id: str,
+    severity: str,
+    title: str,
+    how_to_fix: str,
+    abra: str | None = None,
+    *,
+    needs_config: bool = True,
+    skip: Callable[[RecipeView], str | None] | None = None,
+) -> Callable[[Check], Check]:
+    """Registers the decorated check as rule `rule_id` (rules run in the order registered)."""
+
+    def register(check: Check) -> Check:
+        _REGISTRY.append(_Registered(LintRule(rule_id, severity, title, how_to_fix, abra), check, needs_config, skip))
+        return check
+
+    return register
+
+
+# --- running the rules ------------------------------------------------------------------------
+
+
+def lint_recipe(view: RecipeView, allowances: Iterable[Allowance] = ()) -> list[LintResult]:
+    """Every rule on the view; R018 honours `allowances` exactly as the deploy does."""
+    refused = not_permitted(view.findings, allowances)
+    return [LintResult(entry.rule, *_judge(entry, view, refused)) for entry in _REGISTRY]
+
+
+def _judge(entry: _Registered, view: RecipeView, refused: Sequence[Finding]) -> Outcome:
+    if entry.check is None:
+        return _policy(refused)
+    reason = entry.skip(view) if entry.skip else None
+    if reason is not None:
+        return SKIP, reason
+    if entry.needs_config and view.config is None:
+        return NOT_CHECKABLE, view.problem or "no compose config"
+    return entry.check(view)
+
+
+def lint_errors(results: Sequence[LintResult]) -> list[LintResult]:
+    """The failed rules of severity error: what fails the lint tier (warnings never do)."""
+    return [r for r in results if r.status == FAIL and r.rule.severity == ERROR]
+
+
+def lint_problem(results: Sequence[LintResult]) -> str:
+    """Why the lint tier fails, one line ("" when it passes): each failed error rule, and the
+    error rules that could not be checked (no config: abra could not lint it either), said once
+    per reason."""
+    parts = [r.describe() for r in lint_errors(results)]
+    unchecked: dict[str, list[str]] = {}
+    for r in results:
+        if r.status == NOT_CHECKABLE and r.rule.severity == ERROR:
+            unchecked.setdefault(r.detail, []).append(r.rule.id)
+    parts += [f"{', '.join(ids)} not checkable: {detail}" for detail, ids in unchecked.items()]
+    return "; ".join(parts)
+
+
+def lint_warnings(results: Sequence[LintResult]) -> list[dict[str, str]]:
+    """The failed warn rules as results.json records them: {id, description, detail}."""
+    return [
+        {"id": r.rule.id, "description": r.rule.title, "detail": r.detail}
+        for r in results
+        if r.status == FAIL and r.rule.severity == WARN
+    ]
+
+
+def _outcome(problems: list[str], ok: str) -> Outcome:
+    """A rule's outcome: failed with every problem named, or passed saying what holds."""
+    return (FAIL, "; ".join(problems)) if problems else (PASS, ok)
+
+
+# --- what the rules read ----------------------------------------------------------------------
+
+
+def _recipe_compose_files(view: RecipeView) -> list[str]:
+    """The recipe's own compose files in the view (not the enrollment's overlay)."""
+    return [name for name in view.compose_files if name not in (OVERLAY_SHOWN, OVERLAY_NAME)]
+
+
+def _unread(view: RecipeView) -> Outcome | None:
+    """not-checkable when a recipe compose file was not read (the policy refused it first)."""
+    unread = [name for name in _recipe_compose_files(view) if name not in view.raw_files]
+    if not unread:
+        return None
+    return NOT_CHECKABLE, f"{', '.join(unread)} not read: {view.problem or 'refused by the deploy policy'}"
+
+
+def _image_ref(image: str) -> tuple[str | None, bool]:
+    """(tag, pinned by digest) of an image reference (a ':' before the last '/' is a registry port)."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    return (last.rsplit(":", 1)[1] if ":" in last else None), bool(digest)
+
+
+def _top_level(view: RecipeView, kind: str) -> dict[str, Any]:
+    """The merged config's top-level `configs` or `secrets`: key -> spec."""
+    return {str(k): v or {} for k, v in ((view.config or {}).get(kind) or {}).items()}
+
+
+def _present(view: RecipeView, name: str) -> str | None:
+    """How `name` is present in the checkout ("present", or present but refused), None if absent."""
+    if view.files.exists(name):
+        return f"{name} present"
+    refused = view.files.refused.get(name)
+    return f"{name} present (refused: {refused}, not read)" if refused else None
+
+
+def _app_labels(view: RecipeView) -> dict[str, str] | None:
+    app = view.services.get("app")
+    return None if app is None else service_labels(app)
+
+
+_SEMVER_LIKE_TAG = re.compile(r"v?\d+(\.\d+){0,3}(-[0-9A-Za-z._\-]+)?")
 _RELEASE_TAG = re.compile(r"\d+\.\d+\.\d+\+\S+")  # recipe version: <recipe semver>+<upstream version>
 _VERSION_LIKE_TAG = re.compile(r"v?\d+(\.\d+)*([+\-].*)?")
 _VERSION_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*_VERSION)\b")
@@ -106,277 +195,376 @@ _ABRA_SH_EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=", re.MULTI
 _README_FIELD = re.compile(
     r"^[ \t]*(?:[*-]|\|)[ \t]*\*\*([^*]+)\*\*[ \t]*[:|][ \t]*(.*?)[ \t]*\|?[ \t]*$", re.MULTILINE
 )
-_README_REQUIRED = ("Category", "Image", "Healthcheck", "Backups", "Email", "SSO")  # the fields abra checks
-_README_PLACEHOLDER = re.compile(r"^(\?|todo|tbd|fixme|xxx)?$|<[^>]*>", re.IGNORECASE)
+_README_REQUIRED = ("Category", "Image", "Healthcheck", "Backups", "Email", "SSO")  # the fields abra reads
+ABRA_SECRET_KEY_LENGTH = 12  # abra warns on secret keys longer than this (R015)
 
 
-@dataclass(frozen=True)
-class _Recipe:
-    """What the rules look at, loaded once."""
-
-    dir: Path
-    sample: EnvSample | None
-    compose_files: list[str]
-    raw: dict[str, Any]  # merged compose, uninterpolated (R012 reads ${..._VERSION} names)
-    config: dict[str, Any]  # merged compose, interpolated
-    tags: Sequence[TagInfo]
-    allowances: tuple[Allowance, ...] = ()  # what the deploy policy permits (R018)
-
-    @property
-    def services(self) -> dict[str, dict[str, Any]]:
-        return {name: svc or {} for name, svc in (self.config.get("services") or {}).items()}
+# --- abra's rules ----------------------------------------------------------------------------
 
 
-def lint_recipe(recipe_dir: Path, tags: Sequence[TagInfo], allowances: Iterable[Allowance] = ()) -> list[LintResult]:
-    """Every rule on the recipe at `recipe_dir`; R018 honours `allowances` as a deploy does."""
-    recipe = _load(recipe_dir, tags, tuple(allowances))
-    return [_check(rule, recipe) for rule in RULES]
+@_rule(
+    "R001",
+    WARN,
+    "compose config has expected version",
+    'add version: "3.8" to every compose file',
+    "LintComposeVersion",
+    needs_config=False,
+)
+def _r001_version(view: RecipeView) -> Outcome:
+    """abra: LintComposeVersion compares the loaded config's version with "3.8". Whether a
+    mismatch ever fails it cannot be confirmed from public material (reports say it passes
+    either way), so the lenient reading: each of the recipe's compose files in the view
+    declares a `version` (any value); the enrollment's overlay is not the recipe's."""
+    unread = _unread(view)
+    if unread:
+        return unread
+    files = _recipe_compose_files(view)
+    versions = {name: (view.raw_files.get(name) or {}).get("version") for name in files}
+    missing = [f"{name} declares no version" for name, version in versions.items() if version is None]
+    return _outcome(missing, "version declared in " + ", ".join(f"{n} ({v})" for n, v in versions.items()))
 
 
-def lint_errors(results: Sequence[LintResult]) -> list[LintResult]:
-    """The failed rules of severity error: what fails the lint tier (warnings never do)."""
-    return [r for r in results if r.status == "fail" and r.rule.severity == "error"]
+@_rule("R002", WARN, "healthcheck enabled for all services", "add a healthcheck to every service", "LintHealthchecks")
+def _r002_healthchecks(view: RecipeView) -> Outcome:
+    """abra: LintHealthchecks fails a service whose config has no healthcheck stanza. As
+    abra, a stanza counts even when it says `disable: true`."""
+    missing = [f"service {name} has no healthcheck" for name, svc in view.services.items() if "healthcheck" not in svc]
+    return _outcome(missing, "every service has a healthcheck")
 
 
-def _check(rule: LintRule, recipe: _Recipe) -> LintResult:
-    status, detail = _CHECKS[rule.id](recipe)
-    return LintResult(rule, status, detail)
-
-
-# --- loading -------------------------------------------------------------------------------
-
-
-def _load(recipe_dir: Path, tags: Sequence[TagInfo], allowances: tuple[Allowance, ...]) -> _Recipe:
-    sample_path = recipe_dir / ".env.sample"
-    sample = load_env_sample(sample_path) if sample_path.is_file() else None
-    files = list(dict.fromkeys(["compose.yml", *(sample.compose_files if sample else [])]))
-    env = {"DOMAIN": _DEFAULT_DOMAIN, **(sample.values() if sample else {}), "STACK_NAME": _STACK}
-    raw: dict[str, Any] = {}
-    config: dict[str, Any] = {}
-    for name in files:
-        doc = _read_compose(recipe_dir / name)
-        raw = _merge(raw, doc)
-        config = _merge(config, interpolate_tree(doc, env, str(recipe_dir / name)))
-    return _Recipe(recipe_dir, sample, files, raw, config, tags, allowances)
-
-
-def _read_compose(path: Path) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RecipeError(f"{path}: missing (named in COMPOSE_FILE or the default compose.yml)") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise RecipeError(f"{where}: invalid YAML: {problem}") from None
-    if doc is None:
-        return {}
-    if not isinstance(doc, dict):
-        raise RecipeError(f"{path}: compose file must be a mapping, got {type(doc).__name__}")
-    return doc
-
-
-def _merge(base: Any, overlay: Any) -> Any:
-    """Compose-style override: mappings merge, lists (ports, labels, env) accumulate, scalars replace."""
-    if isinstance(base, dict) and isinstance(overlay, dict):
-        merged = dict(base)
-        for key, value in overlay.items():
-            merged[key] = _merge(base[key], value) if key in base else value
-        return merged
-    if isinstance(base, list) and isinstance(overlay, list):
-        return base + [item for item in overlay if item not in base]
-    return overlay
-
-
-def _image_tag(image: str) -> str | None:
-    """The tag of an image reference, or None (a ':' before the last '/' is a registry port)."""
-    name = image.split("@", 1)[0]
-    last = name.rsplit("/", 1)[-1]
-    return last.rsplit(":", 1)[1] if ":" in last else None
-
-
-def _images(recipe: _Recipe) -> dict[str, str]:
-    return service_images({"services": recipe.services})
-
-
-def _outcome(problems: list[str], ok: str) -> tuple[str, str]:
-    """A rule's (status, detail): failed with every problem named, or passed saying what holds."""
-    return ("fail", "; ".join(problems)) if problems else ("pass", ok)
-
-
-# --- rules ---------------------------------------------------------------------------------
-
-
-def _r001_version(recipe: _Recipe) -> tuple[str, str]:
-    files = sorted({p.name for p in recipe.dir.glob("compose*.yml")} | {"compose.yml"})
-    missing = [f for f in files if "version" not in _read_compose(recipe.dir / f)]
-    return _outcome([f"{f} has no 'version' key" for f in missing], f"'version' set in {', '.join(files)}")
-
-
-def _r002_healthchecks(recipe: _Recipe) -> tuple[str, str]:
-    missing = [
-        name
-        for name, svc in recipe.services.items()
-        if not isinstance(svc.get("healthcheck"), dict) or svc["healthcheck"].get("disable") is True
-    ]
-    return _outcome([f"service {n} has no healthcheck" for n in missing], "every service has a healthcheck")
-
-
-def _r003_tagged(recipe: _Recipe) -> tuple[str, str]:
-    untagged = [f"service {n} image {i} has no tag" for n, i in _images(recipe).items() if not _image_tag(i)]
+@_rule("R003", WARN, "all images use a tag", "pin every image to a tag, e.g. nginx:1.25.3", "LintAllImagesTagged")
+def _r003_tagged(view: RecipeView) -> Outcome:
+    """abra: LintAllImagesTagged fails an image that is a name only (no tag, no digest)."""
+    images = service_images({"services": view.services})
+    untagged = [f"service {n} image {i} has no tag" for n, i in images.items() if _image_ref(i) == (None, False)]
     return _outcome(untagged, "every image is tagged")
 
 
-def _r004_unstable(recipe: _Recipe) -> tuple[str, str]:
-    unstable = [f"service {n} image {i} uses 'latest'" for n, i in _images(recipe).items() if _image_tag(i) == "latest"]
-    return _outcome(unstable, "no image uses 'latest'")
+@_rule("R004", WARN, "no unstable tags", "replace latest (or no tag) with a versioned tag", "LintNoUnstableTags")
+def _r004_unstable(view: RecipeView) -> Outcome:
+    """abra: LintNoUnstableTags fails `latest`, and an image with no tag (it pulls latest).
+    abra may also fail an image pinned by digest only (it has no tag); unconfirmed, so the
+    lenient reading: a digest is stable."""
+    unstable = []
+    for name, image in service_images({"services": view.services}).items():
+        tag, pinned = _image_ref(image)
+        if tag == "latest" or (tag is None and not pinned):
+            unstable.append(f"service {name} image {image} pulls latest")
+    return _outcome(unstable, "no image pulls latest")
 
 
-def _r005_semver(recipe: _Recipe) -> tuple[str, str]:
-    odd = [
-        f"service {n} image {i} tag is not semver-like"
-        for n, i in _images(recipe).items()
-        if (tag := _image_tag(i)) and not _SEMVER_LIKE_TAG.fullmatch(tag)
-    ]
+@_rule("R005", WARN, "tags use semver-like format", "use tags like 1.2.3, v1.2.3 or 1.2-alpine", "LintSemverLikeTags")
+def _r005_semver(view: RecipeView) -> Outcome:
+    """abra: LintSemverLikeTags fails a tag tagcmp cannot parse, and an image with no tag.
+    tagcmp's exact grammar is not at hand: the lenient reading accepts up to four numeric parts,
+    an optional `v` and a `-suffix`; a digest-only image passes (as in R004)."""
+    odd = []
+    for name, image in service_images({"services": view.services}).items():
+        tag, pinned = _image_ref(image)
+        if (tag is None and not pinned) or (tag is not None and not _SEMVER_LIKE_TAG.fullmatch(tag)):
+            odd.append(f"service {name} image {image} tag is not semver-like")
     return _outcome(odd, "every image tag is semver-like")
 
 
-def _r006_published(recipe: _Recipe) -> tuple[str, str]:
-    releases = [t.name for t in recipe.tags if _RELEASE_TAG.fullmatch(t.name)]
+@_rule(
+    "R006",
+    WARN,
+    "has published catalogue version",
+    "cut a release: abra recipe release <recipe>",
+    "LintHasPublishedVersion",
+    needs_config=False,
+)
+def _r006_published(view: RecipeView) -> Outcome:
+    """abra: LintHasPublishedVersion asks the recipe catalogue (network). Offline difference:
+    a release tag X.Y.Z+<upstream> in the recipe's repository counts as published."""
+    releases = [t.name for t in view.tags if _RELEASE_TAG.fullmatch(t.name)]
     if releases:
-        return "pass", f"release tags: {', '.join(releases)}"
-    seen = ", ".join(t.name for t in recipe.tags) or "none"
-    return "fail", f"no release tag like 1.0.0+<upstream> (tags: {seen})"
+        return PASS, f"release tags: {', '.join(releases)}"
+    seen = ", ".join(t.name for t in view.tags) or "none"
+    return FAIL, f"no release tag like 1.0.0+<upstream> (tags: {seen})"
 
 
-def _r007_metadata(recipe: _Recipe) -> tuple[str, str]:
-    readme = recipe.dir / "README.md"
-    if not readme.is_file():
-        return "fail", "README.md missing"
-    fields = {k.strip(): v.strip() for k, v in _README_FIELD.findall(readme.read_text(encoding="utf-8"))}
+@_rule(
+    "R007",
+    WARN,
+    "README.md metadata filled in",
+    "fill in the metadata block at the top of README.md",
+    "LintMetadataFilledIn",
+    needs_config=False,
+)
+def _r007_metadata(view: RecipeView) -> Outcome:
+    """abra: LintMetadataFilledIn fails when Category, Image, Healthcheck, Backups, Email or SSO
+    is empty. As abra, any value counts as filled in (the template's own values too); the
+    metadata may be a bullet list (abra's template) or a table."""
+    try:
+        text = view.files.text("README.md")
+    except RecipeError as exc:
+        return FAIL, str(exc)
+    fields = {k.strip(): v.strip() for k, v in _README_FIELD.findall(text)}
     problems = [
-        f"README.md {key} {'missing' if key not in fields else 'not filled in: ' + repr(fields[key])}"
+        f"README.md {key} {'missing' if key not in fields else 'empty'}"
         for key in _README_REQUIRED
-        if key not in fields or _README_PLACEHOLDER.search(fields[key])
+        if not fields.get(key)
     ]
     return _outcome(problems, f"README.md metadata filled in ({', '.join(_README_REQUIRED)})")
 
 
-def _r008_env_sample(recipe: _Recipe) -> tuple[str, str]:
-    return ("pass", ".env.sample present") if recipe.sample else ("fail", ".env.sample missing")
+@_rule(
+    "R008",
+    ERROR,
+    ".env.sample provided",
+    "add a .env.sample with TYPE, DOMAIN and the app's settings",
+    "LintEnvConfigPresent",
+    needs_config=False,
+)
+def _r008_env_sample(view: RecipeView) -> Outcome:
+    """abra: LintEnvConfigPresent: the recipe has a .env.sample."""
+    present = _present(view, ".env.sample")
+    return (PASS, present) if present else (FAIL, ".env.sample missing")
 
 
-def _r009_app_service(recipe: _Recipe) -> tuple[str, str]:
-    if "app" in recipe.services:
-        return "pass", "service app present"
-    return "fail", f"no service named app (services: {', '.join(recipe.services) or 'none'})"
+@_rule("R009", ERROR, "one service named 'app'", "name the main service app", "LintAppService")
+def _r009_app_service(view: RecipeView) -> Outcome:
+    """abra: LintAppService: some service is named `app`."""
+    if "app" in view.services:
+        return PASS, "service app present"
+    return FAIL, f"no service named app (services: {', '.join(view.services) or 'none'})"
 
 
-def _r010_traefik(recipe: _Recipe) -> tuple[str, str]:
-    # abra skips this rule for recipes without DOMAIN: they are not served over HTTP
-    if recipe.sample and "DOMAIN" not in recipe.sample.vars:
-        return "pass", "not applicable: .env.sample has no DOMAIN"
-    app = recipe.services.get("app")
-    if app is None:
-        return "fail", "no app service to carry traefik.enable=true"
-    if service_labels(app).get("traefik.enable", "").strip().lower() == "true":
-        return "pass", "app service has traefik.enable=true"
-    return "fail", "app service deploy labels lack traefik.enable=true"
+def _no_domain(view: RecipeView) -> str | None:
+    """abra: LintTraefikEnabledSkipCondition: no DOMAIN in .env.sample, no route to check.
+    (abra errors when there is no .env.sample at all; R008 already fails that, so: skip.)"""
+    if view.sample is None:
+        return "no .env.sample, so no DOMAIN: not served over HTTP"
+    return None if "DOMAIN" in view.sample.vars else ".env.sample has no DOMAIN: not served over HTTP"
 
 
-def _r011_images(recipe: _Recipe) -> tuple[str, str]:
-    missing = [f"service {n} has no image" for n, svc in recipe.services.items() if not svc.get("image")]
+@_rule(
+    "R010",
+    ERROR,
+    "traefik routing enabled",
+    "add the traefik.enable=true deploy label to the service traefik routes to",
+    "LintTraefikEnabled",
+    skip=_no_domain,
+)
+def _r010_traefik(view: RecipeView) -> Outcome:
+    """abra: LintTraefikEnabled: some service (recipes route through `app`, `web` or
+    `frontend`) has the deploy label traefik.enable=true. abra compares the value with "true"
+    exactly; the lenient reading ignores case and surrounding blanks, as traefik does."""
+    routed = [
+        name
+        for name, svc in view.services.items()
+        if service_labels(svc).get("traefik.enable", "").strip().lower() == "true"
+    ]
+    if routed:
+        return PASS, f"traefik.enable=true on service {', '.join(routed)}"
+    return FAIL, "no service has the deploy label traefik.enable=true"
+
+
+@_rule("R011", ERROR, "all services have images", "give every service an image", "LintImagePresent")
+def _r011_images(view: RecipeView) -> Outcome:
+    """abra: LintImagePresent: every service names an image."""
+    missing = [f"service {n} has no image" for n, svc in view.services.items() if not svc.get("image")]
     return _outcome(missing, "every service has an image")
 
 
-def _r012_vendored(recipe: _Recipe) -> tuple[str, str]:
-    needed = {
-        var: name
-        for name, spec in (recipe.raw.get("configs") or {}).items()
-        for var in _VERSION_VAR.findall(str((spec or {}).get("name", "")))
-    }
-    if not needed:
-        return "pass", "no versioned config names"
-    abra_sh = recipe.dir / "abra.sh"
-    if not abra_sh.is_file():
-        return "fail", f"abra.sh missing; it must export {', '.join(needed)}"
-    exported = set(_ABRA_SH_EXPORT.findall(abra_sh.read_text(encoding="utf-8")))
-    missing = [f"abra.sh does not export {var} (config {cfg})" for var, cfg in needed.items() if var not in exported]
-    return _outcome(missing, f"abra.sh exports {', '.join(needed)}")
+@_rule(
+    "R012",
+    ERROR,
+    "config versions are vendored",
+    "add an abra.sh exporting each config's *_VERSION",
+    "LintAbraShVendors",
+)
+def _r012_vendored(view: RecipeView) -> Outcome:
+    """abra: LintAbraShVendors: a recipe with configs has an abra.sh. That is all abra asks;
+    whether abra.sh exports each config's version is R020."""
+    configs = _top_level(view, "configs")
+    if not configs:
+        return PASS, "no configs"
+    present = _present(view, "abra.sh")
+    if present:
+        return PASS, f"{present} for configs {', '.join(configs)}"
+    return FAIL, f"abra.sh missing; the recipe has configs ({', '.join(configs)})"
 
 
-def _r013_repo(recipe: _Recipe) -> tuple[str, str]:
-    return "not-checkable", "needs network access to git.coopcloud.tech; not checked offline"
+@_rule(
+    "R013",
+    WARN,
+    "git.coopcloud.tech repo exists",
+    "publish the recipe on git.coopcloud.tech",
+    "LintHasRecipeRepo",
+    needs_config=False,
+)
+def _r013_repo(view: RecipeView) -> Outcome:
+    """abra: LintHasRecipeRepo fetches the recipe's repository on git.coopcloud.tech (at warn,
+    as far as is publicly known). Not checkable offline."""
+    return NOT_CHECKABLE, "needs network access to git.coopcloud.tech; not checked offline"
 
 
-def _r014_annotated(recipe: _Recipe) -> tuple[str, str]:
-    versions = [t for t in recipe.tags if _VERSION_LIKE_TAG.fullmatch(t.name)]
+@_rule(
+    "R014",
+    ERROR,
+    "only annotated tags used for recipe version",
+    "replace lightweight tags: git tag -d T && git tag -a T -m T",
+    "LintAnnotatedTags",
+    needs_config=False,
+)
+def _r014_annotated(view: RecipeView) -> Outcome:
+    """abra: LintAnnotatedTags fails on lightweight tags. abra may look at every tag; the
+    lenient reading looks at version-like tags only (a stray marker tag is no recipe version)."""
+    versions = [t for t in view.tags if _VERSION_LIKE_TAG.fullmatch(t.name)]
     light = [f"tag {t.name} is lightweight" for t in versions if not t.annotated]
     return _outcome(light, f"{len(versions)} version tag(s), all annotated")
 
 
-def _r015_secret_lengths(recipe: _Recipe) -> tuple[str, str]:
-    env = {"DOMAIN": _DEFAULT_DOMAIN, **(recipe.sample.values() if recipe.sample else {}), "STACK_NAME": _STACK}
-    too_long = []
-    for key, spec in (recipe.raw.get("secrets") or {}).items():
-        raw_name = str((spec or {}).get("name") or f"${{STACK_NAME}}_{key}")
-        versions = {var: "v1" for var in _VERSION_VAR.findall(raw_name) if not env.get(var)}  # assume v1 if unset
-        length = len(interpolate(raw_name, {**env, **versions}))
-        if length > MAX_SECRET_NAME_LENGTH:
-            too_long.append(f"secret {key} is {length} characters with a {MAX_STACK_NAME_LENGTH}-character stack name")
-    return _outcome(too_long, f"secret names fit in {MAX_SECRET_NAME_LENGTH} characters")
+@_rule(
+    "R015",
+    WARN,
+    "long secret names",
+    f"shorten secret keys to {ABRA_SECRET_KEY_LENGTH} characters",
+    "LintSecretLengths",
+)
+def _r015_secret_lengths(view: RecipeView) -> Outcome:
+    """abra: LintSecretLengths warns on a secret key (the compose key, not the swarm name)
+    longer than 12 characters. The full swarm name against docker's limit is R021."""
+    long_keys = [
+        f"secret {key} is {len(key)} characters"
+        for key in _top_level(view, "secrets")
+        if len(key) > ABRA_SECRET_KEY_LENGTH
+    ]
+    return _outcome(long_keys, f"every secret key is at most {ABRA_SECRET_KEY_LENGTH} characters")
 
 
-def _r016_version_label(recipe: _Recipe) -> tuple[str, str]:
-    app = recipe.services.get("app")
-    if app is None:
-        return "fail", "no app service to carry coop-cloud.${STACK_NAME}.version"
-    labels = service_labels(app)
-    version = labels.get(f"coop-cloud.{_STACK}.version")
-    if version is None:
-        # older recipes (e.g. traefik in 2021) carry "coop-cloud.${STACK_NAME}.app.version":
-        # say so, it is the likely fix
-        old = labels.get(f"coop-cloud.{_STACK}.app.version")
-        hint = f" (has the old coop-cloud.${{STACK_NAME}}.app.version={old})" if old is not None else ""
-        return "fail", f"app service deploy labels lack coop-cloud.${{STACK_NAME}}.version{hint}"
-    if not version.strip():
-        return "fail", "app service label coop-cloud.${STACK_NAME}.version is empty"
-    return "pass", f"app service has coop-cloud.${{STACK_NAME}}.version={version}"
+@_rule(
+    "R016",
+    ERROR,
+    "deploy labels stanza present",
+    "add a deploy: labels: stanza to the app service",
+    "LintDeployLabelsPresent",
+)
+def _r016_deploy_labels(view: RecipeView) -> Outcome:
+    """abra: LintDeployLabelsPresent: the app service has deploy labels (any). Not the version
+    label: abra stamps that itself at deploy (our check of it is R019)."""
+    labels = _app_labels(view)
+    if labels is None:
+        return FAIL, "no app service to carry deploy labels"
+    if not labels:
+        return FAIL, "app service has no deploy labels"
+    return PASS, f"app service has {len(labels)} deploy label(s)"
 
 
-def _r017_start_first_rollback(recipe: _Recipe) -> tuple[str, str]:
+# --- this project's rules --------------------------------------------------------------------
+
+
+@_rule(
+    "R017",
+    WARN,
+    "no start-first upgrades with rollback",
+    "start-first doubles memory during upgrades and a rollback silently reverts the deploy labels "
+    "(chaos-version); use order: stop-first or failure_action: pause",
+)
+def _r017_start_first_rollback(view: RecipeView) -> Outcome:
+    """Ours (no abra counterpart)."""
     risky = []
-    for name, svc in recipe.services.items():
+    for name, svc in view.services.items():
         update = (svc.get("deploy") or {}).get("update_config") or {}
         if update.get("order") == "start-first" and update.get("failure_action") == "rollback":
             risky.append(f"service {name} uses order: start-first with failure_action: rollback")
     return _outcome(risky, "no service combines start-first with rollback")
 
 
-def _r018_policy(recipe: _Recipe) -> tuple[str, str]:
-    refused = not_permitted(findings(recipe.config, recipe.dir, _STACK), recipe.allowances)
-    problems = [explain(f) for f in refused]
-    return _outcome(problems, "nothing in the compose config reaches the runner (or it is allowed)")
+# R018 has no check of its own: lint_recipe judges it with the allowances (_policy).
+_REGISTRY.append(
+    _Registered(
+        LintRule(
+            POLICY_RULE,
+            ERROR,
+            "nothing reaches the runner (deploy policy)",
+            "drop what reaches the host, or allow it with a reason: "
+            "`allow: [{kind, service, reason, source}]` in ccci.yml",
+        ),
+        check=None,
+        needs_config=False,
+        skip=None,
+    )
+)
 
 
-_CHECKS = {
-    "R001": _r001_version,
-    "R002": _r002_healthchecks,
-    "R003": _r003_tagged,
-    "R004": _r004_unstable,
-    "R005": _r005_semver,
-    "R006": _r006_published,
-    "R007": _r007_metadata,
-    "R008": _r008_env_sample,
-    "R009": _r009_app_service,
-    "R010": _r010_traefik,
-    "R011": _r011_images,
-    "R012": _r012_vendored,
-    "R013": _r013_repo,
-    "R014": _r014_annotated,
-    "R015": _r015_secret_lengths,
-    "R016": _r016_version_label,
-    "R017": _r017_start_first_rollback,
-    "R018": _r018_policy,
-}
+def _policy(refused: Sequence[Finding]) -> Outcome:
+    """R018: the findings the deploy would refuse, exactly (also when the view has no config)."""
+    return _outcome(
+        [explain(f) for f in refused], "nothing in the compose config reaches the runner (or it is allowed)"
+    )
+
+
+@_rule(
+    "R019",
+    WARN,
+    "version label on app (more than abra checks)",
+    "add coop-cloud.${STACK_NAME}.version=<version> to the app service deploy labels",
+)
+def _r019_version_label(view: RecipeView) -> Outcome:
+    """Ours: the app service carries coop-cloud.<stack>.version (abra stamps it at deploy, and
+    does not lint it), with a hint when only the older `.app.version` label is there."""
+    labels = _app_labels(view)
+    key = f"coop-cloud.{view.stack}.version"
+    if labels is None:
+        return FAIL, "no app service to carry coop-cloud.${STACK_NAME}.version"
+    version = labels.get(key)
+    if version is None:
+        old = labels.get(f"coop-cloud.{view.stack}.app.version")
+        hint = f" (has the old coop-cloud.${{STACK_NAME}}.app.version={old})" if old is not None else ""
+        return FAIL, f"app service deploy labels lack coop-cloud.${{STACK_NAME}}.version{hint}"
+    if not version.strip():
+        return FAIL, "app service label coop-cloud.${STACK_NAME}.version is empty"
+    return PASS, f"app service has coop-cloud.${{STACK_NAME}}.version={version}"
+
+
+@_rule(
+    "R020",
+    WARN,
+    "config versions exported by abra.sh (more than abra checks)",
+    "export each config's ${..._VERSION} in abra.sh",
+    needs_config=False,
+)
+def _r020_config_versions(view: RecipeView) -> Outcome:
+    """Ours: every `${..._VERSION}` in a config's name, as the recipe's compose files write it,
+    is exported by abra.sh (abra's R012 only asks that abra.sh exists)."""
+    unread = _unread(view)
+    if unread:
+        return unread
+    needed = {
+        var: key
+        for name in _recipe_compose_files(view)
+        for key, spec in ((view.raw_files.get(name) or {}).get("configs") or {}).items()
+        for var in _VERSION_VAR.findall(str((spec or {}).get("name", "")))
+    }
+    if not needed:
+        return PASS, "no versioned config names"
+    try:
+        exported = set(_ABRA_SH_EXPORT.findall(view.files.text("abra.sh")))
+    except RecipeError as exc:
+        return FAIL, f"{exc}; it must export {', '.join(needed)}"
+    missing = [f"abra.sh does not export {var} (config {cfg})" for var, cfg in needed.items() if var not in exported]
+    return _outcome(missing, f"abra.sh exports {', '.join(needed)}")
+
+
+@_rule(
+    "R021",
+    WARN,
+    f"secret names fit docker's {MAX_SECRET_NAME_LENGTH} characters (more than abra checks)",
+    "shorten the secret's key or name",
+)
+def _r021_secret_names(view: RecipeView) -> Outcome:
+    """Ours: each secret's swarm name (`<stack>_<key>_<version>` as recipes name them), with the
+    view's real stack name, fits docker's limit."""
+    names = {key: swarm_name(key, spec, view.stack) for key, spec in _top_level(view, "secrets").items()}
+    too_long = [
+        f"secret {key} is named {name} ({len(name)} characters)"
+        for key, name in names.items()
+        if len(name) > MAX_SECRET_NAME_LENGTH
+    ]
+    return _outcome(too_long, f"every secret name fits in {MAX_SECRET_NAME_LENGTH} characters")
+
+
+RULES: tuple[LintRule, ...] = tuple(entry.rule for entry in _REGISTRY)

@@ -48,11 +48,15 @@ def chaos_version(head_sha: str, dirty: bool) -> str:
     return head_sha[:8] + ("+U" if dirty else "")
 
 
-def deploy_labels(stack: str, recipe: str, *, version: str | None, chaos: str | None) -> dict[str, str]:
+def deploy_labels(
+    stack: str, recipe: str, *, version: str | None, chaos: str | None, auto_update: str = "false"
+) -> dict[str, str]:
     """The labels abra stamps on the `app` service.
 
     A release deploy carries its version; a chaos deploy (a commit, not a tag) carries
     chaos=true and chaos-version, and the version of the newest release it is built on.
+    `autoupdate` is the app env's ENABLE_AUTO_UPDATE as is, "false" where unset (abra's
+    SetUpdateLabel; model.abra.auto_update reads it from the env).
     """
     labels = {f"coop-cloud.{stack}.recipe": recipe}
     if version:
@@ -60,6 +64,7 @@ def deploy_labels(stack: str, recipe: str, *, version: str | None, chaos: str | 
     labels[f"coop-cloud.{stack}.chaos"] = "true" if chaos else "false"
     if chaos:
         labels[f"coop-cloud.{stack}.chaos-version"] = chaos
+    labels[f"coop-cloud.{stack}.autoupdate"] = auto_update
     return labels
 
 

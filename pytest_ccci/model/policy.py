@@ -32,7 +32,15 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.compose import Mount, bound_memory, service_mounts
+from pytest_ccci.model.compose import (
+    Mount,
+    bound_cpus,
+    bound_memory,
+    bound_pids,
+    bound_stop_grace,
+    service_mounts,
+    swarm_name,
+)
 from pytest_ccci.model.images import runner_network_registry
 
 # Every kind of finding, with what it gives the recipe (said in a refusal). An allowance names one.
@@ -52,8 +60,12 @@ KINDS: dict[str, str] = {
     "host-mode-ports": "a port bound on the runner itself (mode: host)",
     "published-ports": "a published port, reachable on the runner's network",
     "outside-file": "a file outside the recipe checkout",
-    "foreign-object": "a volume or config the stack does not own (another recipe's data, or a driver's)",
+    "foreign-object": "a secret, config, volume or network the stack does not own (another recipe's, or a driver's)",
     "private-registry": "an image pulled from the runner's own network (a loopback, private or link-local registry)",
+    "logging-driver": "a logging driver the engine runs on the host (dials out from it, or uses its credentials)",
+    "network-driver": "a network driver other than overlay, or driver options (the host's interfaces)",
+    "external-network": "an external network that is not the runner's infrastructure (another stack's network)",
+    "ulimits": "resource limits above the engine's defaults (kernel memory, realtime or raised priority)",
 }
 # Sockets that hand whoever mounts them the container engine (and every recipe's secrets).
 ENGINE_SOCKETS = frozenset({"docker.sock", "containerd.sock", "podman.sock"})
@@ -67,6 +79,32 @@ SOURCE_REQUIRED = ("bind-mount",)
 # The one security_opt that tightens confinement rather than loosening it.
 SAFE_SECURITY_OPTS = frozenset({"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"})
 HOST_WIDE = "*"  # the service of a host-wide allowance: every service of every recipe
+# Logging drivers that write on the container's own host files (rotated); every other one is the
+# engine dialing out from the runner's network (syslog, gelf, fluentd, splunk) or using the
+# daemon's credentials (awslogs, gcplogs).
+SAFE_LOGGING_DRIVERS = frozenset({"json-file", "local"})
+# The options of a logging driver that say where it sends (shown in the finding; tokens never are).
+_ADDRESS_OPTION_SUFFIXES = ("-address", "-url", "-endpoint", "-region", "-project", "-host")
+# ulimits a recipe may raise, and how far: the engine's defaults (a container inherits dockerd's
+# own limits; `docker info` shows no default-ulimits unless daemon.json sets them).
+# - nofile: 1048576, the kernel's default fs.nr_open, what dockerd under systemd
+#   (LimitNOFILE=infinity) gives; open files are kernel memory the memory limit does not count.
+# - nproc: 65536, finite and above any real server's need (elasticsearch's 4096; recipes write
+#   65535); counted per user across the whole host, so `unlimited` is a fork bomb's room.
+# - rtprio, nice: 0, the engine's default: more lets a task take the CPU from the runner itself.
+# Others (core, stack, memlock, ...) are unlimited or host-sized by default, or charged to the
+# memory limit (memlock): raising them gives nothing over the host. -1 means unlimited.
+ULIMIT_BOUNDS: dict[str, int] = {"nofile": 1 << 20, "nproc": 1 << 16, "rtprio": 0, "nice": 0}
+# The external networks a Co-op Cloud server has (traefik's): ini ccci_networks.
+INFRASTRUCTURE_NETWORKS = ("proxy",)
+# Bounds every deploy gets unless the ini says otherwise (ccci_pids_limit, ccci_max_stop_grace):
+# - pids 4096: a fork bomb otherwise fills the host's pid table (pid_max is 32768 by default) and
+#   the runner cannot fork; 4096 is twice podman's default and far above real servers (threads
+#   count: a JVM uses a few hundred).
+# - stop grace 60s: what a database needs to checkpoint and stop; a task ignoring SIGTERM with
+#   `8760h` would outlive the run.
+DEFAULT_PIDS_LIMIT = 4096
+DEFAULT_MAX_STOP_GRACE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -109,17 +147,36 @@ class Allowance:
 
 @dataclass(frozen=True)
 class DeployPolicy:
-    """What one recipe's deploys may do: its allowances (ccci.yml's and the host's), and the
-    memory limit given to services without one (None: memory is not bounded)."""
+    """What one recipe's deploys may do: its allowances (ccci.yml's and the host's), the external
+    networks that are the runner's infrastructure, and the bounds every service gets (None: not
+    bounded): memory (MiB), processes, CPUs, and the stop grace period (seconds). A recipe's own
+    lower bound is kept."""
 
     allowances: tuple[Allowance, ...] = ()
     memory_limit_mib: int | None = None
+    pids_limit: int | None = None
+    cpu_limit: float | None = None
+    max_stop_grace_seconds: float | None = None
+    infrastructure_networks: tuple[str, ...] = INFRASTRUCTURE_NETWORKS
 
     def vet(self, config: Mapping[str, Any], checkout: Path, recipe: str, stack: str) -> dict[str, Any]:
         """The config to deploy: RecipeError with the one-line refusal if any finding is not
-        permitted, else the config with memory bounded (when the host bounds it)."""
-        self.refuse(recipe, findings(config, checkout, stack))
-        return bound_memory(config, self.memory_limit_mib) if self.memory_limit_mib else copy.deepcopy(dict(config))
+        permitted, else the config with its bounds applied."""
+        self.refuse(recipe, findings(config, checkout, stack, self.infrastructure_networks))
+        return self.bound(config)
+
+    def bound(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of `config` with every bound this policy sets applied."""
+        out = copy.deepcopy(dict(config))
+        if self.memory_limit_mib:
+            out = bound_memory(out, self.memory_limit_mib)
+        if self.pids_limit:
+            out = bound_pids(out, self.pids_limit)
+        if self.cpu_limit:
+            out = bound_cpus(out, self.cpu_limit)
+        if self.max_stop_grace_seconds:
+            out = bound_stop_grace(out, self.max_stop_grace_seconds)
+        return out
 
     def refuse(self, recipe: str, found: Iterable[Finding]) -> None:
         """RecipeError with the one-line refusal if any of `found` is not permitted."""
@@ -129,22 +186,42 @@ class DeployPolicy:
 
     def shown(self) -> dict[str, Any]:
         """For results.json, next to the settings."""
-        return {"allow": [a.shown() for a in self.allowances], "memory_limit_mib": self.memory_limit_mib}
+        return {
+            "allow": [a.shown() for a in self.allowances],
+            "memory_limit_mib": self.memory_limit_mib,
+            "pids_limit": self.pids_limit,
+            "cpu_limit": self.cpu_limit,
+            "max_stop_grace_seconds": self.max_stop_grace_seconds,
+            "infrastructure_networks": list(self.infrastructure_networks),
+        }
 
 
 @dataclass(frozen=True)
 class HostPolicy:
-    """The operator's part, from the ini: kinds allowed host-wide, and the default memory limit
-    (None: memory is not bounded; ini `ccci_memory_limit_mb`)."""
+    """The operator's part, from the ini, defaults as the ini's: kinds allowed host-wide
+    (`ccci_allow`), the default memory limit (`ccci_memory_limit_mb`; None: memory is not
+    bounded), the pids and CPU limits (`ccci_pids_limit`, `ccci_cpu_limit`), the longest stop
+    grace period (`ccci_max_stop_grace`), and the infrastructure networks (`ccci_networks`)."""
 
     allow: tuple[str, ...] = ()
     memory_limit_mib: int | None = None
+    pids_limit: int | None = DEFAULT_PIDS_LIMIT
+    cpu_limit: float | None = None
+    max_stop_grace_seconds: float | None = DEFAULT_MAX_STOP_GRACE_SECONDS
+    infrastructure_networks: tuple[str, ...] = INFRASTRUCTURE_NETWORKS
 
     def for_recipe(self, allowances: Iterable[Allowance], memory_mb: int | None) -> DeployPolicy:
         """A recipe's policy: its allowances and the host's; memory_mb as the limit if the host bounds memory."""
         host = tuple(Allowance(kind, HOST_WIDE, "allowed host-wide", "ini ccci_allow") for kind in self.allow)
         limit = (memory_mb or self.memory_limit_mib) if self.memory_limit_mib else None
-        return DeployPolicy((*tuple(allowances), *host), limit)
+        return DeployPolicy(
+            (*tuple(allowances), *host),
+            limit,
+            self.pids_limit,
+            self.cpu_limit,
+            self.max_stop_grace_seconds,
+            self.infrastructure_networks,
+        )
 
 
 def unknown_kind(kind: str) -> str | None:
@@ -162,10 +239,16 @@ def allowance_source_problem(kind: str, source: str | None) -> str | None:
 # --- findings --------------------------------------------------------------------------------
 
 
-def findings(config: Mapping[str, Any], checkout: Path | str, stack: str | None = None) -> list[Finding]:
+def findings(
+    config: Mapping[str, Any],
+    checkout: Path | str,
+    stack: str | None = None,
+    infrastructure_networks: Sequence[str] = INFRASTRUCTURE_NETWORKS,
+) -> list[Finding]:
     """Everything in `config` the policy refuses by default. Relative file paths (a recipe's
     compose as lint reads it) are relative to `checkout`; `docker stack config` gives absolute ones.
-    `stack` owns the volumes and configs named `<stack>_*` (None: it owns no named one)."""
+    `stack` owns the secrets, configs, volumes and networks named `<stack>_*` (None: it owns no
+    named one); `infrastructure_networks` are the external networks the runner provides."""
     root = os.path.realpath(checkout)
     services = {str(name): svc or {} for name, svc in (config.get("services") or {}).items()}
     found: list[Finding] = []
@@ -177,7 +260,11 @@ def findings(config: Mapping[str, Any], checkout: Path | str, stack: str | None 
         found += env_file_findings(name, svc, root, root)
         found += _foreign_findings(name, svc, config, stack)
         found += _registry_findings(name, svc)
+        found += _logging_findings(name, svc)
+        found += _ulimit_findings(name, svc)
     found += _file_findings(config, services, root)
+    found += _created_object_findings(config, services, stack)
+    found += _network_findings(config, services, infrastructure_networks)
     return found
 
 
@@ -230,6 +317,9 @@ def explain(finding: Finding) -> str:
     """The finding and the allowance that would permit it."""
     if finding.service is None:
         permit = f"ccci_allow = {finding.kind} in the ini (host-wide)"
+    elif finding.kind in SOURCE_REQUIRED and finding.source is None:
+        # A network mount (nfs's `device: ":/export"`) names no host path a ccci.yml source could.
+        permit = f"ccci_allow = {finding.kind} in the ini (host-wide: it names no host path for a source)"
     else:
         source = f"source: {finding.source}, " if finding.kind in SOURCE_REQUIRED else ""
         permit = f"allow: [{{kind: {finding.kind}, service: {finding.service}, {source}reason: ...}}] in ccci.yml"
@@ -338,10 +428,10 @@ def _file_findings(config: Mapping[str, Any], services: Mapping[str, Any], root:
 
 
 def _foreign_findings(name: str, svc: Mapping[str, Any], config: Mapping[str, Any], stack: str | None) -> list[Finding]:
-    """Volumes and configs the service uses that the stack does not own: named (or external)
-    outside `<stack>_*` -- stack names are predictable, so that may be another recipe's data --
-    and volumes of a driver other than `local`."""
-    volumes, configs = config.get("volumes") or {}, config.get("configs") or {}
+    """Volumes, configs and secrets the service uses that the stack does not own: external (or,
+    a volume, named) outside `<stack>_*` -- stack names are predictable, so that may be another
+    recipe's data or password -- and volumes of a driver other than `local`."""
+    volumes = config.get("volumes") or {}
     found = []
     for key in dict.fromkeys(m.source for m in service_mounts(svc) if m.type == "volume" and m.source):
         spec = volumes.get(key) or {}
@@ -351,11 +441,69 @@ def _foreign_findings(name: str, svc: Mapping[str, Any], config: Mapping[str, An
         driver = str(spec.get("driver") or "local")
         if driver != "local":
             found.append(Finding(name, f"volumes.{key}.driver", driver, "foreign-object"))
-    for key in _referenced(svc.get("configs")):
-        foreign = _foreign_name(key, configs.get(key) or {}, stack, named_counts=False)
-        if foreign:
-            found.append(Finding(name, f"configs.{key}", foreign, "foreign-object"))
+    for kind in ("configs", "secrets"):
+        declared = config.get(kind) or {}
+        for key in sorted(_referenced(svc.get(kind))):
+            foreign = _foreign_name(key, declared.get(key) or {}, stack, named_counts=False)
+            if foreign:
+                found.append(Finding(name, f"{kind}.{key}", foreign, "foreign-object"))
     return found
+
+
+def _created_object_findings(
+    config: Mapping[str, Any], services: Mapping[str, Any], stack: str | None
+) -> list[Finding]:
+    """Secrets, configs and networks the deploy creates under a `name:` outside `<stack>_*`: a
+    secret named like another stack's becomes that stack's password. (Volumes: _foreign_findings.)
+    The CLI creates every top-level secret and config, used or not: an unused one is top level."""
+    found = []
+    for kind in ("secrets", "configs", "networks"):
+        for key, spec in (config.get(kind) or {}).items():
+            spec = spec or {}
+            if spec.get("external") or not spec.get("name"):
+                continue
+            foreign = _foreign_name(str(key), spec, stack, named_counts=True)
+            if foreign:
+                users = _users(kind, str(key), services)
+                found += [Finding(user, f"{kind}.{key}", foreign, "foreign-object") for user in users]
+    return found
+
+
+def _network_findings(
+    config: Mapping[str, Any], services: Mapping[str, Any], infrastructure: Sequence[str]
+) -> list[Finding]:
+    """Top-level networks that reach past the stack's own overlay: a driver other than overlay
+    or driver options (macvlan, ipvlan, bridge: the host's interfaces), and an external network
+    that is not the runner's infrastructure (another stack's). `host` is host-network's."""
+    found = []
+    for key, spec in (config.get("networks") or {}).items():
+        spec, key = spec or {}, str(key)
+        users = _users("networks", key, services)
+        if spec.get("external"):
+            name = swarm_name(key, spec)
+            if name not in infrastructure and name != "host":
+                shown = f"external name {name} (infrastructure: {', '.join(infrastructure) or 'none'})"
+                found += [Finding(user, f"networks.{key}", shown, "external-network") for user in users]
+            continue
+        driver, opts = str(spec.get("driver") or "overlay"), spec.get("driver_opts") or {}
+        if driver != "overlay" or opts:
+            shown = f"driver {driver}" + "".join(f", {k}={v}" for k, v in sorted(dict(opts).items()))
+            found += [Finding(user, f"networks.{key}", shown, "network-driver") for user in users]
+    return found
+
+
+def _users(kind: str, key: str, services: Mapping[str, Any]) -> list[str | None]:
+    """The services using the top-level `kind` object `key`; [None] when none does. A service
+    that names no network is on `default`."""
+    users: list[str | None] = []
+    for name, svc in services.items():
+        if kind == "networks":
+            used = set(map(str, svc.get("networks") or ())) or ({"default"} if not svc.get("network_mode") else set())
+        else:
+            used = _referenced(svc.get(kind))
+        if key in used:
+            users.append(name)
+    return users or [None]
 
 
 def _foreign_name(key: str, spec: Mapping[str, Any], stack: str | None, named_counts: bool) -> str | None:
@@ -364,11 +512,44 @@ def _foreign_name(key: str, spec: Mapping[str, Any], stack: str | None, named_co
     external = spec.get("external")
     if not (external or (named_counts and spec.get("name"))):
         return None
-    legacy = external.get("name") if isinstance(external, Mapping) else None  # external: {name: x}
-    swarm_name = str(spec.get("name") or legacy or key)
-    if stack is not None and swarm_name.startswith(f"{stack}_"):
+    name = swarm_name(key, spec)
+    if stack is not None and name.startswith(f"{stack}_"):
         return None
-    return f"{'external ' if external else ''}name {swarm_name}"
+    return f"{'external ' if external else ''}name {name}"
+
+
+def _logging_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
+    """A logging driver other than json-file or local: dockerd runs it in the host's network
+    namespace, with its own credentials. Shown with the options that say where it sends."""
+    logging = svc.get("logging") or {}
+    driver = str(logging.get("driver") or "json-file")
+    if driver in SAFE_LOGGING_DRIVERS:
+        return []
+    options = dict(logging.get("options") or {})
+    where = [f"{k}={v}" for k, v in sorted(options.items()) if str(k).endswith(_ADDRESS_OPTION_SUFFIXES)]
+    return [Finding(name, "logging.driver", driver + (f" ({', '.join(where)})" if where else ""), "logging-driver")]
+
+
+def _ulimit_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
+    """ulimits above ULIMIT_BOUNDS (-1, unlimited, always is); an unreadable value counts as above."""
+    raised = []
+    for limit, value in (svc.get("ulimits") or {}).items():
+        bound = ULIMIT_BOUNDS.get(str(limit))
+        if bound is None:
+            continue
+        given = [value.get("soft"), value.get("hard")] if isinstance(value, Mapping) else [value]
+        if not all(_within(v, bound) for v in given if v is not None):
+            shown = "/".join(str(v) for v in given if v is not None)
+            raised.append(f"{limit}={shown} (at most {bound})")
+    return [Finding(name, "ulimits", ", ".join(raised), "ulimits")] if raised else []
+
+
+def _within(value: Any, bound: int) -> bool:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return False
+    return 0 <= number <= bound and not isinstance(value, bool)
 
 
 def _registry_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:

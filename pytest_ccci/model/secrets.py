@@ -18,7 +18,7 @@ import html
 import re
 import secrets as _random
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate, islice
 from operator import sub
 from typing import Any, NamedTuple
@@ -38,6 +38,12 @@ _URL_USERINFO = re.compile(
 # A password-less userinfo at least this long is taken for a token and known to the leak scan;
 # a shorter one is a login name (`ssh://git@host/...`), masked but never redacted from every text.
 _TOKEN_MIN_LENGTH = 12
+# The runner's own environment variables whose values the leak scan looks for in every report and
+# artifact: the secret shapes above, the names CI systems give credentials (GITHUB_TOKEN,
+# CI_JOB_TOKEN, AWS_SECRET_ACCESS_KEY, ..._PRIVATE_KEY), and AWS_* as a whole...
+RUNNER_SECRET_NAME = re.compile(SECRET_SHAPED.pattern + r"|CREDENTIAL|PRIVATE|^AWS_", re.IGNORECASE)
+# ...but not the ones that name a place or a choice, never a credential (AWS_REGION, AWS_PROFILE).
+_NOT_A_CREDENTIAL = re.compile(r"REGION|PROFILE", re.IGNORECASE)
 
 _CHARSETS = {
     "default": string.ascii_letters + string.digits,
@@ -85,6 +91,18 @@ def url_password(url: str) -> list[str]:
     if written is None and len(found.group("user")) >= _TOKEN_MIN_LENGTH:
         written = found.group("user")
     return list(dict.fromkeys([written, unquote(written)])) if written else []
+
+
+def runner_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The values of the runner's environment (`environ`, read by the caller) the leak scan must
+    look for: those of secret-shaped names, long enough (_TOKEN_MIN_LENGTH) not to turn up by
+    chance, and not a path (a key file's place is no secret, and paths are in every report)."""
+    found = (
+        value
+        for name, value in environ.items()
+        if RUNNER_SECRET_NAME.search(name) and not _NOT_A_CREDENTIAL.search(name)
+    )
+    return sorted({v for v in found if len(v.strip()) >= _TOKEN_MIN_LENGTH and not v.startswith(("/", "~"))})
 
 
 def mask_url(url: str) -> str:

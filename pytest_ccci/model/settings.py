@@ -22,6 +22,9 @@ from pytest_ccci.model.tiers import DECLARABLE
 
 SETTINGS_FILE = "ccci.yml"
 OVERLAY_FILE = "compose.ccci.yml"
+# How long a deploy may take to converge when neither the enrollment (`deploy_timeout`) nor the
+# recipe (abra's `coop-cloud.<stack>.timeout` label) says.
+DEFAULT_DEPLOY_TIMEOUT = 120.0
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,8 @@ class Settings:
     name: str
     source: str
     health: Health = field(default_factory=Health)
-    deploy_timeout: float = 120.0
+    # None: abra's way, the recipe's `coop-cloud.<stack>.timeout` label, else DEFAULT_DEPLOY_TIMEOUT
+    deploy_timeout: float | None = None
     # Not in the repr: pytest prints fixture values and introspected attributes on failure,
     # and env may hold secret-shaped values (shown() masks them where settings are shown).
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
@@ -136,7 +140,7 @@ def parse_settings(name: str, raw: Any, origin: str, directory: Path | None = No
         name=name,
         source=source,
         health=health,
-        deploy_timeout=float(_positive(raw, "deploy_timeout", 120.0, origin)),
+        deploy_timeout=float(_positive(raw, "deploy_timeout", 1, origin)) if "deploy_timeout" in raw else None,
         env=env,
         not_applicable=not_applicable,
         upgrade_from=_expect(raw["upgrade_from"], str, "upgrade_from", origin) if "upgrade_from" in raw else None,

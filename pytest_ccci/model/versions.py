@@ -54,6 +54,23 @@ class UpgradeBase:
 
     release: Release | None
     how: str  # "settings", "newest older release", or the reason there is none
+    # No release is older than the head: the upgrade tier is not applicable (skip), not failed.
+    none_older: bool = False
+
+
+def no_older_release(head_sha: str, tags: Sequence[TagInfo] = ()) -> UpgradeBase:
+    """There is nothing to upgrade from, said with the tags seen and why none is an older release."""
+    names = [t.name for t in tags]
+    if not names:
+        why = "the recipe has no tags (abra's releases are annotated tags X.Y.Z+U, e.g. 1.0.0+2.3.4)"
+    else:
+        odd = [n for n in names if parse_release(n) is None]
+        shown = ", ".join(odd[:8]) + (f" and {len(odd) - 8} more" if len(odd) > 8 else "")
+        if odd:
+            why = f"tags {shown} are not releases (abra's releases are X.Y.Z+U, e.g. 1.0.0+2.3.4)"
+        else:
+            why = f"its releases ({', '.join(names[:8])}) are on the head or not its ancestors"
+    return UpgradeBase(None, f"no older release: {why}", none_older=True)
 
 
 def upgrade_base(
@@ -62,16 +79,18 @@ def upgrade_base(
     override: str | None = None,
     last_green: str | None = None,
     no_green: str = "the history has no green release",
+    tags: Sequence[TagInfo] = (),
 ) -> UpgradeBase:
     """Choose the upgrade base among the releases reachable from the head.
 
     `ancestors` are releases whose commit is an ancestor of (or equal to) the head. A release
     on the head itself is skipped: an upgrade from a version to itself proves nothing.
     With `override` last-green, `last_green` is the history's last green release; when it is
-    None, `no_green` says why in the note of the fallback.
+    None, `no_green` says why in the note of the fallback. `tags` (all the recipe's) only serve
+    to say why there is no older release.
     """
     if override == LAST_GREEN:
-        return _last_green_base(head_sha, ancestors, last_green, no_green)
+        return _last_green_base(head_sha, ancestors, last_green, no_green, tags)
     if override:
         for rel in ancestors:
             if rel.tag == override:
@@ -79,11 +98,13 @@ def upgrade_base(
         return UpgradeBase(None, f"settings upgrade_from {override!r} is not a release reachable from the head")
     older = [r for r in ancestors if r.sha != head_sha]
     if not older:
-        return UpgradeBase(None, "no older release")
+        return no_older_release(head_sha, tags)
     return UpgradeBase(max(older, key=Release.sort_key), "newest older release")
 
 
-def _last_green_base(head_sha: str, ancestors: Sequence[Release], last_green: str | None, no_green: str) -> UpgradeBase:
+def _last_green_base(
+    head_sha: str, ancestors: Sequence[Release], last_green: str | None, no_green: str, tags: Sequence[TagInfo]
+) -> UpgradeBase:
     """The last green release when it is an older release reachable from the head; else the
     newest older release, with a note saying why."""
     older = [r for r in ancestors if r.sha != head_sha]
@@ -91,7 +112,7 @@ def _last_green_base(head_sha: str, ancestors: Sequence[Release], last_green: st
     if found is not None:
         return UpgradeBase(found, "last green release (history)")
     if not older:
-        return UpgradeBase(None, "no older release")
+        return no_older_release(head_sha, tags)
     if last_green is None:
         note = no_green
     else:

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.lint import LintResult, lint_recipe
+from pytest_ccci.model import lint
+from pytest_ccci.model.lint import LintResult
+from pytest_ccci.model.view import RecipeView
 from pytest_ccci.model.naming import service_name
 from pytest_ccci.plugin.collection import tier_item_key
 from pytest_ccci.plugin.state import ccci_context_key
@@ -85,9 +87,26 @@ def ccci_backend(request: pytest.FixtureRequest) -> SwarmBackend:
 
 
 @pytest.fixture
-def _ccci_lint_results(recipe_checkout: Checkout, lifecycle: RecipeLifecycle) -> list[LintResult]:
-    # R018 honours the allowances a deploy honours (ccci.yml's and the ini's).
-    return lint_recipe(recipe_checkout.path, recipe_checkout.tags, lifecycle.policy().allowances)
+def recipe_view(recipe_checkout: Checkout, lifecycle: RecipeLifecycle) -> RecipeView:
+    """The recipe at the ref under test, resolved for its enrollment as abra would deploy it:
+    the app env, the compose files, docker's merge (`config`), the deploy policy's findings,
+    and safe reads of its files (`files.text(name)`). Lint and every deploy read this view.
+
+    Example::
+
+        def test_app_reads_its_domain(recipe_view):
+            env = recipe_view.services["app"].get("environment") or {}
+            assert env.get("DOMAIN") == recipe_view.domain
+    """
+    return lifecycle.view(recipe_checkout)
+
+
+@pytest.fixture
+def _ccci_lint_results(recipe_view: RecipeView, lifecycle: RecipeLifecycle) -> list[LintResult]:
+    # R018 honours the allowances a deploy honours (ccci.yml's and the ini's), on the same view.
+    results = lint.lint_recipe(recipe_view, lifecycle.policy().allowances)
+    lifecycle.facts["lint"] = {"mirrors": lint.ABRA_RULES, "warnings": lint.lint_warnings(results)}  # type: ignore[attr-defined]
+    return results
 
 
 @pytest.fixture
@@ -115,7 +134,7 @@ def _ccci_upgraded(request: pytest.FixtureRequest, lifecycle: RecipeLifecycle) -
     else:
         choice = lifecycle.upgrade_base()
         if choice.release is None:
-            if choice.how == "no older release":
+            if choice.none_older:
                 pytest.skip(f"n/a: {choice.how}")
             raise RecipeError(f"recipe {lifecycle.name}: {choice.how}")
         base = choice.release

@@ -2,10 +2,14 @@
 junitxml.py has LogXML. Registered on the controller only (never on an xdist worker); it feeds
 every test report (a worker's included) into the `Results`, writes results.json, puts the
 levels into the JUnit XML, scans the written artifacts for secrets, and prints the level table.
+
+The secrets looked for include the runner's own: the values of its secret-shaped environment
+variables (model/secrets.py runner_secrets), read once, here, when the reporter is made.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -13,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from pytest_ccci.model.secrets import runner_secrets
 from pytest_ccci.plugin.runner import json_safe
 from pytest_ccci.plugin.state import CcciContext
 from pytest_ccci.run.results import RecipeRecord, Results
@@ -29,6 +34,7 @@ class CcciReporter:
         self.ctx = ctx
         self.json_path = ctx.options.json_path
         self.results = results
+        self.results.watch_for(runner_secrets(os.environ))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.results.add(report)

@@ -3,10 +3,16 @@
 Levels tallied, then every recipe below L5 (level, the level it had before when the history
 knows it, and why not higher), then the flaky tiers. Kept under GitHub's comment size limit:
 past `MAX_CHARS` the list stops with how many were left out (the dashboard has them all).
+
+Text from an app or a recipe (recipe names, reasons) is made inert before it goes in: no terminal
+escape or control character (one_line), `&`, `<`, `>` as HTML entities and every other character
+Markdown gives a meaning backslash-escaped, so a log line quoted in a reason renders as the words
+it is: never a link, an image, HTML, emphasis or a broken table.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from html import escape
 from typing import Any
@@ -16,11 +22,19 @@ from pytest_ccci.run.history import RecipeHistory
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 WHY_LIMIT = 160
+# ASCII punctuation with a meaning in GitHub Markdown (links, images, emphasis, code, tables,
+# headings, strikethrough, autolinks): each backslash-escaped. `&`, `<`, `>` become entities.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~:])")
+
+
+def markdown_text(text: object, limit: int | None = WHY_LIMIT) -> str:
+    """`text` as inert Markdown: one line (one_line), rendered as exactly its characters."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escape(one_line(text, limit), quote=False))
 
 
 def _cell(text: object) -> str:
-    """Table-cell text: one line, no `|` to break the table, no `<` to be taken for HTML."""
-    return escape(one_line(text, WHY_LIMIT), quote=False).replace("|", "\\|")
+    """Table-cell text: inert Markdown (markdown_text), so nothing breaks the table."""
+    return markdown_text(text, WHY_LIMIT)
 
 
 def previous_level(history: RecipeHistory | None, run_id: str | None) -> int | None:

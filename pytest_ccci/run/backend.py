@@ -14,6 +14,7 @@ from pytest_ccci.model.app import App
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
+from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run import probe
 from pytest_ccci.run.data import BackupArchive, TaskData
 from pytest_ccci.run.deploy import Admit, Deployer, Deployment
@@ -46,8 +47,9 @@ class SwarmBackend:
         admit: Admit | None = None,
         policy: DeployPolicy | None = None,
         pulled: dict[str, float] | None = None,
+        view: RecipeView | None = None,
     ) -> Deployment:
-        return self.deployer.deploy(app, checkout, mode, admit, policy, pulled)
+        return self.deployer.deploy(app, checkout, mode, admit, policy, pulled, view)
 
     def read_stamp(self, deployment: Deployment) -> dict[str, str]:
         return self.deployer.read_stamp(deployment)

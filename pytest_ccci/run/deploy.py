@@ -1,17 +1,19 @@
 """Deploy a recipe checkout the way abra does, read its stamp back, tear it down.
 
-The env (`.env.sample`, abra.sh's exports, TYPE/DOMAIN/STACK_NAME, then the settings' env),
-the compose files `COMPOSE_FILE` names plus the overlay, the images the engine lacks (pulled
-before the deploy is timed, unless the ini says `ccci_pull = never`), one generated secret per
-`SECRET_*_VERSION`, the external networks a Co-op Cloud server has (created where missing, as
-the runner's own), abra's labels on `app` and ccci's on everything, dnsrr endpoints where the
-runner cannot route VIPs (model/endpoints.py), then `docker stack deploy` and the swarm's verdict.
+What is deployed is the recipe's resolved view (run/view.py: the app env, the compose files
+`COMPOSE_FILE` names plus the overlay, docker's merge, abra's additions), refused by the deploy
+policy on exactly the findings lint's R018 reports. Then the images the engine lacks (pulled
+before the deploy is timed, unless the ini says `ccci_pull = never`), the secrets the compose
+file names (generated with their `.env.sample` modifiers, model/abra.py), the external networks a
+Co-op Cloud server has (created where missing, as the runner's own), abra's labels on `app` and
+ccci's on everything, dnsrr endpoints where the runner cannot route VIPs (model/endpoints.py),
+then `docker stack deploy` in the view's directory and the swarm's verdict, awaited for as long
+as the recipe's `coop-cloud.<stack>.timeout` label says unless the enrollment sets `deploy_timeout`.
 Every word said to Docker goes through the swarm facade.
 """
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,21 +24,17 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from pytest_ccci.errors import InfraError, RecipeError
-from pytest_ccci.model import compose, naming
+from pytest_ccci.model import abra, compose, naming
 from pytest_ccci.model.app import App
 from pytest_ccci.model.endpoints import EndpointMode, apply_endpoint_mode
-from pytest_ccci.model.envfile import (
-    EnvSample,
-    compose_file_names,
-    interpolate_tree,
-    load_env_sample,
-    parse_env_sample,
-)
 from pytest_ccci.model.images import PullProgress
-from pytest_ccci.model.policy import DeployPolicy, Finding, compose_file_findings, env_file_findings
+from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
+from pytest_ccci.model.settings import DEFAULT_DEPLOY_TIMEOUT
+from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run.repo import Checkout
+from pytest_ccci.run.view import build_view
 
 if TYPE_CHECKING:  # annotations only: a Deployment can be imported without docker-py
     from pytest_ccci.swarm.convergence import Convergence
@@ -45,6 +43,28 @@ if TYPE_CHECKING:  # annotations only: a Deployment can be imported without dock
 # What a deploy calls once the memory the stack declares is known; it returns what ends the
 # admission (see DeployAdmission).
 Admit = Callable[[int], Callable[[], None]]
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long a deploy may take to converge, and who said so (results.json shows both)."""
+
+    seconds: float
+    why: str
+
+    def shown(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "why": self.why}
+
+
+def convergence_deadline(app: App, config: Mapping[str, Any]) -> Deadline:
+    """The enrollment's `deploy_timeout` when it sets one; else abra's: the app service's
+    `coop-cloud.<stack>.timeout` label; else DEFAULT_DEPLOY_TIMEOUT."""
+    if app.settings.deploy_timeout is not None:
+        return Deadline(app.settings.deploy_timeout, "deploy_timeout in ccci.yml")
+    label = abra.timeout_label(config, app.stack)
+    if label is not None:
+        return Deadline(float(label), f"the recipe's coop-cloud.{app.stack}.timeout label (abra's deadline)")
+    return Deadline(DEFAULT_DEPLOY_TIMEOUT, "the default: neither ccci.yml's deploy_timeout nor a timeout label")
 
 
 @dataclass
@@ -60,75 +80,11 @@ class Deployment:
     convergence: Convergence
     deploy_seconds: float
     endpoint_note: str = ""  # how its services are reached on this runner, said: "dnsrr (no IPVS on this runner)"
+    deadline: Deadline = Deadline(DEFAULT_DEPLOY_TIMEOUT, "the default")
 
     @property
     def app_service(self) -> str:
         return naming.service_name(self.app.stack, "app")
-
-
-def deploy_env(checkout: Checkout, app: App, sample: EnvSample | None = None) -> dict[str, str]:
-    """The env abra deploys with: `.env.sample`, TYPE/DOMAIN/STACK_NAME, then settings overrides."""
-    sample = sample or load_env_sample(checkout.path / ".env.sample")
-    env = sample.values()
-    env.update(abra_sh_exports(checkout.path / "abra.sh"))
-    env.update(TYPE=app.recipe, DOMAIN=app.domain, STACK_NAME=app.stack)
-    env.update(app.settings.env)
-    return env
-
-
-def abra_sh_exports(path: Path) -> dict[str, str]:
-    """`export NAME=value` lines of abra.sh: abra reads config versions from there."""
-    if not path.is_file():
-        return {}
-    lines = [ln.strip() for ln in path.read_text().splitlines() if re.match(r"\s*export\s+\w+=", ln)]
-    return parse_env_sample("\n".join(lines), origin=str(path)).values()
-
-
-def compose_files(checkout: Checkout, app: App, env: dict[str, str]) -> list[Path]:
-    """The recipe's compose files COMPOSE_FILE names (vetted by `source_findings` first), then the overlay."""
-    files = []
-    for name in compose_file_names(env):
-        path = checkout.path / name
-        if not path.is_file():
-            raise RecipeError(
-                f"recipe {app.recipe}: COMPOSE_FILE names {name}, which is not in the recipe at {checkout.head_sha[:8]}"
-            )
-        files.append(path)
-    if app.settings.overlay:
-        files.append(app.settings.overlay)
-    return files
-
-
-def source_findings(checkout: Checkout, env: dict[str, str]) -> list[Finding]:
-    """What the policy must see before `docker stack config` reads any host file: COMPOSE_FILE
-    entries outside the checkout, and `env_file:` entries (interpolated as the CLI will) outside it.
-    The CLI reads env files relative to the first compose file's directory; each file's own is
-    checked too."""
-    names = compose_file_names(env)
-    found = compose_file_findings(names, checkout.path)
-    if found:
-        return found
-    first = (checkout.path / names[0]).parent
-    for name in names:
-        path = checkout.path / name
-        for service, env_file in _env_files(path).items():
-            interpolated = {"env_file": interpolate_tree(env_file, env, str(path))}
-            for base in dict.fromkeys([first, path.parent]):
-                found += env_file_findings(service, interpolated, base, checkout.path)
-    return list(dict.fromkeys(found))
-
-
-def _env_files(path: Path) -> dict[str, object]:
-    """{service: its raw `env_file:`} of one compose file; {} when it cannot be read (the CLI then
-    says why, in its own words)."""
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return {}
-    services = doc.get("services") if isinstance(doc, dict) else None
-    if not isinstance(services, dict):
-        return {}
-    return {str(k): svc["env_file"] for k, svc in services.items() if isinstance(svc, dict) and "env_file" in svc}
 
 
 def stamp_versions(checkout: Checkout, mode: str) -> tuple[str | None, str | None]:
@@ -177,31 +133,37 @@ class Deployer:
         admit: Admit | None = None,
         policy: DeployPolicy | None = None,
         pulled: dict[str, float] | None = None,
+        view: RecipeView | None = None,
     ) -> Deployment:
         """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict.
 
         `admit(bytes)` is called once the memory the stack declares is known, before anything
         is created, and returns what releases the admission when the deploy has settled.
         `policy` is the recipe's deploy policy (built from its settings and the host's when None).
-        `pulled` records each image pulled for it (image -> seconds), a failed deploy's too."""
+        `pulled` records each image pulled for it (image -> seconds), a failed deploy's too.
+        `view` is the checkout's resolved view for `app` (run/view.py; built here when None)."""
         start = time.monotonic()
         policy = policy or self.runner.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
-        sample = load_env_sample(checkout.path / ".env.sample")
-        env = deploy_env(checkout, app, sample)
-        # Untrusted refs: refused (RecipeError) before anything is created or any host file read;
-        # memory bounded if the ini says so.
-        policy.refuse(app.recipe, source_findings(checkout, env))
-        merged = self.swarm.stack_config(compose_files(checkout, app, env), env, checkout.path)
-        merged = policy.vet(merged, checkout.path, app.recipe, app.stack)
+        view = view or self.view(app, checkout)
+        if view.sample is None:
+            raise RecipeError(f"recipe {app.recipe}: .env.sample: missing {view.files.where} (every recipe needs one)")
+        # Untrusted refs: refused (RecipeError) on the findings lint's R018 reports, before
+        # anything is created; memory bounded if the ini says so.
+        policy.refuse(app.recipe, view.findings)
+        merged = policy.vet(view.require_config(), view.root, app.recipe, app.stack)
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
         # A deploy is timed without its pulls (`pulled` has those).
         start += self._pull_missing(app, merged, {} if pulled is None else pulled)
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
         try:
-            return self._deploy_admitted(app, checkout, mode, merged, sample, start)
+            return self._deploy_admitted(app, checkout, mode, merged, view, start)
         finally:
             done()
+
+    def view(self, app: App, checkout: Checkout) -> RecipeView:
+        """The checkout's resolved view for `app`, in a directory of its own under the run's."""
+        return build_view(checkout, app, self.run_dir / "views" / f"{app.stack}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}")
 
     def _pull_missing(self, app: App, merged: dict, pulled: dict[str, float]) -> float:
         """Pull the images the engine lacks, each recorded in `pulled` (image -> seconds) as it
@@ -247,18 +209,22 @@ class Deployer:
         return took
 
     def _deploy_admitted(
-        self, app: App, checkout: Checkout, mode: str, merged: dict, sample: EnvSample, start: float
+        self, app: App, checkout: Checkout, mode: str, merged: dict, view: RecipeView, start: float
     ) -> Deployment:
         version, chaos = stamp_versions(checkout, mode)
-        app_labels = naming.deploy_labels(app.stack, app.recipe, version=version, chaos=chaos)
+        auto_update = abra.auto_update(view.env)
+        app_labels = naming.deploy_labels(app.stack, app.recipe, version=version, chaos=chaos, auto_update=auto_update)
         run_labels = naming.run_labels(app.run_id, app.domain, app.recipe, str(self.lock_dir or ""))
-        self._ensure_secrets(app, sample, merged, run_labels)
+        self._ensure_secrets(app, view, merged, run_labels)
         self._ensure_networks(merged)
         stamped = apply_endpoint_mode(compose.stamp(merged, app_labels, run_labels), self.endpoint)
-        deploy_file = self._write_deploy_file(app, checkout, mode, stamped)
-        convergence = self._stack_deploy(app, checkout, deploy_file)
+        deploy_file = self._write_deploy_file(view, mode, stamped)
+        deadline = convergence_deadline(app, merged)
+        convergence = self._stack_deploy(app, view, deploy_file, deadline)
         took = time.monotonic() - start
-        return Deployment(app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe())
+        return Deployment(
+            app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe(), deadline
+        )
 
     def _ensure_networks(self, merged: dict) -> None:
         """The external networks a Co-op Cloud server has (traefik's `proxy`), where missing:
@@ -270,16 +236,16 @@ class Deployer:
                 "(what a Co-op Cloud server has; never removed by teardown or the janitor)"
             )
 
-    def _write_deploy_file(self, app: App, checkout: Checkout, mode: str, stamped: dict) -> Path:
-        deploy_file = self.run_dir / f"{app.stack}-{mode}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}.yml"
-        deploy_file.parent.mkdir(parents=True, exist_ok=True)
+    def _write_deploy_file(self, view: RecipeView, mode: str, stamped: dict) -> Path:
+        """In the view's directory: the config's recipe-relative paths mean the view's files."""
+        deploy_file = view.root / f".ccci-deploy-{mode}-{uuid.uuid4().hex[:6]}.yml"
         deploy_file.write_text(yaml.safe_dump(compose.escape_dollars(stamped), sort_keys=False))
         return deploy_file
 
-    def _stack_deploy(self, app: App, checkout: Checkout, deploy_file: Path) -> Convergence:
+    def _stack_deploy(self, app: App, view: RecipeView, deploy_file: Path, deadline: Deadline) -> Convergence:
         before = {s["Spec"]["Name"]: s["Spec"]["TaskTemplate"] for s in self.swarm.services(app.stack)}
         since = time.time()
-        self.swarm.stack_deploy(app.stack, deploy_file, checkout.path)
+        self.swarm.stack_deploy(app.stack, deploy_file, view.root)
         # Services whose task spec changed are being updated: their update must reach `completed`.
         changed = {
             s["Spec"]["Name"]
@@ -289,30 +255,20 @@ class Deployer:
         return self.swarm.wait_converged(
             app.stack,
             since=since,
-            timeout=app.settings.deploy_timeout,
+            timeout=deadline.seconds,
             max_task_failures=app.settings.max_task_failures,
             expect_update=changed,
             progress=self.progress,
         )
 
-    def _ensure_secrets(self, app: App, sample: EnvSample, merged: dict, labels: dict) -> None:
-        wanted = set(compose.external_secrets(merged).values())
-        for spec in sample.secrets:
-            name = naming.secret_name(app.stack, spec.name, spec.version)
-            if len(name) > naming.MAX_SECRET_NAME_LENGTH:
-                raise RecipeError(
-                    f"recipe {app.recipe}: secret name {name} is {len(name)} characters, "
-                    f"over docker's {naming.MAX_SECRET_NAME_LENGTH}"
-                )
-            # generate=false means abra leaves the value to the operator; CI has no operator, so it
-            # still generates one (the recipe cannot be deployed otherwise).
-            self.swarm.ensure_secret(name, self.vault.value(name, spec), labels)
-            wanted.discard(name)
-        if wanted:
-            raise RecipeError(
-                f"recipe {app.recipe}: compose expects secrets {', '.join(sorted(wanted))} "
-                "that no SECRET_*_VERSION in .env.sample declares"
-            )
+    def _ensure_secrets(self, app: App, view: RecipeView, merged: dict, labels: dict) -> None:
+        """The secrets the compose file names, as abra generates them (model/abra.py): each
+        `SECRET_<KEY>_VERSION` of the app env, with its `.env.sample` modifiers. generate=false
+        means abra leaves the value to the operator; CI has no operator, so it still generates one
+        (the recipe could not be deployed otherwise)."""
+        assert view.sample is not None  # deploy() refused a recipe without one
+        for spec in abra.secrets_to_generate(merged, view.env, view.sample, app.stack):
+            self.swarm.ensure_secret(spec.swarm_name, self.vault.value(spec.swarm_name, spec), labels)
 
     def read_stamp(self, deployment: Deployment) -> dict[str, str]:
         """The coop-cloud labels on the app service, as the swarm has them now."""

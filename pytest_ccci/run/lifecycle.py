@@ -24,6 +24,7 @@ from pytest_ccci.model.naming import service_name
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
 from pytest_ccci.model.settings import Settings, load_settings, resolve_source
+from pytest_ccci.model.view import RecipeView
 from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base
 from pytest_ccci.run import proofs
 from pytest_ccci.run.context import RunContext
@@ -32,6 +33,7 @@ from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, release
 from pytest_ccci.run.proofs import RestoreRun, Seeded
 from pytest_ccci.run.repo import Checkout, RecipeRepo
 from pytest_ccci.run.signals import signals_deferred
+from pytest_ccci.run.view import build_view
 
 if TYPE_CHECKING:  # the engine (docker-py) is imported on first use, not by collection
     from pytest_ccci.run.data import BackupArchive
@@ -98,6 +100,7 @@ class RecipeLifecycle:
         self.leftovers: list[str] = []
         self.torn_down = False
         self._policy = DeployPolicy()  # the recipe's, set with its settings
+        self._views: dict[str, RecipeView] = {}  # by checkout directory: the head's, each base's
 
     # -- recipe ------------------------------------------------------------------------------
 
@@ -126,6 +129,17 @@ class RecipeLifecycle:
         self.facts.update(ref=self.ctx.ref or "default branch", head_sha=checkout.head_sha, dirty=checkout.dirty)
         self.facts["head_release"] = checkout.release_on_head.tag if checkout.release_on_head else None
         return checkout
+
+    def view(self, checkout: Checkout) -> RecipeView:
+        """The checkout resolved for this enrollment (run/view.py), once: lint, the policy and
+        every deploy of it read this one view."""
+        key = str(checkout.path)
+        if key not in self._views:
+            dest = self.ctx.run_dir / "views" / checkout.path.name
+            self._views[key] = build_view(checkout, self.app(), dest)
+            if checkout.path == self.checkout().path:
+                self.facts["compose_files"] = list(self._views[key].compose_files)
+        return self._views[key]
 
     def app(self) -> App:
         return App.for_checkout(self.settings(), self.checkout().head_sha, self.ctx.base_domain, self.ctx.run_id)
@@ -186,8 +200,12 @@ class RecipeLifecycle:
 
         self._deployed.add(app.stack)
         pulled = self.facts.setdefault("pulled", {})  # each pull as it completes, a failed deploy's too
-        deployment = self.ctx.backend.deploy(app, checkout, mode, admit=admit, policy=self.policy(), pulled=pulled)
+        view = self.view(checkout)
+        deployment = self.ctx.backend.deploy(
+            app, checkout, mode, admit=admit, policy=self.policy(), pulled=pulled, view=view
+        )
         self.facts["endpoint_note"] = deployment.endpoint_note
+        self.facts["deploy_deadline"] = deployment.deadline.shown()
         if self.policy().memory_limit_mib:  # the host bounds memory: what each service got, recorded
             self.facts["policy"].setdefault("memory_limits", {}).update(memory_limits(deployment.config))
         self.facts.setdefault("durations", {})[f"{what}_{mode}_{checkout.head_sha[:8]}"] = round(
@@ -252,9 +270,11 @@ class RecipeLifecycle:
         override = LAST_GREEN if self.ctx.upgrade_from == LAST_GREEN else self.settings().upgrade_from
         if override == LAST_GREEN:
             last_green, no_green = self._last_green()
-            base = upgrade_base(checkout.head_sha, checkout.ancestor_releases, override, last_green, no_green)
+            base = upgrade_base(
+                checkout.head_sha, checkout.ancestor_releases, override, last_green, no_green, checkout.tags
+            )
         else:
-            base = upgrade_base(checkout.head_sha, checkout.ancestor_releases, override)
+            base = upgrade_base(checkout.head_sha, checkout.ancestor_releases, override, tags=checkout.tags)
         self.facts["upgrade_base"] = {"version": base.release.tag if base.release else None, "how": base.how}
         return base
 

@@ -4,8 +4,9 @@ Built only from test reports (which xdist ships from the workers), so `pytest -n
 exactly the levels a serial run computes. Never touches docker or git.
 
 The leak scan (no_secret_leak) looks at each text once: a report's text when the report
-arrives, an artifact's (JUnit XML, HTML) when it is handed over. Only whether a secret was
-found is kept, never the texts.
+arrives, an artifact's (JUnit XML, HTML) when it is handed over. It looks for every secret a
+process reported knowing and for the runner's own secret-shaped environment values (handed in by
+the plugin: `watch_for`). Only whether a secret was found is kept, never the texts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
-from pytest_ccci.model.secrets import Fingerprint, LeakScan
+from pytest_ccci.model.secrets import Fingerprint, LeakScan, fingerprints
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIER_OF_TEST_FUNCTION, TIERS
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
@@ -85,6 +86,11 @@ class Results:
     def add_artifact(self, text: str) -> None:
         """An artifact's text (the JUnit XML, the HTML report), scanned for secrets once, now."""
         self._scan_once(text)
+
+    def watch_for(self, values: Iterable[str]) -> None:
+        """Secrets no report carries the fingerprints of (the runner's own environment values):
+        looked for in every text from now on."""
+        self._learn(fingerprints(values))
 
     def _learn(self, prints: Iterable[Fingerprint]) -> None:
         new = set(prints) - self.fingerprints
@@ -162,6 +168,9 @@ class Results:
                 "settings": facts.get("settings"),
                 "policy": facts.get("policy"),  # the deploy policy: allowances, memory bound and limits
                 "endpoint_note": facts.get("endpoint_note"),  # e.g. "dnsrr (no IPVS on this runner)"
+                # how long deploys could take to converge, and who said so (ccci.yml, the timeout label)
+                "deploy_deadline": facts.get("deploy_deadline"),
+                "compose_files": facts.get("compose_files"),  # as the resolved view read them
                 "pulled": facts.get("pulled", {}),  # image -> seconds its pull took (not in the deploy's time)
                 "durations": durations,
                 # The recipe's items back to back on one worker: what shard balancing weighs.

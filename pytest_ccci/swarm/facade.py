@@ -43,8 +43,8 @@ class Swarm:
     # -- the stack CLI ---------------------------------------------------------------------------
 
     @engine_boundary
-    def stack_config(self, files: Iterable[Path], env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
-        return stack_cli.stack_config(files, env, cwd)
+    def stack_config(self, files: Iterable[Path], cwd: Path) -> dict[str, Any]:
+        return stack_cli.stack_config(files, cwd)
 
     @engine_boundary
     def stack_deploy(self, stack: str, compose_file: Path, cwd: Path) -> None:

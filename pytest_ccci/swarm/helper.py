@@ -25,6 +25,21 @@ from pytest_ccci.swarm.execution import TIMED_OUT, ended_by_timeout
 
 # The project's probe image: busybox-static (sh, wget, timeout), built offline by set-up.
 PROBE_IMAGE = "ccci/probe:1"
+# The runner's own images: made on the runner by scripts/setup-engine.sh, never pulled (a
+# registry's image of that name is someone else's, and would run beside every app).
+RUNNER_IMAGES = frozenset({PROBE_IMAGE})
+# How docker spells Docker Hub in a reference it was given in full.
+_HUB_PREFIXES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
+def runner_image(image: str) -> bool:
+    """Whether `image` names one of the runner's own images (`docker.io/ccci/probe:1` included)."""
+    name = image.strip()
+    for prefix in _HUB_PREFIXES:
+        name = name.removeprefix(prefix)
+    return name in RUNNER_IMAGES
+
+
 # Past the command's own bound, how long the engine has to report it ended.
 WAIT_GRACE_SECONDS = 10.0
 

@@ -32,6 +32,12 @@ def services(api: docker.APIClient, stack: str) -> list[dict[str, Any]]:
     return list(api.services(filters={"label": f"{STACK_LABEL}={stack}"}))
 
 
+def stack_containers(api: docker.APIClient, stack: str) -> list[dict[str, Any]]:
+    """The containers of a stack's tasks (any state), found by the namespace label swarm copies
+    onto them: they carry none of the run's labels, and may outlive their service."""
+    return list(api.containers(all=True, filters={"label": f"{STACK_LABEL}={stack}"}))
+
+
 def service(api: docker.APIClient, name: str) -> dict[str, Any] | None:
     """The service of exactly that name, or None."""
     # The name filter matches prefixes: only an exact name counts.

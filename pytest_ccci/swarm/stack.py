@@ -1,10 +1,11 @@
 """`docker stack config` and `docker stack deploy`: the two things the engine API cannot do,
 run through the docker CLI.
 
-The recipe's env replaces the caller's for both, so nothing from the CI host leaks into
-interpolation; but a recipe's env may only feed interpolation: a name that steers the CLI process
-itself (the loader, the engine it talks to, its proxy, its TLS roots: STEERING_ENV) is refused,
-the runner's own settings always win, and the engine host is always passed as a flag.
+The CLI runs with the runner's own environment only, never a recipe's: a recipe's compose files
+reach it already interpolated (run/view.py), so no value or name of a recipe's env can steer
+the CLI process (its loader, the engine it talks to, its proxy, its TLS roots), and nothing from
+the CI host leaks into interpolation (every `$` left in the files is escaped). The engine host
+is always passed as a flag.
 
 A compose file the CLI rejects is the recipe's error; the engine's own trouble (unreachable, out
 of sequence, deadline exceeded) is an InfraError: unverified, not failed.
@@ -49,26 +50,15 @@ CLI_PROGRESS = ("Creating ", "Updating ", "Removing ", "Ignoring ", "Since --det
 # What the CLI still needs from the caller's env to find its daemon and its config. DOCKER_CONTEXT
 # is not among them: the CLI gets --host, the engine docker-py talks to (DOCKER_HOST or the default).
 CLI_ENV = ("PATH", "HOME", "DOCKER_HOST", "DOCKER_CONFIG", "DOCKER_CERT_PATH", "DOCKER_TLS_VERIFY")
-# Env names that steer a process rather than a compose file, refused in a recipe's deploy env (an
-# untrusted ref writes .env.sample and abra.sh, and the CLI runs in its checkout): the dynamic
-# loader (LD_PRELOAD=./evil.so), glibc, the Go runtime the CLI is built on, which engine it talks
-# to and how (DOCKER_*), proxies (any case), TLS roots, where it looks for binaries, config and
-# temp files, and interpreters. Matched case-insensitively: exact names, or prefixes ending in "*".
-STEERING_ENV = (
-    *("LD_*", "DYLD_*", "GCONV_PATH", "GLIBC_TUNABLES", "MALLOC_*", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS"),
-    *("GODEBUG", "GOTRACEBACK", "GOMAXPROCS", "GOGC", "GOMEMLIMIT"),
-    *("DOCKER_*", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "SSL_CERT_FILE", "SSL_CERT_DIR"),
-    *("HOME", "PATH", "TMPDIR", "XDG_*", "PYTHON*", "BASH_ENV"),
-)
 
 
-def stack_config(files: Iterable[Path], env: Mapping[str, str], cwd: Path) -> dict[str, Any]:
-    """Merged, interpolated compose config, exactly as `docker stack deploy` would read it;
-    RecipeError naming the variable when `env` sets one of STEERING_ENV."""
+def stack_config(files: Iterable[Path], cwd: Path) -> dict[str, Any]:
+    """The merged compose config, exactly as `docker stack deploy` would read it. The files come
+    interpolated: the CLI sees no recipe env (run/view.py)."""
     args = ["docker", "stack", "config"]
     for f in files:
         args += ["-c", str(f)]
-    proc = run_cli(args, env=env, cwd=cwd)
+    proc = run_cli(args, cwd=cwd)
     if proc.returncode != 0:
         raise RecipeError(f"compose files of {cwd.name} rejected: {one_line(proc.stderr or proc.stdout)}")
     return yaml.safe_load(proc.stdout) or {}
@@ -78,7 +68,7 @@ def stack_deploy(stack: str, compose_file: Path, cwd: Path) -> None:
     """Deploy (or update) the stack from one compose file, pruning services it no longer has."""
     # --resolve-image never: local images, and no registry is asked for digests.
     args = ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", str(compose_file), stack]
-    proc = run_cli(args, env={}, cwd=cwd)
+    proc = run_cli(args, cwd=cwd)
     if proc.returncode != 0:
         said = cli_error(proc.stderr or proc.stdout)
         drift = immutable_update(said, _compose_names(compose_file, stack))
@@ -127,22 +117,9 @@ def swarm_names(config: Mapping[str, Any], kind: str, stack: str) -> dict[str, s
     }
 
 
-def steering_names(env: Mapping[str, str]) -> list[str]:
-    """The names in `env` that STEERING_ENV refuses, in env order."""
-    exact = {p for p in STEERING_ENV if not p.endswith("*")}
-    prefixes = tuple(p[:-1] for p in STEERING_ENV if p.endswith("*"))
-    return [name for name in env if name.upper() in exact or name.upper().startswith(prefixes)]
-
-
-def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    """The docker CLI with `env` as its whole environment (plus CLI_ENV, which wins), bounded in
-    time; RecipeError naming the variable when `env` sets one of STEERING_ENV."""
-    steering = steering_names(env)
-    if steering:
-        raise RecipeError(
-            f"deploy env of {cwd.name} sets {', '.join(steering)}, which steers the docker CLI "
-            "rather than a compose file: refused (rename the variable)"
-        )
+def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The docker CLI with what it needs of the runner's environment (CLI_ENV) and nothing else,
+    bounded in time."""
     keep = {k: v for k, v in os.environ.items() if k in CLI_ENV}
     # The CLI interpolates compose files with its environment: the runner's variables must not
     # reach a recipe. So the CLI gets them as flags (and PATH as its binary's path), not as env.
@@ -153,7 +130,7 @@ def run_cli(args: list[str], env: Mapping[str, str], cwd: Path) -> subprocess.Co
     args = [shutil.which(args[0], path=path) or args[0], *flags, *args[1:]]
     try:
         return subprocess.run(
-            args, env={**env, **keep}, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS
+            args, env=keep, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS
         )
     except FileNotFoundError:
         raise UsageError(f"the docker CLI is not installed: {SETUP_HINT}") from None

@@ -2,7 +2,13 @@
 
 A run labels everything it creates (services, networks, volumes, secrets, configs, probe helper
 containers); teardown and the janitor find things by that label and by the stack's namespace
-label. The runner's shared networks (networks.py) carry neither, and are never removed here.
+label (`com.docker.stack.namespace`, which docker puts on services, networks, secrets, configs
+and on every task's container). The runner's shared networks (networks.py) carry neither, and
+are never removed here.
+
+Teardown is judged by what is really left, never by a wait: a task container still there
+`STOP_PATIENCE_SECONDS` after its service was removed (a task that ignores SIGTERM under a long
+stop_grace_period) is force-removed, and said so; whatever survives is returned, named.
 """
 
 from __future__ import annotations
@@ -20,12 +26,23 @@ from pytest_ccci.swarm.stack import STACK_LABEL
 from pytest_ccci.swarm.waiter import REMOVAL_TIMEOUT_SECONDS, wait_gone
 
 Obj = dict[str, Any]
+# How long a removed service's containers get to stop before they are force-removed: swarm's
+# default stop grace period (10 s) and its agent's own delay. Teardown removes the volumes too,
+# so a longer graceful stop would save nothing.
+STOP_PATIENCE_SECONDS = 20.0
 # (kind, list them, remove one, the key remove takes): the labelled kinds besides services.
 Kind = tuple[str, Callable[[], list[Obj]], Callable[[str], Any], str]
 
 
-def remove(api: docker.APIClient, stack: str, label_filter: str, timeout: float = REMOVAL_TIMEOUT_SECONDS) -> list[str]:
-    """Remove a stack and everything labelled `label_filter`; return what is still left."""
+def remove(
+    api: docker.APIClient,
+    stack: str,
+    label_filter: str,
+    timeout: float = REMOVAL_TIMEOUT_SECONDS,
+    say: Callable[[str], None] | None = None,
+) -> list[str]:
+    """Remove a stack and everything labelled `label_filter`; return what is still left (named).
+    A task container that outlives its service's removal is force-removed, each said to `say`."""
     removed = []
     for svc in inventory.services(api, stack):
         try:
@@ -34,7 +51,11 @@ def remove(api: docker.APIClient, stack: str, label_filter: str, timeout: float 
         except docker.errors.NotFound:
             pass
     deadline = time.monotonic() + timeout
-    wait_gone(api, stack, timeout, removed)
+    gone = wait_gone(api, stack, min(timeout, STOP_PATIENCE_SECONDS), removed)
+    if not gone:
+        for line in _force_remove_containers(api, stack):
+            (say or (lambda _line: None))(line)
+        gone = wait_gone(api, stack, max(0.0, deadline - time.monotonic()), removed)
     # Swarm lets go of a removed service's networks, configs and secrets a moment after its
     # containers are gone ("in use" until then): retry until nothing is left or time is up.
     with EventFeed(api, time.time(), kinds=("service", "container", "network")) as feed:
@@ -45,7 +66,35 @@ def remove(api: docker.APIClient, stack: str, label_filter: str, timeout: float 
             if not _remove_labelled(_kinds(api, label_filter, stack)) or time.monotonic() >= deadline:
                 break
             feed.wait(max(0.0, deadline - time.monotonic()))
-    return leftovers(api, label_filter, stack)
+    left = leftovers(api, label_filter, stack)
+    if not gone:  # a wait that timed out is never clean, even when nothing is listed any more
+        left += [f"tasks of {stack} (their removal did not finish within {timeout:.0f}s)"]
+    return left
+
+
+def _force_remove_containers(api: docker.APIClient, stack: str) -> list[str]:
+    """Force-remove the stack's containers still there (their services are removed); what was done."""
+    said = []
+    for container in inventory.stack_containers(api, stack):
+        name = _container_name(container)
+        try:
+            api.remove_container(container["Id"], force=True)
+        except docker.errors.NotFound:
+            continue
+        except docker.errors.APIError as exc:
+            said.append(f"container {name} of stack {stack} could not be force-removed: {exc.explanation or exc}")
+            continue
+        said.append(
+            f"force-removed container {name} of stack {stack}: still {container.get('State') or 'there'} "
+            f"{STOP_PATIENCE_SECONDS:.0f}s after its service was removed (SIGTERM ignored under a long "
+            "stop_grace_period?)"
+        )
+    return said
+
+
+def _container_name(container: Obj) -> str:
+    names = [n.lstrip("/") for n in container.get("Names") or []]
+    return names[0] if names else str(container.get("Id", ""))[:12]
 
 
 def _remove_labelled(kinds: Iterable[Kind]) -> int:
@@ -71,7 +120,7 @@ def _kinds(api: docker.APIClient, label_filter: str, stack: str) -> tuple[Kind, 
 
     def containers() -> list[Obj]:
         # Plain containers of the app (a probe helper left by a killed run); task containers
-        # carry no run labels and go with their services.
+        # carry no run labels: they go with their services, or remove() forces them.
         return list(api.containers(all=True, filters=by_label))
 
     return (
@@ -84,13 +133,17 @@ def _kinds(api: docker.APIClient, label_filter: str, stack: str) -> tuple[Kind, 
 
 
 def leftovers(api: docker.APIClient, label_filter: str, stack: str | None = None) -> list[str]:
-    """Everything still on the swarm carrying the label (and the stack's namespace)."""
+    """Everything still on the swarm carrying the label (and the stack's namespace), named:
+    services, containers (task containers included), networks, volumes, secrets, configs."""
     left = [f"service {svc['Spec']['Name']}" for svc in api.services(filters={"label": label_filter})]
     if stack:
         left += [f"service {s['Spec']['Name']}" for s in inventory.services(api, stack)]
+        # Task containers carry no run label, only swarm's: one that outlived its service.
+        left += [f"container {_container_name(c)}" for c in inventory.stack_containers(api, stack)]
     for kind, lister, _remover, _key in _kinds(api, label_filter, stack or "\0none"):
         for obj in lister():
-            left.append(f"{kind} {obj.get('Name') or obj.get('Spec', {}).get('Name') or obj.get('Id', obj.get('ID'))}")
+            name = _container_name(obj) if kind == "container" else obj.get("Name") or obj.get("Spec", {}).get("Name")
+            left.append(f"{kind} {name or obj.get('Id', obj.get('ID'))}")
     return list(dict.fromkeys(left))  # each once, in the order found
 
 

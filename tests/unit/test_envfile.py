@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from pytest_ccci.errors import RecipeError
@@ -108,13 +110,39 @@ def test_secret_specs_defaults_and_modifiers():
     )
     assert sample.secrets == [
         SecretSpec("db_password", "v1", 64, "special-chars"),
-        SecretSpec("api_key", "v2", 32, "default"),  # generate=false: generated all the same (no operator in CI)
+        # generate=false: generated all the same (no operator in CI), and the spec says so
+        SecretSpec("api_key", "v2", 32, "default", generate=False),
     ]
 
 
-def test_non_numeric_secret_length_is_an_error():
-    with pytest.raises(RecipeError, match=r"\.env\.sample:1: .*length"):
-        parse_env_sample("SECRET_X_VERSION=v1 # length=long")
+@pytest.mark.parametrize("length", ["long", "0", "-5", "4.5"])
+def test_a_secret_length_that_is_not_a_positive_integer_is_an_error(length):
+    with pytest.raises(RecipeError, match=rf"\.env\.sample:1: SECRET_X_VERSION has length='{re.escape(length)}'"):
+        parse_env_sample(f"SECRET_X_VERSION=v1 # length={length}")
+
+
+def test_commented_assignments_are_kept_apart_with_their_modifiers():
+    sample = parse_env_sample(
+        "A=1\n"
+        "# SECRET_SMTP_PASSWORD_VERSION=v1 # length=48\n"
+        "## B='x' # charset=special-chars\n"
+        "# Set this to something = anything you like, don't quote it\n"
+        "#C\n"
+    )
+    assert sample.vars == {"A": EnvVar("A", "1", {}, 1)}  # what is active is unchanged
+    assert sample.commented == {
+        "SECRET_SMTP_PASSWORD_VERSION": EnvVar("SECRET_SMTP_PASSWORD_VERSION", "v1", {"length": "48"}, 2),
+        "B": EnvVar("B", "x", {"charset": "special-chars"}, 3),
+    }
+    assert sample.secrets == []
+    assert sample.declaration("A") == sample.vars["A"]
+    assert sample.declaration("B") == sample.commented["B"]
+    assert sample.declaration("D") is None
+
+
+def test_a_bad_modifier_on_a_commented_line_is_not_an_error_until_it_is_enabled():
+    sample = parse_env_sample("# SECRET_X_VERSION=v1 # charset=hex\n")
+    assert sample.commented["SECRET_X_VERSION"].modifiers == {"charset": "hex"}
 
 
 def test_cumulative_compose_file_lines_accumulate():

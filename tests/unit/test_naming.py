@@ -141,8 +141,15 @@ def test_deploy_labels_release():
         "coop-cloud.stk.recipe": "hello",
         "coop-cloud.stk.version": "0.1.0+1.35.0",
         "coop-cloud.stk.chaos": "false",
+        "coop-cloud.stk.autoupdate": "false",  # abra's SetUpdateLabel: ENABLE_AUTO_UPDATE unset
     }
     assert "coop-cloud.stk.chaos-version" not in labels
+
+
+@pytest.mark.parametrize("auto_update", ["true", "false", ""])
+def test_deploy_labels_carry_the_auto_update_value_as_given(auto_update):
+    labels = deploy_labels("stk", "hello", version="1.0.0", chaos=None, auto_update=auto_update)
+    assert labels["coop-cloud.stk.autoupdate"] == auto_update
 
 
 def test_deploy_labels_chaos_on_top_of_release():

@@ -154,7 +154,7 @@ def test_summary_lists_recipes_below_l5_with_their_level_before(tmp_path):
     record(tmp_path, now)
     text = summary(now, load(tmp_path), "Levels")
     assert "| L5 | 1 |" in text and "| L3 | 1 |" in text
-    assert "| a | L3 | L5 | L4 functional failed: x\\|y |" in text
+    assert "| a | L3 | L5 | L4 functional failed\\: x\\|y |" in text
     assert "| b |" not in text  # at L5: in the tally only
 
 

@@ -42,7 +42,7 @@ def test_the_head_itself_is_never_its_own_base():
 
 def test_no_older_release_at_all():
     only = releases([("1.0.0+1", sha(1))])
-    assert upgrade_base(sha(1), only, LAST_GREEN, last_green="1.0.0+1").how == "no older release"
+    assert upgrade_base(sha(1), only, LAST_GREEN, last_green="1.0.0+1").how.startswith("no older release")
 
 
 def test_other_overrides_are_unchanged():

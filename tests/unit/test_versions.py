@@ -7,6 +7,7 @@ import random
 import pytest
 
 from pytest_ccci.model.versions import (
+    TagInfo,
     Release,
     UpgradeBase,
     newest_release,
@@ -134,15 +135,26 @@ def test_upgrade_base_skips_release_on_head(history):
 
 
 def test_upgrade_base_single_release_on_head():
-    base = upgrade_base(HEAD, releases([("0.1.0+1.0", HEAD)]))
-    assert base.release is None
-    assert base.how == "no older release"
+    base = upgrade_base(HEAD, releases([("0.1.0+1.0", HEAD)]), tags=[TagInfo("0.1.0+1.0", True, HEAD)])
+    assert base.release is None and base.none_older
+    assert base.how == "no older release: its releases (0.1.0+1.0) are on the head or not its ancestors"
 
 
 def test_upgrade_base_no_releases():
     base = upgrade_base(HEAD, [])
-    assert base.release is None
-    assert base.how == "no older release"
+    assert base.release is None and base.none_older
+    assert base.how.startswith("no older release: the recipe has no tags (abra's releases are annotated tags X.Y.Z+U")
+
+
+def test_no_older_release_names_the_tags_that_are_not_releases():
+    """foodsharing-cms tags v1.0.0..v1.0.3: abra's releases are X.Y.Z+U tags."""
+    tags = [TagInfo(f"v1.0.{n}", True, HEAD) for n in range(4)]
+    base = upgrade_base(HEAD, [], tags=tags)
+    assert base.none_older
+    assert base.how == (
+        "no older release: tags v1.0.0, v1.0.1, v1.0.2, v1.0.3 are not releases (abra's releases are X.Y.Z+U, "
+        "e.g. 1.0.0+2.3.4)"
+    )
 
 
 def test_upgrade_base_settings_override_present(history):
