@@ -3,9 +3,12 @@
 What a careful person would script without pytest-ccci: plain `git`, the docker CLI for
 `docker stack deploy` / `docker stack rm`, and docker-py for the rest, with a tight poll loop
 (POLL) instead of the plugin's event-driven waiter. The plugin's code is used only to *prepare*
-the compose file (`deploy_env`, `compose_files`, `docker stack config`, `stamp`, the runner's
-endpoint mode), so both sides deploy the very same file; deploying, waiting, exec, probes,
-copies in and out, backups on disk and teardown are all done here, bare.
+the compose file: the recipe's resolved view (`build_view`: the safe copy of the checkout, the app
+env, the compose files interpolated, docker's `docker stack config` merge, abra's additions), built
+once per checkout as the plugin builds it, then `stamp` and the runner's endpoint mode; so both
+sides do the same preparation and deploy the very same file, from the view's directory.
+Deploying, waiting, exec, probes, copies in and out, backups on disk and teardown are all done
+here, bare.
 
 `bare_hello.py` and `bare_notes_pg.py` are the two lifecycles built on it; each prints one JSON
 line ({"wall", "phases", "stack", "domain"}) for benchmarks/run.py. A failed step raises
@@ -28,14 +31,13 @@ import docker
 import docker.errors
 import yaml
 
-from pytest_ccci.model import compose, naming
+from pytest_ccci.model import abra, compose, naming
 from pytest_ccci.model.app import App
 from pytest_ccci.model.endpoints import apply_endpoint_mode
-from pytest_ccci.model.envfile import load_env_sample
 from pytest_ccci.model.settings import Settings
-from pytest_ccci.run.deploy import compose_files, deploy_env
+from pytest_ccci.model.view import RecipeView
+from pytest_ccci.run.view import build_view
 from pytest_ccci.swarm.archives import tar_bytes
-from pytest_ccci.swarm.facade import Swarm
 from pytest_ccci.swarm.helper import PROBE_IMAGE
 from pytest_ccci.swarm.networks import LABEL_INFRASTRUCTURE, runner_endpoint_mode
 from pytest_ccci.swarm.stack import STACK_LABEL
@@ -66,10 +68,10 @@ def git(*args: str, cwd: Path | None = None) -> str:
 
 
 def checkout(source: str, dest: Path, ref: str) -> SimpleNamespace:
-    """A private checkout at `ref`, shaped as deploy_env/compose_files read one."""
+    """A private checkout at `ref`, shaped as build_view reads one (its path, head and tags)."""
     git("clone", "--quiet", "--shared", "--no-checkout", source, str(dest))
     git("checkout", "--quiet", "--detach", ref, cwd=dest)
-    return SimpleNamespace(path=dest, head_sha=git("rev-parse", "HEAD", cwd=dest).strip())
+    return SimpleNamespace(path=dest, head_sha=git("rev-parse", "HEAD", cwd=dest).strip(), tags=())
 
 
 def fail(message: str) -> SystemExit:
@@ -88,7 +90,6 @@ class BareApp:
     def __init__(self, settings: Settings, head_sha: str, work: Path, probe_port: int):
         self.client = docker.from_env(timeout=60)
         self.api = self.client.api
-        self.swarm = Swarm(self.client)  # for `docker stack config` only (preparation)
         self.app = App.for_checkout(settings, head_sha, "ccci.test", f"bare-{int(time.time())}")
         self.stack, self.domain = self.app.stack, self.app.domain
         self.labels = naming.run_labels(self.app.run_id, self.domain, self.app.recipe)
@@ -97,17 +98,29 @@ class BareApp:
         self.endpoint = runner_endpoint_mode("auto")  # dnsrr where the host has no IPVS, as the plugin
         self._secret_values: dict[str, str] = {}
         self.config: dict[str, Any] = {}
+        self._views: dict[Path, RecipeView] = {}  # by checkout: built once, as the plugin does
 
     def service(self, name: str) -> str:
         return naming.service_name(self.stack, name)
 
     # -- preparation (the plugin's helpers) ----------------------------------------------------
 
-    def prepare(self, co: SimpleNamespace, version: str | None, chaos: str | None, out: Path) -> tuple[Path, dict]:
-        env = deploy_env(co, self.app)  # type: ignore[arg-type]  # a checkout: its path and head_sha
-        merged = self.swarm.stack_config(compose_files(co, self.app, env), env, co.path)  # type: ignore[arg-type]
-        labels = naming.deploy_labels(self.stack, self.app.recipe, version=version, chaos=chaos)
+    def view(self, co: SimpleNamespace) -> RecipeView:
+        """The checkout's resolved view (docker's merge of its compose files), once per checkout."""
+        if co.path not in self._views:
+            dest = self.work / "views" / co.path.name
+            self._views[co.path] = build_view(co, self.app, dest)  # type: ignore[arg-type]  # path, head_sha, tags
+        return self._views[co.path]
+
+    def prepare(self, view: RecipeView, version: str | None, chaos: str | None, name: str) -> tuple[Path, dict]:
+        """The stamped deploy file, in the view's directory (its paths are recipe-relative)."""
+        merged = view.require_config()
+        auto_update = abra.auto_update(view.env)
+        labels = naming.deploy_labels(
+            self.stack, self.app.recipe, version=version, chaos=chaos, auto_update=auto_update
+        )
         final = apply_endpoint_mode(compose.stamp(merged, labels, self.labels), self.endpoint)
+        out = view.root / f".bare-{name}.yml"
         out.write_text(yaml.safe_dump(compose.escape_dollars(final), sort_keys=False))
         return out, merged
 
@@ -116,9 +129,10 @@ class BareApp:
     def deploy(self, co: SimpleNamespace, version: str | None, chaos: str | None, name: str) -> set[str]:
         """Secrets, the external network, `docker stack deploy`; the services whose spec changed
         (their update must complete)."""
-        path, merged = self.prepare(co, version, chaos, self.work / f"{name}.yml")
+        view = self.view(co)
+        path, merged = self.prepare(view, version, chaos, name)
         self.config = merged  # the interpolated compose of the last deploy: hooks, paths
-        self._ensure_secrets(co)
+        self._ensure_secrets(view)
         for net in compose.external_networks(merged):
             if not any(n["Name"] == net for n in self.api.networks(names=[net])):
                 # As the runner's shared infrastructure, like the plugin's: never removed by anyone.
@@ -127,7 +141,7 @@ class BareApp:
         before = self._templates()
         subprocess.run(
             ["docker", "stack", "deploy", "--resolve-image", "never", "--prune", "-c", str(path), self.stack],
-            cwd=co.path,
+            cwd=view.root,
             check=True,
             capture_output=True,
             timeout=300,
@@ -135,9 +149,9 @@ class BareApp:
         after = self._templates()
         return {name for name, spec in after.items() if name in before and before[name] != spec}
 
-    def _ensure_secrets(self, co: SimpleNamespace) -> None:
+    def _ensure_secrets(self, view: RecipeView) -> None:
         """One generated secret per SECRET_*_VERSION of .env.sample, where missing."""
-        for spec in load_env_sample(co.path / ".env.sample").secrets:
+        for spec in view.sample.secrets if view.sample else ():
             name = naming.secret_name(self.stack, spec.name, spec.version)
             if any(s["Spec"]["Name"] == name for s in self.api.secrets(filters={"name": name})):
                 continue

@@ -60,3 +60,20 @@ def real_recipes() -> Path:
             f"the real recipe files are not at {REAL_RECIPES} (../shared/real-recipes beside the repository)"
         )
     return REAL_RECIPES
+
+
+@pytest.fixture(scope="session")
+def real_recipe_bundles(real_recipes: Path) -> Path:
+    """The directory of real recipe repositories with their history (`repos/<name>.bundle`,
+    ../shared/real-recipes/repos), read-only. It is not a recipe folder: a test that walks
+    every folder of `real_recipes` skips it.
+
+    Example::
+
+        def test_bonfire_tags(real_recipe_bundles, tmp_path):
+            subprocess.run(["git", "clone", real_recipe_bundles / "bonfire.bundle", tmp_path / "b"], check=True)
+    """
+    bundles = real_recipes / "repos"
+    if not any(bundles.glob("*.bundle")):
+        requirement_missing(f"the real recipe repositories are not at {bundles} (../shared/real-recipes/repos)")
+    return bundles

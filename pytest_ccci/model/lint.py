@@ -161,6 +161,12 @@ def _unread(view: RecipeView) -> Outcome | None:
     return NOT_CHECKABLE, f"{', '.join(unread)} not read: {view.problem or 'refused by the deploy policy'}"
 
 
+def _raw(view: RecipeView, name: str) -> dict[str, Any]:
+    """A compose file of the view as written (uninterpolated); {} for an empty one."""
+    raw = view.raw_files.get(name)
+    return raw if isinstance(raw, dict) else {}
+
+
 def _image_ref(image: str) -> tuple[str | None, bool]:
     """(tag, pinned by digest) of an image reference (a ':' before the last '/' is a registry port)."""
     name, _, digest = image.partition("@")
@@ -189,7 +195,9 @@ def _app_labels(view: RecipeView) -> dict[str, str] | None:
 _SEMVER_LIKE_TAG = re.compile(r"v?\d+(\.\d+){0,3}(-[0-9A-Za-z._\-]+)?")
 _RELEASE_TAG = re.compile(r"\d+\.\d+\.\d+\+\S+")  # recipe version: <recipe semver>+<upstream version>
 _VERSION_LIKE_TAG = re.compile(r"v?\d+(\.\d+)*([+\-].*)?")
-_VERSION_VAR = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*_VERSION)\b")
+# A config version the compose file needs from the env: `${X_VERSION}` or `$X_VERSION`; one with a
+# default (`${X_VERSION:-v6}`) deploys without abra.sh, as abra would.
+_VERSION_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*_VERSION)\}|([A-Za-z_][A-Za-z0-9_]*_VERSION)\b)")
 _ABRA_SH_EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
 # "* **Category**: Apps" (abra's template) or "| **Category** | Apps |"; [ \t] so a blank value never eats the next line
 _README_FIELD = re.compile(
@@ -211,15 +219,15 @@ ABRA_SECRET_KEY_LENGTH = 12  # abra warns on secret keys longer than this (R015)
     needs_config=False,
 )
 def _r001_version(view: RecipeView) -> Outcome:
-    """abra: LintComposeVersion compares the loaded config's version with "3.8". Whether a
-    mismatch ever fails it cannot be confirmed from public material (reports say it passes
-    either way), so the lenient reading: each of the recipe's compose files in the view
-    declares a `version` (any value); the enrollment's overlay is not the recipe's."""
+    """abra: LintComposeVersion compares the loaded config's version with "3.8". What it does
+    with another version, or none, cannot be confirmed without its source, so the lenient
+    reading: each of the recipe's compose files in the view declares a `version` (any value);
+    the enrollment's overlay is not the recipe's."""
     unread = _unread(view)
     if unread:
         return unread
     files = _recipe_compose_files(view)
-    versions = {name: (view.raw_files.get(name) or {}).get("version") for name in files}
+    versions = {name: _raw(view, name).get("version") for name in files}
     missing = [f"{name} declares no version" for name, version in versions.items() if version is None]
     return _outcome(missing, "version declared in " + ", ".join(f"{n} ({v})" for n, v in versions.items()))
 
@@ -520,6 +528,10 @@ def _r019_version_label(view: RecipeView) -> Outcome:
     return PASS, f"app service has coop-cloud.${{STACK_NAME}}.version={version}"
 
 
+def _version_vars(name: str) -> list[str]:
+    return [braced or bare for braced, bare in _VERSION_VAR.findall(name)]
+
+
 @_rule(
     "R020",
     WARN,
@@ -536,11 +548,11 @@ def _r020_config_versions(view: RecipeView) -> Outcome:
     needed = {
         var: key
         for name in _recipe_compose_files(view)
-        for key, spec in ((view.raw_files.get(name) or {}).get("configs") or {}).items()
-        for var in _VERSION_VAR.findall(str((spec or {}).get("name", "")))
+        for key, spec in (_raw(view, name).get("configs") or {}).items()
+        for var in _version_vars(str((spec or {}).get("name", "")))
     }
     if not needed:
-        return PASS, "no versioned config names"
+        return PASS, "no versioned config names without a default"
     try:
         exported = set(_ABRA_SH_EXPORT.findall(view.files.text("abra.sh")))
     except RecipeError as exc:

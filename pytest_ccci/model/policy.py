@@ -5,18 +5,25 @@ pull request), so before anything of a deploy is created on the swarm, its merge
 interpolated config (what `docker stack config` returns) is searched for what reaches the
 runner: bind mounts of host paths and the engine socket (or a directory holding it), named
 volumes binding a host path, privileges, host namespaces, confinement switched off, kernel
-parameters, published ports, files outside the recipe checkout (configs/secrets `file:`,
-`env_file:`, COMPOSE_FILE entries), objects the stack does not own (volumes and configs
-named outside `<stack>_*`, volume drivers other than `local`), and images whose registry is on
-the runner's own network (an address the engine would dial to pull them). Each is a `Finding` (service,
-key, value, kind, and the host path it reaches); one not permitted by an `Allowance` (a kind for
-a named service, for bind mounts only under a reviewed `source` path, from ccci.yml; or
-host-wide from the ini's `ccci_allow`) refuses the deploy with one line naming each finding and
-the allowance that would permit it. Lint rule R018 reports the same findings, honouring the
-same allowances. The plugin's own probe helper is in no recipe's config: the policy never sees it.
+parameters, raised ulimits, published ports, files outside the recipe checkout (configs/secrets
+`file:`, `env_file:`, COMPOSE_FILE entries), objects the stack does not own (secrets, configs,
+volumes and networks named outside `<stack>_*`, volume drivers other than `local`), external
+networks other than the runner's infrastructure (ini `ccci_networks`), network drivers other
+than overlay, logging drivers the engine would run on the host (anything but json-file and
+local), and images whose registry is on the runner's own network (an address the engine would
+dial to pull them). Each is a `Finding` (service, key, value, kind, and the host path it
+reaches); one not permitted by an `Allowance` (a kind for a named service, for bind mounts
+only under a reviewed `source` path, from ccci.yml; or host-wide from the ini's `ccci_allow`)
+refuses the deploy with one line naming each finding and the allowance that would permit it.
+Lint rule R018 reports the same findings, honouring the same allowances. The plugin's own probe
+helper is in no recipe's config: the policy never sees it.
 
-A host may also bound memory: every service without a memory limit (none, or 0: unlimited to
-swarm) then gets one (the recipe's `memory_mb`, else the host's), so no recipe takes the runner down.
+A vetted config is also bounded, so no recipe takes the runner down (`DeployPolicy.bound`; each
+bound off when the ini empties it): every service's memory limit at most the host's (the
+recipe's `memory_mb` first; off by default), its processes at most `ccci_pids_limit` (4096),
+its CPUs at most `ccci_cpu_limit` (off), its stop grace period at most `ccci_max_stop_grace`
+(60s: clamped rather than refused, since a long grace is legitimate for a database up to a
+point). Where a service has none, or a higher one, it gets the bound; its own lower one is kept.
 
 Pure: the only file system access is resolving symlinks of a host path (os.path.realpath).
 """
@@ -79,6 +86,8 @@ SOURCE_REQUIRED = ("bind-mount",)
 # The one security_opt that tightens confinement rather than loosening it.
 SAFE_SECURITY_OPTS = frozenset({"no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"})
 HOST_WIDE = "*"  # the service of a host-wide allowance: every service of every recipe
+# What a bind of `/` is called: it holds the engine's socket, but is first of all everything.
+ROOT_FILE_SYSTEM = "the runner's root file system, the container engine's socket with it"
 # Logging drivers that write on the container's own host files (rotated); every other one is the
 # engine dialing out from the runner's network (syslog, gelf, fluentd, splunk) or using the
 # daemon's credentials (awslogs, gcplogs).
@@ -120,7 +129,8 @@ class Finding:
 
     def describe(self) -> str:
         where = f"service {self.service}" if self.service else "no service (top level)"
-        return f"{where} {self.key}: {self.value} ({KINDS[self.kind]})"
+        what = ROOT_FILE_SYSTEM if self.kind == "engine-socket" and self.source == "/" else KINDS[self.kind]
+        return f"{where} {self.key}: {self.value} ({what})"
 
 
 @dataclass(frozen=True)
@@ -138,7 +148,12 @@ class Allowance:
     def permits(self, finding: Finding) -> bool:
         if self.kind != finding.kind or self.service not in (HOST_WIDE, finding.service):
             return False
-        return self.source is None or (finding.source is not None and path_under(finding.source, self.source))
+        if self.source is None:
+            return True
+        # Findings name host paths with symlinks resolved (/var/run/docker.sock is /run/docker.sock
+        # on most hosts): so is the allowance's, or the same ccci.yml would mean different things.
+        source = os.path.realpath(self.source) if posixpath.isabs(self.source) else self.source
+        return finding.source is not None and path_under(finding.source, source)
 
     def shown(self) -> dict[str, str]:
         shown = {"kind": self.kind, "service": self.service, "reason": self.reason, "from": self.origin}

@@ -16,9 +16,9 @@ from pytest_ccci.model.policy import HostPolicy
 class RunnerChoices:
     endpoint_mode: str = "auto"  # ccci_endpoint_mode: auto | vip | dnsrr (model/endpoints.py)
     pull: str = "missing"  # ccci_pull: missing | never (model/images.py)
-    host_policy: HostPolicy = HostPolicy()  # ccci_allow, ccci_memory_limit_mb (model/policy.py)
+    host_policy: HostPolicy = HostPolicy()  # ccci_allow, ccci_networks, the bounds (model/policy.py)
 
 
 # A runner nobody configured: VIPs where the host routes them, pulls of what is missing, no
-# host-wide allowances.
+# host-wide allowances, the ini's default bounds (pids, stop grace) and infrastructure (`proxy`).
 DEFAULT_RUNNER = RunnerChoices()

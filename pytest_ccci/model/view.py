@@ -110,7 +110,8 @@ def load_yaml(text: str, origin: str) -> Any:
     nodes = expanded_size(doc, MAX_YAML_NODES)
     if nodes > MAX_YAML_NODES:
         raise RecipeError(
-            f"{origin}: its YAML aliases expand to over {MAX_YAML_NODES:,} nodes (an alias bomb?): refused, not expanded"
+            f"{origin}: its YAML aliases expand to over {MAX_YAML_NODES:,} nodes (an alias bomb?): "
+            "refused, not expanded"
         )
     if _holds_bytes(doc):
         # A `!!binary` path is bytes to a check written for strings, and a path to docker's CLI.

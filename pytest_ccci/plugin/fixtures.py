@@ -18,8 +18,8 @@ import pytest
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import lint
 from pytest_ccci.model.lint import LintResult
-from pytest_ccci.model.view import RecipeView
 from pytest_ccci.model.naming import service_name
+from pytest_ccci.model.view import RecipeView
 from pytest_ccci.plugin.collection import tier_item_key
 from pytest_ccci.plugin.state import ccci_context_key
 from pytest_ccci.run.lifecycle import RecipeLifecycle, UpgradeRun
@@ -105,7 +105,7 @@ def recipe_view(recipe_checkout: Checkout, lifecycle: RecipeLifecycle) -> Recipe
 def _ccci_lint_results(recipe_view: RecipeView, lifecycle: RecipeLifecycle) -> list[LintResult]:
     # R018 honours the allowances a deploy honours (ccci.yml's and the ini's), on the same view.
     results = lint.lint_recipe(recipe_view, lifecycle.policy().allowances)
-    lifecycle.facts["lint"] = {"mirrors": lint.ABRA_RULES, "warnings": lint.lint_warnings(results)}  # type: ignore[attr-defined]
+    lifecycle.facts["lint"] = {"mirrors": lint.ABRA_RULES, "warnings": lint.lint_warnings(results)}
     return results
 
 

@@ -1,5 +1,6 @@
 """pytest-html integration, registered only when pytest-html is active (so `-p no:html` works):
-the level table in the report's summary, and swarm diagnostics on a failed tier."""
+the level table in the report's summary (the lint rung with its warnings: `pass (2 warn)`, each
+listed in the cell's title), and swarm diagnostics on a failed tier."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pytest_ccci.model.secrets import redact
 from pytest_ccci.model.tiers import RUNGS
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
 from pytest_ccci.plugin.state import CcciContext
-from pytest_ccci.run.results import Results
+from pytest_ccci.run.results import Results, rung_text, warning_text
 
 _COLOUR = {Status.PASS: "#1a7f37", Status.FAIL: "#cf222e", Status.SKIP: "#6e7781", Status.UNVER: "#bc4c00"}
 
@@ -32,7 +33,7 @@ class HtmlReport:
             return
         rows = []
         for name, rec in self.results.as_dict()["recipes"].items():
-            cells = "".join(_rung_cell(rec["rungs"][r]) for r in RUNGS)
+            cells = "".join(_rung_cell(r, rec["rungs"][r], rec.get("warnings") or []) for r in RUNGS)
             rows.append(
                 f"<tr><td>{_html.escape(name)}</td><td>{_html.escape((rec.get('head_sha') or '-')[:8])}</td>"
                 f"<td><b>L{rec['level']}</b></td>{cells}<td>{_html.escape(rec['why_not_higher'])}</td></tr>"
@@ -66,9 +67,12 @@ class HtmlReport:
         return "\n".join(lines)
 
 
-def _rung_cell(rung: dict[str, Any]) -> str:
+def _rung_cell(name: str, rung: dict[str, Any], warnings: list[dict[str, str]]) -> str:
+    """The rung's status; the lint rung also says how many warnings it has, listed in its title."""
     status = Status(rung["status"])
+    listed = [warning_text(w) for w in warnings] if name == "lint" else []
+    title = "; ".join(part for part in (rung["reason"], *listed) if part)
     return (
-        f'<td class="ccci-{status.value}" title="{_html.escape(rung["reason"])}" '
-        f'style="color:{_COLOUR[status]};font-weight:bold">{status.value}</td>'
+        f'<td class="ccci-{status.value}" title="{_html.escape(title)}" '
+        f'style="color:{_COLOUR[status]};font-weight:bold">{_html.escape(rung_text(name, status.value, warnings))}</td>'
     )

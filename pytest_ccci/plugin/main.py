@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import pytest
 
+from pytest_ccci.model.policy import DEFAULT_MAX_STOP_GRACE_SECONDS, DEFAULT_PIDS_LIMIT, INFRASTRUCTURE_NETWORKS
 from pytest_ccci.model.tiers import TIERS
 from pytest_ccci.plugin import fixtures
 from pytest_ccci.plugin.arguments import check_path_options
@@ -100,7 +101,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "ccci_allow", "deploy policy kinds allowed host-wide for every recipe, one a line", type="linelist", default=[]
     )
     parser.addini(
-        "ccci_memory_limit_mb", "MiB limit for services without one (recipe memory_mb first); empty: off", default=""
+        "ccci_memory_limit_mb", "MiB limit for every service (recipe memory_mb first); empty: off", default=""
+    )
+    parser.addini(
+        "ccci_pids_limit",
+        "most processes (threads count) per service task; empty: off",
+        default=str(DEFAULT_PIDS_LIMIT),
+    )
+    parser.addini("ccci_cpu_limit", "most CPUs per service task (e.g. 1.5); empty: off", default="")
+    parser.addini(
+        "ccci_max_stop_grace",
+        "longest stop_grace_period a service gets (e.g. 60s, 2m); empty: off",
+        default=f"{DEFAULT_MAX_STOP_GRACE_SECONDS:g}s",
+    )
+    parser.addini(
+        "ccci_networks",
+        "external networks that are the runner's infrastructure, one a line",
+        type="linelist",
+        default=list(INFRASTRUCTURE_NETWORKS),
     )
     parser.addini(
         "ccci_endpoint_mode",

@@ -12,11 +12,14 @@ started, and the results path from where pytest was started.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from pytest_ccci.model.compose import parse_duration
 from pytest_ccci.model.endpoints import ENDPOINT_MODE_CHOICES
 from pytest_ccci.model.images import PULL_CHOICES
 from pytest_ccci.model.policy import HostPolicy, unknown_kind
@@ -28,6 +31,9 @@ from pytest_ccci.plugin.scaleout import history_dir, shard_recipes
 
 UPGRADE_FROM_CHOICES = ("auto", "all", LAST_GREEN)
 MIN_MEMORY_LIMIT_MB = 6  # docker refuses a smaller memory limit
+MIN_CPU_LIMIT = 0.01  # docker's smallest CPU limit
+MIN_STOP_GRACE_SECONDS = 10.0  # swarm's default: a lower bound would be below what a service gets unasked
+NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # docker's rule for object names
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class CcciOptions:
     base_domain: str
     max_deploys: int
     lock_timeout: float
-    runner: RunnerChoices = DEFAULT_RUNNER  # ini ccci_endpoint_mode, ccci_pull, ccci_allow, ccci_memory_limit_mb
+    runner: RunnerChoices = DEFAULT_RUNNER  # ini ccci_endpoint_mode, ccci_pull, and the policy's (ccci_allow, ...)
     shard: str | None = None  # --ccci-shard K/N: `recipes` are that shard's (plugin/scaleout.py)
     history_dir: Path | None = None  # --ccci-history or ini ccci_history_dir
 
@@ -169,21 +175,61 @@ def _pull(config: pytest.Config) -> str:
 
 
 def _host_policy(config: pytest.Config) -> HostPolicy:
-    """The operator's part of the deploy policy: kinds allowed host-wide, and the memory bound."""
+    """The operator's part of the deploy policy: kinds allowed host-wide, the infrastructure
+    networks, and the bounds every service gets (an empty value: not bounded)."""
     allow = tuple(dict.fromkeys(str(k).strip() for k in config.getini("ccci_allow") if str(k).strip()))
     for kind in allow:
         problem = unknown_kind(kind)
         if problem:
             raise pytest.UsageError(f"ccci: ccci_allow: {problem}")
-    given = str(config.getini("ccci_memory_limit_mb")).strip()
+    return HostPolicy(
+        allow,
+        memory_limit_mib=_ini_number(config, "ccci_memory_limit_mb", int, MIN_MEMORY_LIMIT_MB, "a whole number of MiB"),
+        pids_limit=_ini_number(config, "ccci_pids_limit", int, 1, "a whole number of processes"),
+        cpu_limit=_ini_number(config, "ccci_cpu_limit", float, MIN_CPU_LIMIT, "a number of CPUs"),
+        max_stop_grace_seconds=_stop_grace(config),
+        infrastructure_networks=_networks(config),
+    )
+
+
+def _ini_number(config: pytest.Config, key: str, kind: type, least: float, what: str) -> Any:
+    """The ini's `key` as a number of `kind` at least `least`; None when empty (not bounded)."""
+    given = str(config.getini(key)).strip()
     if not given:
-        return HostPolicy(allow)
-    if not given.isdigit() or int(given) < MIN_MEMORY_LIMIT_MB:
+        return None
+    try:
+        number = kind(given)
+    except ValueError:
+        number = None
+    if number is None or not number >= least or number == float("inf"):
         raise pytest.UsageError(
-            f"ccci: ccci_memory_limit_mb {given!r}: give a whole number of MiB (at least {MIN_MEMORY_LIMIT_MB}), "
-            "or leave it empty (memory not bounded)"
+            f"ccci: {key} {given!r}: give {what} (at least {least:g}), or leave it empty (not bounded)"
         )
-    return HostPolicy(allow, int(given))
+    return number
+
+
+def _stop_grace(config: pytest.Config) -> float | None:
+    given = str(config.getini("ccci_max_stop_grace")).strip()
+    if not given:
+        return None
+    seconds = parse_duration(int(given) if given.isdigit() else given)
+    if seconds is None or seconds < MIN_STOP_GRACE_SECONDS:
+        raise pytest.UsageError(
+            f"ccci: ccci_max_stop_grace {given!r}: give a duration such as 60s or 2m (at least "
+            f"{MIN_STOP_GRACE_SECONDS:g}s, swarm's default), or leave it empty (not bounded)"
+        )
+    return seconds
+
+
+def _networks(config: pytest.Config) -> tuple[str, ...]:
+    """The infrastructure networks: one a line, or several on one (no name holds a space)."""
+    names = tuple(dict.fromkeys(name for line in config.getini("ccci_networks") for name in str(line).split()))
+    for name in names:
+        if not NETWORK_NAME.fullmatch(name):
+            raise pytest.UsageError(
+                f"ccci: ccci_networks: {name!r} is not a network name (letters, digits, and _ . - after the first)"
+            )
+    return names
 
 
 def _cache_dir(config: pytest.Config) -> Path:

@@ -1,5 +1,6 @@
 """The dashboard's pages: `index.html` (every recipe's level, sortable and filterable) and one
-page per recipe (tier reasons, stamps, upgrade runs, durations, its history).
+page per recipe (tier reasons, lint warnings, stamps, upgrade runs, durations, its history). The
+lint rung says how many warnings it passed with (`pass (2 warn)`); warnings never change a level.
 
 Pages are strings built from results documents; every value shown is escaped. Nothing secret
 reaches them: results.json holds no secret (settings are masked there, and its leak scan
@@ -20,6 +21,7 @@ from pytest_ccci.model.tiers import RUNGS, TIERS
 from pytest_ccci.report.assets import INDEX_SCRIPT, STYLE
 from pytest_ccci.report.documents import finished_of, recipe_wall
 from pytest_ccci.run.history import RecipeHistory
+from pytest_ccci.run.results import rung_text
 
 WHY_LIMIT = 200  # characters of why_not_higher in the index; the recipe page has it whole
 REASON_LIMIT = 4000
@@ -58,8 +60,9 @@ def when(iso: str | None) -> str:
     return f"{iso[:10]} {iso[11:16]}Z" if iso and len(iso) >= 16 else (iso or "-")
 
 
-def _status_cell(status: str) -> str:
-    return f'<td class="{escape(status)}">{escape(status)}</td>'
+def _status_cell(status: str, shown: str | None = None) -> str:
+    """A status cell, coloured by `status`, saying `shown` (the lint rung: `pass (2 warn)`)."""
+    return f'<td class="{escape(status)}">{escape(shown or status)}</td>'
 
 
 def _level_cell(level: int) -> str:
@@ -113,6 +116,10 @@ def index_page(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | 
     return _page(title, body, INDEX_SCRIPT)
 
 
+def _rung_status_cell(rung: str, status: str, e: Mapping[str, Any]) -> str:
+    return _status_cell(status, rung_text(rung, status, e.get("warnings") or []))
+
+
 def _index_row(
     name: str, e: Mapping[str, Any], doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None
 ) -> str:
@@ -123,7 +130,7 @@ def _index_row(
     cells = [
         f'<td><a href="recipes/{escape(file_stem(name))}.html">{escape(name)}</a></td>',
         _level_cell(level),
-        *(_status_cell(str((rungs.get(r) or {}).get("status", "unver"))) for r in RUNGS),
+        *(_rung_status_cell(r, str((rungs.get(r) or {}).get("status", "unver")), e) for r in RUNGS),
         f"<td><code>{escape((e.get('head_sha') or '-')[:8])}</code></td>",
         f"<td>{escape(str(e.get('ref') or '-'))}</td>",
         f'<td class="why">{escape(one_line(e.get("why_not_higher") or "", WHY_LIMIT))}</td>',
@@ -163,6 +170,7 @@ def recipe_page(name: str, e: Mapping[str, Any], doc: Mapping[str, Any], history
             ((nodeid, t.get("tier"), t.get("status"), t.get("reason")) for nodeid, t in (e.get("tiers") or {}).items()),
             status_column=2,
         ),
+        _warnings_section(e),
         _upgrade_section(e),
         _mapping_section("Stamps", e.get("stamps")),
         _durations_section(e),
@@ -173,7 +181,12 @@ def recipe_page(name: str, e: Mapping[str, Any], doc: Mapping[str, Any], history
 
 
 def _rung_reason(e: Mapping[str, Any], rung: str) -> str:
-    return str((e.get("rungs") or {}).get(rung, {}).get("reason") or "")
+    reason = str((e.get("rungs") or {}).get(rung, {}).get("reason") or "")
+    warnings = e.get("warnings") or []
+    if rung == "lint" and warnings:
+        said = f"{len(warnings)} warning(s), listed under Lint warnings (they do not change the level)"
+        return f"{reason}; {said}" if reason else said
+    return reason
 
 
 def _facts_table(e: Mapping[str, Any], doc: Mapping[str, Any], history: RecipeHistory | None) -> str:
@@ -215,6 +228,16 @@ def _table(
                 cells.append(f"<td>{escape(text)}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table>{head}{''.join(out)}</table>"
+
+
+def _warnings_section(e: Mapping[str, Any]) -> str:
+    warnings = e.get("warnings") or []
+    if not warnings:
+        return ""
+    mirrors = e.get("lint_mirrors")
+    note = f"<p>Lint mirrors {escape(str(mirrors))}.</p>" if mirrors else ""
+    rows = ((w.get("id"), w.get("description"), w.get("detail")) for w in warnings)
+    return f"<h2>Lint warnings ({len(warnings)})</h2>{note}" + _table(("rule", "description", "detail"), rows)
 
 
 def _upgrade_section(e: Mapping[str, Any]) -> str:

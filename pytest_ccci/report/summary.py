@@ -1,7 +1,8 @@
 """summary.md: the run in a few lines of Markdown, for a pull-request comment or a CI job summary.
 
 Levels tallied, then every recipe below L5 (level, the level it had before when the history
-knows it, and why not higher), then the flaky tiers. Kept under GitHub's comment size limit:
+knows it, and why not higher), then the recipes with lint warnings (never part of a level), then
+the flaky tiers. Kept under GitHub's comment size limit:
 past `MAX_CHARS` the list stops with how many were left out (the dashboard has them all).
 
 Text from an app or a recipe (recipe names, reasons) is made inert before it goes in: no terminal
@@ -19,6 +20,7 @@ from typing import Any
 
 from pytest_ccci.model.text import one_line
 from pytest_ccci.run.history import RecipeHistory
+from pytest_ccci.run.results import rung_text
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 WHY_LIMIT = 160
@@ -59,6 +61,10 @@ def summary(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | Non
     if below:
         lines += ["", "| recipe | level | before | why not higher |", "|---|---|---|---|"]
         lines += _capped(_below_rows(below, doc, histories), "recipes below L5", sum(map(len, lines)))
+    warned = _warning_rows(recipes)
+    if warned:  # warnings never change a level: said beside it, for the recipes that have any
+        lines += ["", "Lint warnings:", "", "| recipe | lint | warnings |", "|---|---|---|"]
+        lines += _capped(warned, "recipes with lint warnings", sum(map(len, lines)))
     if histories:
         flaky = [
             f"| {_cell(name)} | {tier} | {flake.rate:.0%} | {flake.flaky_heads} |"
@@ -72,6 +78,17 @@ def summary(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | Non
             lines += ["| recipe | tier | flake rate | flaky heads |", "|---|---|---|---|"]
             lines += _capped(flaky, "flaky tiers", sum(map(len, lines)))
     return "\n".join(lines) + "\n"
+
+
+def _warning_rows(recipes: Mapping[str, Any]) -> list[str]:
+    rows = []
+    for name, e in sorted(recipes.items()):
+        warnings = e.get("warnings") or []
+        if warnings:
+            lint = rung_text("lint", str((e.get("rungs") or {}).get("lint", {}).get("status", "unver")), warnings)
+            listed = "; ".join(f"{w.get('id')} {w.get('description')}" for w in warnings)
+            rows.append(f"| {_cell(name)} | {_cell(lint)} | {_cell(listed)} |")
+    return rows
 
 
 def _below_rows(below: list, doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None) -> list[str]:

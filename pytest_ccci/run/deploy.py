@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -144,26 +144,27 @@ class Deployer:
         `view` is the checkout's resolved view for `app` (run/view.py; built here when None)."""
         start = time.monotonic()
         policy = policy or self.runner.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
-        view = view or self.view(app, checkout)
+        view = view or self.view(app, checkout, policy)
         if view.sample is None:
             raise RecipeError(f"recipe {app.recipe}: .env.sample: missing {view.files.where} (every recipe needs one)")
         # Untrusted refs: refused (RecipeError) on the findings lint's R018 reports, before
         # anything is created; memory bounded if the ini says so.
         policy.refuse(app.recipe, view.findings)
-        merged = policy.vet(view.require_config(), view.root, app.recipe, app.stack)
+        merged = policy.bound(view.require_config())
         if "app" not in (merged.get("services") or {}):
             raise RecipeError(f"recipe {app.recipe}: no service named 'app' in its compose files")
         # A deploy is timed without its pulls (`pulled` has those).
         start += self._pull_missing(app, merged, {} if pulled is None else pulled)
         done = admit(compose.declared_memory(merged)) if admit else (lambda: None)
         try:
-            return self._deploy_admitted(app, checkout, mode, merged, view, start)
+            return self._deploy_admitted(app, checkout, mode, merged, view, start, policy.infrastructure_networks)
         finally:
             done()
 
-    def view(self, app: App, checkout: Checkout) -> RecipeView:
+    def view(self, app: App, checkout: Checkout, policy: DeployPolicy) -> RecipeView:
         """The checkout's resolved view for `app`, in a directory of its own under the run's."""
-        return build_view(checkout, app, self.run_dir / "views" / f"{app.stack}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}")
+        folder = f"{app.stack}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}"
+        return build_view(checkout, app, self.run_dir / "views" / folder, policy.infrastructure_networks)
 
     def _pull_missing(self, app: App, merged: dict, pulled: dict[str, float]) -> float:
         """Pull the images the engine lacks, each recorded in `pulled` (image -> seconds) as it
@@ -209,14 +210,21 @@ class Deployer:
         return took
 
     def _deploy_admitted(
-        self, app: App, checkout: Checkout, mode: str, merged: dict, view: RecipeView, start: float
+        self,
+        app: App,
+        checkout: Checkout,
+        mode: str,
+        merged: dict,
+        view: RecipeView,
+        start: float,
+        infrastructure: Sequence[str],
     ) -> Deployment:
         version, chaos = stamp_versions(checkout, mode)
         auto_update = abra.auto_update(view.env)
         app_labels = naming.deploy_labels(app.stack, app.recipe, version=version, chaos=chaos, auto_update=auto_update)
         run_labels = naming.run_labels(app.run_id, app.domain, app.recipe, str(self.lock_dir or ""))
         self._ensure_secrets(app, view, merged, run_labels)
-        self._ensure_networks(merged)
+        self._ensure_networks(merged, infrastructure)
         stamped = apply_endpoint_mode(compose.stamp(merged, app_labels, run_labels), self.endpoint)
         deploy_file = self._write_deploy_file(view, mode, stamped)
         deadline = convergence_deadline(app, merged)
@@ -226,10 +234,13 @@ class Deployer:
             app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe(), deadline
         )
 
-    def _ensure_networks(self, merged: dict) -> None:
-        """The external networks a Co-op Cloud server has (traefik's `proxy`), where missing:
-        created as the runner's shared infrastructure, never removed (swarm/networks.py)."""
-        created = self.swarm.ensure_networks(compose.external_networks(merged))
+    def _ensure_networks(self, merged: dict, infrastructure: Sequence[str]) -> None:
+        """The external networks a Co-op Cloud server has (traefik's `proxy`: the ini's
+        `ccci_networks`), where missing: created as the runner's shared infrastructure, never
+        removed (swarm/networks.py). Any other external network an allowance let through must
+        exist already: nothing a recipe names becomes permanent runner infrastructure."""
+        wanted = [n for n in compose.external_networks(merged) if n in infrastructure]
+        created = self.swarm.ensure_networks(wanted)
         if created and self.progress:
             self.progress(
                 f"created external network {', '.join(created)} as the runner's shared infrastructure "
@@ -278,4 +289,4 @@ class Deployer:
 
     def teardown(self, app: App) -> list[str]:
         """Remove everything of the app; return what could not be removed."""
-        return self.swarm.remove(app.stack, app.label_filter)
+        return self.swarm.remove(app.stack, app.label_filter, say=self.progress)

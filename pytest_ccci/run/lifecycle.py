@@ -18,14 +18,14 @@ from filelock import FileLock
 from pytest_ccci.errors import CcciError, InfraError, RecipeError, UsageError
 from pytest_ccci.model import routes
 from pytest_ccci.model.app import App
-from pytest_ccci.model.compose import memory_limits
+from pytest_ccci.model.compose import memory_limits, resource_bounds
 from pytest_ccci.model.idempotence import ServiceSnapshot, replaced_tasks
 from pytest_ccci.model.naming import service_name
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
 from pytest_ccci.model.settings import Settings, load_settings, resolve_source
-from pytest_ccci.model.view import RecipeView
 from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base
+from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run import proofs
 from pytest_ccci.run.context import RunContext
 from pytest_ccci.run.history import last_green_release
@@ -136,7 +136,7 @@ class RecipeLifecycle:
         key = str(checkout.path)
         if key not in self._views:
             dest = self.ctx.run_dir / "views" / checkout.path.name
-            self._views[key] = build_view(checkout, self.app(), dest)
+            self._views[key] = build_view(checkout, self.app(), dest, self.policy().infrastructure_networks)
             if checkout.path == self.checkout().path:
                 self.facts["compose_files"] = list(self._views[key].compose_files)
         return self._views[key]
@@ -208,6 +208,8 @@ class RecipeLifecycle:
         self.facts["deploy_deadline"] = deployment.deadline.shown()
         if self.policy().memory_limit_mib:  # the host bounds memory: what each service got, recorded
             self.facts["policy"].setdefault("memory_limits", {}).update(memory_limits(deployment.config))
+        # pids, cpus and the stop grace as each service was deployed (the policy's bounds applied)
+        self.facts["policy"].setdefault("bounds", {}).update(resource_bounds(deployment.config))
         self.facts.setdefault("durations", {})[f"{what}_{mode}_{checkout.head_sha[:8]}"] = round(
             deployment.deploy_seconds, 2
         )

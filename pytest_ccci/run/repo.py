@@ -50,6 +50,8 @@ GIT_CONFIG = (
 # The runner's GIT_* variables that stay: how it reaches ssh sources (its keys are the operator's).
 KEPT_GIT_VARIABLES = frozenset({"GIT_SSH", "GIT_SSH_COMMAND", "GIT_SSH_VARIANT"})
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# What git says of a source whose transport is not allowed (protocol.<name>.allow).
+_REFUSED_TRANSPORT = re.compile(r"transport '([^']+)' not allowed")
 
 
 @functools.cache
@@ -105,7 +107,14 @@ def _last_line(err: subprocess.CalledProcessError) -> str:
 
 def fetch_error(recipe: str, source: str, stderr: str, said: str) -> RecipeError | InfraError:
     """A failed fetch as the recipe's error (the source answered: not there) or the runner's
-    (the source could not be reached), from all git wrote (`stderr`); `said` is its last line."""
+    (the source could not be reached), from all git wrote (`stderr`); `said` is its last line.
+    A source over a transport this runner never allows (ext::, fd::...) is the recipe's."""
+    refused = _REFUSED_TRANSPORT.search(stderr)
+    if refused:
+        return RecipeError(
+            f"recipe {recipe}: source {source} uses the {refused.group(1)} transport, which this runner never "
+            f"allows (only {', '.join(ALLOWED_PROTOCOLS)})"
+        )
     if not GIT_SOURCE.recipes_fault(stderr):
         return InfraError(f"recipe {recipe}: source {source} could not be reached from this runner: {said}")
     return RecipeError(f"recipe {recipe}: source {source} could not be fetched: {said}")

@@ -15,7 +15,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,6 +167,9 @@ class Results:
                 "restore": facts.get("restore"),  # the restore tier's own backup file
                 "settings": facts.get("settings"),
                 "policy": facts.get("policy"),  # the deploy policy: allowances, memory bound and limits
+                # The lint rung's warnings ({id, description, detail}): shown beside the rung, never in the level.
+                "warnings": lint_warnings_of(facts),
+                "lint_mirrors": (facts.get("lint") or {}).get("mirrors"),  # the abra rule set lint mirrors
                 "endpoint_note": facts.get("endpoint_note"),  # e.g. "dnsrr (no IPVS on this runner)"
                 # how long deploys could take to converge, and who said so (ccci.yml, the timeout label)
                 "deploy_deadline": facts.get("deploy_deadline"),
@@ -195,14 +198,18 @@ class Results:
         reasons = []
         for name, rec in sorted(self.records.items()):
             rungs = self.rungs(rec)
+            warnings = lint_warnings_of(rec.facts)
             rows.append(
                 [
                     name,
                     (rec.facts.get("head_sha") or "-")[:8],
                     f"L{compute_level(rungs)}",
-                    *(r.status.value for r in rungs),
+                    *(rung_text(r.name, r.status.value, warnings) for r in rungs),
                 ]
             )
+            if warnings:
+                listed = "; ".join(f"{w.get('id')} {w.get('description')}" for w in warnings)
+                reasons.append(f"  {name} lint: {len(warnings)} warning(s): {listed}")
             # One line per distinct reason: a source that could not be fetched fails every rung
             # with the same words, and is said once.
             grouped: dict[tuple[str, str], list[str]] = {}
@@ -214,6 +221,22 @@ class Results:
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         return lines + reasons
+
+
+def lint_warnings_of(facts: dict[str, Any]) -> list[dict[str, str]]:
+    """The lint warnings the lint fixture recorded (facts["lint"]["warnings"]), [] when none."""
+    return list((facts.get("lint") or {}).get("warnings") or [])
+
+
+def warning_text(warning: Mapping[str, Any]) -> str:
+    """One lint warning as the reports show it: `R002 healthcheck enabled for all services: service db has none`."""
+    return f"{warning.get('id')} {warning.get('description')}: {warning.get('detail')}"
+
+
+def rung_text(rung: str, status: str, warnings: list[Any]) -> str:
+    """A rung's status as the tables show it: the lint rung says how many warnings it has
+    (`pass (3 warn)`); warnings never change the status or the level."""
+    return f"{status} ({len(warnings)} warn)" if rung == "lint" and warnings else status
 
 
 def _report_text(report: Any) -> str:

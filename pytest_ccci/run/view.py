@@ -23,7 +23,8 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import abra, compose
 from pytest_ccci.model.app import App
 from pytest_ccci.model.envfile import EnvSample, compose_file_names, interpolate_tree, parse_env_sample
-from pytest_ccci.model.policy import Finding, env_file_findings, findings
+from pytest_ccci.model.policy import INFRASTRUCTURE_NETWORKS, Finding, env_file_findings, findings
 from pytest_ccci.model.view import OVERLAY_NAME, OVERLAY_SHOWN, RecipeView, ViewFiles, load_yaml, relative_name
 from pytest_ccci.run.repo import Checkout
 
@@ -43,15 +44,18 @@ MAX_FILE_BYTES = 8 << 20
 MAX_VIEW_BYTES = 64 << 20
 
 
-def build_view(checkout: Checkout, app: App, dest: Path) -> RecipeView:
+def build_view(
+    checkout: Checkout, app: App, dest: Path, infrastructure_networks: Sequence[str] = INFRASTRUCTURE_NETWORKS
+) -> RecipeView:
     """The recipe at `checkout`, resolved for `app`'s enrollment, its files copied into `dest`
-    (made afresh). RecipeError, one line naming the file, for what cannot be read."""
+    (made afresh). `infrastructure_networks` are the external networks the runner provides (the
+    policy's, from the ini). RecipeError, one line naming the file, for what cannot be read."""
     refused = safe_copy(checkout.path, dest)
     files = ViewFiles(dest, f"at {checkout.head_sha[:8]}", refused)
     sample = _sample(files)
     env = app_env(files, app, sample)
     names, found = _compose_names(files, env)
-    base = dict(
+    view = RecipeView(
         recipe=app.recipe,
         head_sha=checkout.head_sha,
         stack=app.stack,
@@ -59,24 +63,22 @@ def build_view(checkout: Checkout, app: App, dest: Path) -> RecipeView:
         files=files,
         sample=sample,
         env=env,
+        compose_files=tuple(names),
+        raw_files={},
+        config=None,
         tags=tuple(checkout.tags),
     )
     if found:  # a COMPOSE_FILE entry the policy refuses: nothing of it is read
         why = "the deploy policy refused its COMPOSE_FILE before reading: " + "; ".join(f.describe() for f in found)
-        return RecipeView(**base, compose_files=tuple(names), raw_files={}, config=None, findings=found, problem=why)
+        return replace(view, findings=found, problem=why)
     raw_files, found = _prepare_compose_files(files, names, env, app)
     shown = tuple(OVERLAY_SHOWN if n == OVERLAY_NAME else n for n in raw_files)
+    view = replace(view, compose_files=shown, raw_files=raw_files)
     if found:
         why = "the deploy policy refused an env_file before docker read it: " + "; ".join(f.describe() for f in found)
-        return RecipeView(**base, compose_files=shown, raw_files=raw_files, config=None, findings=found, problem=why)
+        return replace(view, findings=found, problem=why)
     config = _merged(files, list(raw_files), app, env)
-    return RecipeView(
-        **base,
-        compose_files=shown,
-        raw_files=raw_files,
-        config=config,
-        findings=tuple(findings(config, dest, app.stack)),
-    )
+    return replace(view, config=config, findings=tuple(findings(config, dest, app.stack, infrastructure_networks)))
 
 
 # --- 1. the safe copy --------------------------------------------------------------------------

@@ -7,10 +7,15 @@ first one recorded and kills its process group. Never by a pid the daemon report
 remote DOCKER_HOST, or a runner in a container, that number means another local process. If
 the kill cannot be done in the container, the container itself is killed through the API, and
 the result says so.
+
+A command's output is bounded too: it is read as it streams, and only its last
+`OUTPUT_BOUND_BYTES` are kept (prefixed with how many bytes were cut), so a command printing
+without end costs the runner that bound, not its memory.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -31,6 +36,9 @@ KILL_GRACE_SECONDS = 5.0
 # How the in-container `timeout` ends a command: coreutils says 124, busybox's TERM gives 143.
 TIMEOUT_EXIT_CODES = (124, 143)
 TIMED_OUT = 124
+# How much of a command's output is kept (its tail): enough for any hook's or probe's error,
+# and a verdict shows one line of it anyway.
+OUTPUT_BOUND_BYTES = 1024 * 1024
 # Where the wrapper records its pid, named after a per-exec token (a file, because docker
 # reports the exec's pid only in the host's pid namespace).
 PID_FILE = "/tmp/.ccci-exec-$0"
@@ -78,13 +86,57 @@ def execute(api: docker.APIClient, container: Container, cmd: list[str] | str, t
     return code if code is not None else -1, out
 
 
+class OutputTail:
+    """The last `bound` bytes of a stream fed chunk by chunk, and how many before them were cut.
+    It holds at most twice the bound (plus a chunk), whatever the stream's length.
+
+    A cut tail starts at a line (else a word) boundary: no word, a secret say, is kept cut in
+    half, where masking (which matches whole values) would miss the half shown."""
+
+    def __init__(self, bound: int | None = None):
+        self.bound = OUTPUT_BOUND_BYTES if bound is None else bound  # read at use: tests lower it
+        self.cut = 0
+        self._buf = bytearray()
+        self._after_space = True  # whether the byte before the kept tail is whitespace (or none)
+
+    def feed(self, chunk: bytes) -> None:
+        self._buf += chunk
+        if len(self._buf) > 2 * self.bound:  # trimmed now and then, not at every chunk
+            self._drop(len(self._buf) - self.bound)
+
+    def _drop(self, count: int) -> None:
+        if count:
+            self._after_space = self._buf[count - 1 : count].isspace()
+            del self._buf[:count]
+            self.cut += count
+
+    def text(self) -> str:
+        """The kept tail as text, after a note of the bytes cut before it (when any were)."""
+        if len(self._buf) > self.bound:
+            self._drop(len(self._buf) - self.bound)
+        if not self._after_space:
+            self._drop(_to_boundary(self._buf))
+        tail = self._buf.decode(errors="replace")
+        return f"[... {self.cut} bytes cut] {tail}" if self.cut else tail
+
+
+def _to_boundary(buf: bytearray) -> int:
+    """How many leading bytes of `buf` end at its first line break, else its first whitespace
+    (all of it when it has none)."""
+    line = buf.find(b"\n")
+    if line >= 0:
+        return line + 1
+    space = re.search(rb"\s", buf)
+    return space.end() if space else len(buf)
+
+
 class _ExecRun:
     """An exec started on a thread of its own, so the caller can stop waiting for it."""
 
     def __init__(self, api: docker.APIClient, exec_id: str):
         self.api = api
         self.exec_id = exec_id
-        self.output = b""
+        self.output = OutputTail()
         self.error: BaseException | None = None
         self.elapsed = 0.0
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -93,7 +145,9 @@ class _ExecRun:
     def _run(self) -> None:
         started = time.monotonic()
         try:
-            self.output = self.api.exec_start(self.exec_id)
+            # Streamed, so that only the tail is ever held: the rest is dropped as it comes.
+            for chunk in self.api.exec_start(self.exec_id, stream=True):
+                self.output.feed(chunk)
         except Exception as exc:  # raised again in the caller's thread, by result()
             self.error = exc
         self.elapsed = time.monotonic() - started
@@ -106,7 +160,7 @@ class _ExecRun:
         if self.error is not None:
             raise self.error
         code = self.api.exec_inspect(self.exec_id).get("ExitCode")
-        return code, self.output.decode(errors="replace")
+        return code, self.output.text()
 
 
 def _stop_hung(api: docker.APIClient, container: Container, token: str, run: _ExecRun) -> str:

@@ -163,8 +163,14 @@ class Swarm:
     # -- teardown and leftovers ------------------------------------------------------------------
 
     @engine_boundary
-    def remove(self, stack: str, label_filter: str, timeout: float = REMOVAL_TIMEOUT_SECONDS) -> list[str]:
-        return teardown.remove(self.api, stack, label_filter, timeout)
+    def remove(
+        self,
+        stack: str,
+        label_filter: str,
+        timeout: float = REMOVAL_TIMEOUT_SECONDS,
+        say: Callable[[str], None] | None = None,
+    ) -> list[str]:
+        return teardown.remove(self.api, stack, label_filter, timeout, say)
 
     @engine_boundary
     def leftovers(self, label_filter: str, stack: str | None = None) -> list[str]:

@@ -129,9 +129,7 @@ def run_cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     flags = [*(["--config", config] if config else []), "--host", keep.pop("DOCKER_HOST", DEFAULT_HOST)]
     args = [shutil.which(args[0], path=path) or args[0], *flags, *args[1:]]
     try:
-        return subprocess.run(
-            args, env=keep, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS
-        )
+        return subprocess.run(args, env=keep, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT_SECONDS)
     except FileNotFoundError:
         raise UsageError(f"the docker CLI is not installed: {SETUP_HINT}") from None
     except subprocess.TimeoutExpired:

@@ -6,7 +6,8 @@ through the real `docker stack config`.
 - A recipe whose redeploy of the same head changes its task spec fails install naming the
   service and the field: here an overlay takes an env file from a FIFO that hands out a new
   value each time it is read (what a generated value or a moving tag does on a real server).
-- Every real recipe under ../shared/real-recipes merges and interpolates (no deploy).
+- Every real recipe under ../shared/real-recipes merges and interpolates through its resolved
+  view (run/view.py: docker's `docker stack config`, no deploy).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import os
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from recipe_variants import compose_step, domain_of, stack_of
 
+from pytest_ccci.model.app import App
 from pytest_ccci.model.compose import service_labels
-from pytest_ccci.model.envfile import compose_file_names, load_env_sample
 from pytest_ccci.model.routes import proxy_problem, read_routes
+from pytest_ccci.model.settings import parse_settings
+from pytest_ccci.run.view import build_view
 
 HELLO_RULE = "Host(`${DOMAIN}`)"
 HELLO_PORT = "loadbalancer.server.port=8080"
@@ -149,30 +153,37 @@ def test_redeploy_that_changes_the_task_spec_fails_install_naming_service_and_fi
     assert_clean(domain_of("idem-moving", source))
 
 
-def real_configs(real_recipes: Path):
-    """(recipe, compose files, env) for every real recipe: its .env.sample's COMPOSE_FILE, and each
-    of its other compose files on top of compose.yml, as the commented-out blocks would enable."""
-    for folder in sorted(p for p in real_recipes.iterdir() if p.is_dir()):
-        sample = folder / ".env.sample"
-        env = load_env_sample(sample).values() if sample.is_file() else {"TYPE": folder.name}
-        env.update(DOMAIN=f"{folder.name}.example.com", STACK_NAME=f"{folder.name.replace('-', '_')}_example_com")
-        files = [folder / name for name in compose_file_names(env)]
-        yield folder.name, files, env
-        for extra in sorted(set(folder.glob("compose.*.yml")) - set(files)):
-            yield f"{folder.name}+{extra.name}", [*files, extra], env
+def real_views(real_recipes: Path, tmp_path: Path):
+    """(name, view) for every real recipe: its own COMPOSE_FILE, then each of its other compose
+    files on top of those, enabled through the enrollment's env as the commented-out blocks would."""
+    for folder in sorted(p for p in real_recipes.iterdir() if (p / "compose.yml").is_file()):
+        checkout = SimpleNamespace(path=folder, head_sha="a" * 40, tags=())
+        base = build_view(checkout, real_app(folder.name, {}), tmp_path / "views" / folder.name)  # type: ignore[arg-type]
+        yield folder.name, base
+        for extra in sorted({p.name for p in folder.glob("compose.*.yml")} - set(base.compose_files)):
+            env = {"COMPOSE_FILE": ":".join([*base.compose_files, extra])}
+            view = build_view(checkout, real_app(folder.name, env), tmp_path / "views" / f"{folder.name}+{extra}")  # type: ignore[arg-type]
+            assert view.compose_files[-1] == extra
+            yield f"{folder.name}+{extra}", view
 
 
-def test_real_recipes_merge_and_interpolate_through_docker_stack_config(swarm, real_recipes):
+def real_app(name: str, env: dict[str, str]) -> App:
+    settings = parse_settings(name, {"source": f"https://example.invalid/{name}.git", "env": env}, "ccci.yml")
+    return App.for_checkout(settings, "a" * 40, "example.com", "run")
+
+
+def test_real_recipes_merge_and_interpolate_through_their_view(real_recipes, tmp_path):
     seen = []
-    for name, files, env in real_configs(real_recipes):
-        config = swarm.stack_config(files, env, files[0].parent)
+    for name, view in real_views(real_recipes, tmp_path):
+        config = view.require_config()
         app = (config.get("services") or {}).get("app")
-        assert app, f"{name}: no app service after merging {[f.name for f in files]}"
+        assert app, f"{name}: no app service after merging {view.compose_files}"
         seen.append(name)
         assert proxy_problem(config, "app", "proxy") is None, name
         routes = read_routes(service_labels(app))
         assert routes.routers, f"{name}: no traefik router read from {service_labels(app)}"
         hosts = {h for r in routes.routers.values() for h in r.hosts}
-        assert any(h.endswith(env["DOMAIN"]) for h in hosts), (name, hosts)
+        assert any(h.endswith(view.domain) for h in hosts), (name, hosts)
+        assert str(view.root) not in repr(config), name  # paths recipe-relative
     assert {"bore", "go-ssb-room", "traefik-2021"} <= set(seen)
     assert len(seen) >= 12, seen

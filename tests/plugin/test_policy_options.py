@@ -24,8 +24,26 @@ def enroll_binding_root(project, name: str, extra: str = "", bind: str = "/:/hos
         ("ccci_allow=bind", "ccci: ccci_allow: unknown kind 'bind' (kinds: bind-mount, engine-socket,"),
         ("ccci_memory_limit_mb=lots", "ccci: ccci_memory_limit_mb 'lots': give a whole number of MiB (at least 6)"),
         ("ccci_memory_limit_mb=2", "ccci: ccci_memory_limit_mb '2'"),
+        ("ccci_pids_limit=many", "ccci: ccci_pids_limit 'many': give a whole number of processes (at least 1)"),
+        ("ccci_pids_limit=0", "ccci: ccci_pids_limit '0': give a whole number of processes (at least 1)"),
+        ("ccci_cpu_limit=all", "ccci: ccci_cpu_limit 'all': give a number of CPUs (at least 0.01)"),
+        ("ccci_cpu_limit=nan", "ccci: ccci_cpu_limit 'nan': give a number of CPUs (at least 0.01)"),
+        ("ccci_max_stop_grace=forever", "ccci: ccci_max_stop_grace 'forever': give a duration such as 60s or 2m"),
+        ("ccci_max_stop_grace=5s", "ccci: ccci_max_stop_grace '5s': give a duration such as 60s or 2m"),
+        ("ccci_networks=proxy edge!", "ccci: ccci_networks: 'edge!' is not a network name"),
     ],
-    ids=["unknown-kind", "not-a-number", "too-small"],
+    ids=[
+        "unknown-kind",
+        "not-a-number",
+        "too-small",
+        "pids-not-a-number",
+        "pids-zero",
+        "cpus-not-a-number",
+        "cpus-nan",
+        "grace-not-a-duration",
+        "grace-below-swarms-default",
+        "network-name",
+    ],
 )
 def test_bad_policy_ini_is_one_usage_line(project, ini, expected):
     project.enroll("a")
@@ -71,6 +89,10 @@ def test_lint_passes_with_the_allowance_and_results_show_the_policy(project):
             {"kind": "published-ports", "service": "*", "reason": "allowed host-wide", "from": "ini ccci_allow"},
         ],
         "memory_limit_mib": None,  # off by default
+        "pids_limit": 4096,
+        "cpu_limit": None,
+        "max_stop_grace_seconds": 60.0,
+        "infrastructure_networks": ["proxy"],
     }
 
 
@@ -96,3 +118,29 @@ def test_a_credentialed_source_is_masked_in_every_artifact(project):
     assert record["no_secret_leak"] is True
     texts = [result.stdout.str(), result.stderr.str(), out.read_text(), junit.read_text(), html.read_text()]
     assert not [t for t in texts if token in t]
+
+
+def test_the_ini_bounds_and_infrastructure_networks_reach_the_policy(project):
+    project.enroll("a")
+    out = project.pytester.path / "results.json"
+    ini = ("ccci_pids_limit=512", "ccci_cpu_limit=1.5", "ccci_max_stop_grace=2m", "ccci_networks=proxy edge")
+
+    result = project.run("--tiers", "lint", f"--ccci-json={out}", *(x for o in ini for x in ("-o", o)))
+
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    policy = load_json(out)["recipes"]["a"]["policy"]
+    assert (policy["pids_limit"], policy["cpu_limit"], policy["max_stop_grace_seconds"]) == (512, 1.5, 120.0)
+    assert policy["infrastructure_networks"] == ["proxy", "edge"]
+
+
+def test_empty_ini_bounds_are_off(project):
+    project.enroll("a")
+    out = project.pytester.path / "results.json"
+
+    result = project.run(
+        "--tiers", "lint", f"--ccci-json={out}", "-o", "ccci_pids_limit=", "-o", "ccci_max_stop_grace="
+    )
+
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    policy = load_json(out)["recipes"]["a"]["policy"]
+    assert (policy["pids_limit"], policy["cpu_limit"], policy["max_stop_grace_seconds"]) == (None, None, None)

@@ -214,7 +214,8 @@ def test_terminal_summary_has_levels_table(project):
     table = lines[start + 1 : start + 4]
     assert table[0].split() == ["recipe", "head", "level", "install", "upgrade", "backup_restore", "functional", "lint"]
     assert table[1].split() == ["a", project.head("a")[:8], "L0", "unver", "unver", "unver", "unver", "pass"]
-    assert table[2].split() == ["web", project.head("web")[:8], "L0", "unver", "unver", "unver", "unver", "fail"]
+    # No app: R009 fails (error), and R019 (the version label on app, a warning) is said too.
+    assert table[2].split() == ["web", project.head("web")[:8], "L0", "unver", "unver", "unver", "unver", "fail", "(1", "warn)"]
     reasons = lines[start + 4 :]
     # One line per distinct reason, naming every rung it holds for.
     assert f"  a install, upgrade, functional: unver: {NOT_SELECTED}" in reasons

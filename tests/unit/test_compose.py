@@ -325,7 +325,8 @@ def test_parse_memory_junk(value):
 # -- declared_memory -------------------------------------------------------------------------
 
 
-def test_declared_memory_reservation_over_limit_times_replicas():
+def test_declared_memory_counts_the_larger_of_reservation_and_limit_times_replicas():
+    # A task may use up to its limit: admission counts that, not the (smaller) reservation.
     config = {
         "services": {
             "app": {
@@ -336,7 +337,7 @@ def test_declared_memory_reservation_over_limit_times_replicas():
             "worker": {"deploy": {"replicas": 2, "resources": {"limits": {"memory": "junk"}}}},
         }
     }
-    assert declared_memory(config) == 3 * 256 * MiB + 512 * MiB
+    assert declared_memory(config) == 3 * 1024 * MiB + 512 * MiB
 
 
 def test_declared_memory_numeric_and_fractional():

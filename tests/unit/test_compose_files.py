@@ -1,5 +1,5 @@
 """COMPOSE_FILE is split in one place (envfile.compose_file_names): lint, the env sample and the
-deploy read the same files from the same value."""
+recipe's view (which the deploy deploys) read the same files from the same value."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.app import App
 from pytest_ccci.model.envfile import compose_file_names, parse_env_sample
 from pytest_ccci.model.settings import parse_settings
-from pytest_ccci.run.deploy import compose_files
+from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run.repo import Checkout
+from pytest_ccci.run.view import build_view
 
 
 @pytest.mark.parametrize(
@@ -38,29 +39,34 @@ def test_no_compose_file_means_compose_yml() -> None:
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Checkout:
+    path = tmp_path / "demo"
+    path.mkdir()
     for name in ("compose.yml", "compose.smtp.yml"):
-        (tmp_path / name).write_text("services: {}\n")
-    return Checkout("demo", tmp_path, "main", "a" * 40, False, (), ())
+        service = name.split(".")[-2].replace("compose", "app")  # app, smtp
+        (path / name).write_text(f"services:\n  {service}:\n    image: ccci/busybox:1.35.0\n")
+    return Checkout("demo", path, "main", "a" * 40, False, (), ())
 
 
-def app_of(checkout: Checkout) -> App:
-    settings = parse_settings("demo", {"source": str(checkout.path)}, "ccci.yml")
-    return App.for_checkout(settings, checkout.head_sha, "ccci.test", "run")
+def view_of(checkout: Checkout, env: dict[str, str]) -> RecipeView:
+    settings = parse_settings("demo", {"source": str(checkout.path), "env": env}, "ccci.yml")
+    app = App.for_checkout(settings, checkout.head_sha, "ccci.test", "run")
+    return build_view(checkout, app, checkout.path.parent / "views" / "demo")
 
 
 def test_the_deploy_reads_the_same_files_as_the_env_sample(checkout: Checkout) -> None:
     # Before: the deploy split COMPOSE_FILE without stripping, so "a.yml: b.yml" named " b.yml",
     # which is not in the recipe, while lint and the env sample read b.yml.
-    env = {"COMPOSE_FILE": "compose.yml: compose.smtp.yml"}
-    got = compose_files(checkout, app_of(checkout), env)
-    assert got == [checkout.path / "compose.yml", checkout.path / "compose.smtp.yml"]
+    view = view_of(checkout, {"COMPOSE_FILE": "compose.yml: compose.smtp.yml"})
+    assert view.compose_files == ("compose.yml", "compose.smtp.yml")
+    assert set(view.services) == {"app", "smtp"}
 
 
 def test_an_empty_compose_file_deploys_compose_yml(checkout: Checkout) -> None:
     # Before: COMPOSE_FILE="" gave the deploy no compose file at all.
-    assert compose_files(checkout, app_of(checkout), {"COMPOSE_FILE": ""}) == [checkout.path / "compose.yml"]
+    view = view_of(checkout, {"COMPOSE_FILE": ""})
+    assert view.compose_files == ("compose.yml",) and set(view.services) == {"app"}
 
 
 def test_a_missing_file_is_the_recipe_s_error(checkout: Checkout) -> None:
-    with pytest.raises(RecipeError, match="COMPOSE_FILE names compose.nope.yml"):
-        compose_files(checkout, app_of(checkout), {"COMPOSE_FILE": "compose.yml:compose.nope.yml"})
+    with pytest.raises(RecipeError, match="^compose.nope.yml: missing at aaaaaaaa$"):
+        view_of(checkout, {"COMPOSE_FILE": "compose.yml:compose.nope.yml"})

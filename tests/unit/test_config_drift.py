@@ -54,7 +54,7 @@ def test_other_failures_are_not_drift():
 
 
 def fake_cli(monkeypatch, said: str) -> None:
-    def run(args, env, cwd):
+    def run(args, cwd):
         return subprocess.CompletedProcess(args, 1, stdout="", stderr=said)
 
     monkeypatch.setattr(stack, "run_cli", run)

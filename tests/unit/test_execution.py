@@ -54,7 +54,11 @@ class FakeEngine:
         self.created[exec_id] = cmd
         return {"Id": exec_id}
 
-    def exec_start(self, exec_id):
+    def exec_start(self, exec_id, stream=False):
+        output = self._run(exec_id)
+        return iter([output]) if stream else output  # docker-py streams chunks when asked
+
+    def _run(self, exec_id):
         cmd = self.created[exec_id]
         if cmd[2] == KILLER:
             wrapped = next(c for c in self.created.values() if c[2] == WRAPPER)

@@ -18,6 +18,7 @@ import docker
 import docker.auth
 import pytest
 import requests
+import yaml
 
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.app import App
@@ -251,15 +252,13 @@ def test_a_fast_pull_says_no_progress_line():
 
 class PullingSwarm:
     """A swarm that has some images, records the pulls it is asked for (each takes
-    `pull_seconds`), can fail them, and accepts a deploy at once."""
+    `pull_seconds`), can fail them, and accepts a deploy at once. `merged` is the recipe's
+    compose file (docker's CLI merges it into the deployer's view)."""
 
     def __init__(self, merged: dict, present: set[str], failure: Exception | None = None, pull_seconds: float = 0):
         self.merged, self.present, self.failure, self.pull_seconds = merged, present, failure, pull_seconds
         self.pulled: list[str] = []
         self.asked: list[str] = []  # images asked about
-
-    def stack_config(self, files, env, cwd):
-        return self.merged
 
     def image_present(self, image):
         self.asked.append(image)
@@ -304,7 +303,7 @@ def deploy(
 ):
     """Deploy a minimal recipe (to its admission, or through); (the progress lines said, the deployment)."""
     (tmp_path / "r").mkdir(parents=True)
-    (tmp_path / "r" / "compose.yml").write_text("services: {app: {}}\n")
+    (tmp_path / "r" / "compose.yml").write_text(yaml.safe_dump(swarm.merged))
     (tmp_path / "r" / ".env.sample").write_text("DOMAIN=x\n")
     checkout = Checkout("r", tmp_path / "r", "HEAD", "a" * 40, False, (), ())
     raw = {"source": "https://example.invalid/r.git", **({"pull": recipe_pull} if recipe_pull else {})}

@@ -209,4 +209,8 @@ def test_policy_shown_for_results_json():
             {"kind": "published-ports", "service": "*", "reason": "allowed host-wide", "from": "ini ccci_allow"},
         ],
         "memory_limit_mib": 256,
+        "pids_limit": 4096,  # the ini's defaults
+        "cpu_limit": None,
+        "max_stop_grace_seconds": 60.0,
+        "infrastructure_networks": ["proxy"],
     }

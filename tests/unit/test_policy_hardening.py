@@ -1,12 +1,14 @@
-"""The deploy policy's review fixes (POLICY-2): a recipe env cannot steer the docker CLI, host
-files reached through `env_file:` and COMPOSE_FILE are vetted before `docker stack config` reads
-them, the engine socket is found behind any directory holding it, a bind-mount allowance names
-its source path, objects the stack does not own are refused, memory 0 is unbounded, a token-only
-URL userinfo is a secret, and one policy serves a whole deploy."""
+"""The deploy policy's review fixes (POLICY-2): a recipe env never reaches the docker CLI (only
+the runner's CLI_ENV does), host files reached through `env_file:` and COMPOSE_FILE are vetted
+in the recipe's view (run/view.py) before `docker stack config` reads them, the engine socket is
+found behind any directory holding it, a bind-mount allowance names its source path, objects the
+stack does not own are refused, memory 0 is unbounded, a token-only URL userinfo is a secret, and
+one policy serves a whole deploy."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,7 +20,9 @@ from pytest_ccci.model.compose import bound_memory, memory_limits
 from pytest_ccci.model.policy import Allowance, DeployPolicy, findings, not_permitted
 from pytest_ccci.model.secrets import MASK, fingerprints, holds_secret, mask_url, redact, url_password
 from pytest_ccci.model.settings import parse_settings
-from pytest_ccci.run.deploy import Deployer, source_findings
+from pytest_ccci.model.view import RecipeView
+from pytest_ccci.run.deploy import Deployer
+from pytest_ccci.run.view import build_view
 from pytest_ccci.swarm import stack
 
 ORIGIN = "recipes/r/ccci.yml"
@@ -33,12 +37,33 @@ def kinds(cfg: dict, checkout: Path | str = ".", stack_name: str | None = STACK)
     return [(f.service, f.key, f.kind) for f in findings(cfg, checkout, stack_name)]
 
 
-# -- A1: the deploy env cannot steer the docker CLI -----------------------------------------------
+# -- A1: a recipe's env never reaches the docker CLI ----------------------------------------------
+
+
+def recipe_checkout(tmp_path: Path, compose: str, extra: dict[str, str] | None = None) -> SimpleNamespace:
+    path = tmp_path / "checkout"
+    path.mkdir(parents=True)
+    (path / "compose.yml").write_text(compose)
+    for name, text in (extra or {}).items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    return SimpleNamespace(path=path, head_sha="a" * 40, tags=())
+
+
+def app_of(env: dict[str, str] | None = None) -> App:
+    raw = {"source": "https://example.invalid/r.git", "env": env or {}}
+    return App.for_checkout(parse_settings("r", raw, ORIGIN), "a" * 40, "ccci.test", "run")
+
+
+def view_of(tmp_path: Path, compose: str, extra: dict[str, str] | None = None, env: dict | None = None) -> RecipeView:
+    checkout = recipe_checkout(tmp_path, compose, {".env.sample": "DOMAIN=x\n", **(extra or {})})
+    return build_view(checkout, app_of(env), tmp_path / "views" / "r")  # type: ignore[arg-type]
 
 
 @pytest.fixture
 def cli(monkeypatch):
-    """What run_cli hands subprocess.run; the runner has DOCKER_HOST unset unless a test sets it."""
+    """What run_cli hands subprocess.run (which says `{}`); the runner has DOCKER_HOST unset
+    unless a test sets it."""
     seen: dict = {}
 
     def run(args, env, **kwargs):
@@ -51,37 +76,48 @@ def cli(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize(
-    "name",
-    ["LD_PRELOAD", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "https_proxy", "ALL_PROXY", "SSL_CERT_FILE"]
-    + ["GODEBUG", "HOME", "PATH", "TMPDIR", "XDG_CONFIG_HOME", "PYTHONPATH", "GCONV_PATH", "DYLD_INSERT_LIBRARIES"],
-)
-def test_a_deploy_env_steering_the_cli_is_refused_naming_it(cli, tmp_path, name):
-    env = {"DOMAIN": "d", name: "./evil.so"}
-    with pytest.raises(RecipeError) as caught:
-        stack.stack_config([tmp_path / "compose.yml"], env, tmp_path)
-    assert name in str(caught.value) and "steers the docker CLI" in str(caught.value)
-    assert "\n" not in str(caught.value)
-    assert cli == {}  # the CLI never ran
+@pytest.fixture
+def real_cli(monkeypatch):
+    """Each run of the real docker CLI, recorded (its args and env)."""
+    calls: list[dict] = []
+    real = subprocess.run
+
+    def run(args, **kwargs):
+        calls.append({"args": list(args), "env": dict(kwargs.get("env") or {})})
+        return real(args, **kwargs)
+
+    monkeypatch.setattr(stack.subprocess, "run", run)
+    return calls
 
 
-def test_a_recipes_own_names_pass(cli, tmp_path):
-    env = {"DOMAIN": "d", "COMPOSE_FILE": "compose.yml", "LDAP_HOST": "x", "GOTIFY_VERSION": "1", "PATHNAME": "/p"}
-    stack.stack_config([tmp_path / "compose.yml"], env, tmp_path)
-    assert {k: cli["env"][k] for k in env} == env
+STEERING = ["LD_PRELOAD", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "https_proxy", "ALL_PROXY"]
+STEERING += ["SSL_CERT_FILE", "GODEBUG", "HOME", "PATH", "TMPDIR", "XDG_CONFIG_HOME", "PYTHONPATH", "GCONV_PATH"]
 
 
-def test_the_runners_settings_win_over_the_env(cli, monkeypatch, tmp_path):
-    monkeypatch.setattr(stack, "STEERING_ENV", ())  # the refusal aside, the merge itself keeps the runner's
+@pytest.mark.parametrize("name", [*STEERING, "DYLD_INSERT_LIBRARIES"])
+def test_a_recipe_env_naming_what_steers_the_cli_is_the_apps_only(real_cli, tmp_path, name):
+    # Before: refused by name (STEERING_ENV). Now the CLI never sees a recipe's env: the name is
+    # the app's business, interpolated by us.
+    compose = "services:\n  app:\n    image: ccci/busybox:1.35.0\n    command: ['${" + name + "}']\n"
+    view = view_of(tmp_path, compose, {".env.sample": f"DOMAIN=x\n{name}=./evil.so\n"})
+    assert view.services["app"]["command"] == ["./evil.so"]
+    assert view.services["app"]["environment"][name] == "./evil.so"
+    assert [set(call["env"]) <= set(stack.CLI_ENV) for call in real_cli] == [True]
+    assert "./evil.so" not in repr(real_cli) and name not in real_cli[0]["env"]
+
+
+def test_the_clis_env_is_the_runners_cli_env_whatever_the_recipe_sets(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
     monkeypatch.setenv("DOCKER_CERT_PATH", "/etc/runner-certs")
-    stack.run_cli(["docker", "stack", "config"], {"DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": "./certs"}, tmp_path)
-    assert cli["env"]["DOCKER_TLS_VERIFY"] == "1" and cli["env"]["DOCKER_CERT_PATH"] == "/etc/runner-certs"
+    monkeypatch.setenv("CI_JOB_TOKEN", "runner-secret")
+    env = {"DOCKER_TLS_VERIFY": "", "DOCKER_CERT_PATH": "./certs", "LDAP_HOST": "x", "PATHNAME": "/p"}
+    view_of(tmp_path, "services: {}\n", env=env)
+    assert cli["env"] == {"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": "/etc/runner-certs"}
 
 
 def test_the_engine_host_is_always_explicit(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_CONTEXT", "elsewhere")  # docker-py ignores it: so does the CLI
-    stack.run_cli(["docker", "stack", "config"], {}, tmp_path)
+    stack.run_cli(["docker", "stack", "config"], tmp_path)
     assert cli["args"][-4:] == ["--host", "unix:///var/run/docker.sock", "stack", "config"]
     assert "--context" not in cli["args"] and "DOCKER_CONTEXT" not in cli["env"]
 
@@ -89,105 +125,94 @@ def test_the_engine_host_is_always_explicit(cli, monkeypatch, tmp_path):
 # -- A2: env_file and COMPOSE_FILE are vetted before the CLI reads them ---------------------------
 
 
-def recipe_checkout(tmp_path: Path, compose: str, extra: dict[str, str] | None = None) -> SimpleNamespace:
-    path = tmp_path / "checkout"
-    path.mkdir(parents=True)
-    (path / "compose.yml").write_text(compose)
-    for name, text in (extra or {}).items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_text(text)
-    return SimpleNamespace(path=path)
-
-
-def test_compose_file_entries_outside_the_checkout_are_found(tmp_path):
-    checkout = recipe_checkout(tmp_path, "services: {}\n")
+def test_compose_file_entries_outside_the_checkout_are_found(real_cli, tmp_path):
     up = "../" * 40  # past the file system's root: the host's /etc/passwd
-    found = source_findings(checkout, {"COMPOSE_FILE": f"compose.yml:{up}etc/passwd:/etc/hostname"})
-    assert [(f.service, f.key, f.kind) for f in found] == [(None, "COMPOSE_FILE", "outside-file")] * 2
-    assert found[0].value == f"{up}etc/passwd (resolves to /etc/passwd)" and found[1].value == "/etc/hostname"
+    view = view_of(tmp_path, "services: {}\n", env={"COMPOSE_FILE": f"compose.yml:{up}etc/passwd:/etc/hostname"})
+    assert [(f.service, f.key, f.kind) for f in view.findings] == [(None, "COMPOSE_FILE", "outside-file")] * 2
+    assert [f.value for f in view.findings] == [
+        f"{up}etc/passwd (outside the checkout)",
+        "/etc/hostname (outside the checkout)",
+    ]
+    assert view.config is None and real_cli == []  # nothing read them
 
 
-def test_env_files_outside_the_checkout_are_found_interpolated(tmp_path):
+def test_env_files_outside_the_checkout_are_found_interpolated(real_cli, tmp_path):
     compose = """\
 services:
   app:
     env_file: [.env.app, /etc/passwd]
   db:
     env_file: ${CREDS}/credentials
-  worker:
-    env_file:
-      - path: ./escape.env
-        required: false
 """
-    checkout = recipe_checkout(tmp_path, compose, {".env.app": "A=1\n"})
-    os.symlink("/etc/hostname", checkout.path / "escape.env")
-    found = source_findings(checkout, {"CREDS": "/root/.aws"})
-    assert [(f.service, f.key, f.kind) for f in found] == [
+    view = view_of(tmp_path, compose, {".env.app": "A=1\n"}, env={"CREDS": "/root/.aws"})
+    assert [(f.service, f.key, f.kind) for f in view.findings] == [
         ("app", "env_file", "outside-file"),
         ("db", "env_file", "outside-file"),
-        ("worker", "env_file", "outside-file"),
     ]
-    assert [f.source for f in found] == ["/etc/passwd", "/root/.aws/credentials", "/etc/hostname"]
+    assert [f.source for f in view.findings] == ["/etc/passwd", "/root/.aws/credentials"]
+    assert view.config is None and real_cli == []
+
+
+def test_an_env_file_linked_out_of_the_checkout_is_not_in_the_view(real_cli, tmp_path):
+    checkout_file = "services:\n  app:\n    image: ccci/busybox:1.35.0\n    env_file: ./escape.env\n"
+    checkout = recipe_checkout(tmp_path, checkout_file, {".env.sample": "DOMAIN=x\n"})
+    os.symlink("/etc/hostname", checkout.path / "escape.env")
+    with pytest.raises(RecipeError) as caught:
+        build_view(checkout, app_of(), tmp_path / "views" / "r")  # type: ignore[arg-type]
+    assert "escape.env" in str(caught.value)  # docker found no such file: the view never held it
+    assert Path("/etc/hostname").read_text().strip() not in str(caught.value)
 
 
 def test_env_files_inside_the_checkout_pass(tmp_path):
-    checkout = recipe_checkout(tmp_path, "services:\n  app:\n    env_file: ./conf/app.env\n", {"conf/app.env": ""})
-    assert source_findings(checkout, {}) == []
+    compose = "services:\n  app:\n    image: ccci/busybox:1.35.0\n    env_file: ./conf/app.env\n"
+    view = view_of(tmp_path, compose, {"conf/app.env": "FROM_FILE=1\n"})
+    assert view.findings == () and view.services["app"]["environment"]["FROM_FILE"] == "1"
 
 
 def test_lint_sees_an_env_file_outside_the_recipe(tmp_path):
     assert kinds(config(env_file="../../etc/shadow"), tmp_path) == [("app", "env_file", "outside-file")]
 
 
-class RecordingSwarm:
-    """A swarm whose `docker stack config` only records that it ran, and returns `merged`."""
-
-    def __init__(self, merged: dict):
-        self.merged, self.configs = merged, 0
-
-    def stack_config(self, files, env, cwd):
-        self.configs += 1
-        return self.merged
+class NoPullSwarm:
+    """A swarm with every image: these tests stop at admission (the deployer's view is merged by
+    the real docker CLI, which `real_cli` records)."""
 
     def image_present(self, image):
-        return True  # nothing to pull: these tests stop at admission
+        return True
 
 
 class Admitted(Exception):
     """Raised by the admission: the deploy got past the policy."""
 
 
-def deployment_of(tmp_path: Path, compose: str, swarm: RecordingSwarm, **kwargs):
+def deployment_of(tmp_path: Path, compose: str, **kwargs):
     checkout = recipe_checkout(tmp_path, compose, {".env.sample": "DOMAIN=x\n"})
-    settings = parse_settings("r", {"source": "https://example.invalid/r.git"}, ORIGIN)
-    app = App.for_checkout(settings, "a" * 40, "ccci.test", "run")
 
     def admit(declared):
         raise Admitted
 
-    deployer = Deployer(swarm, tmp_path / "run", vault=None)  # type: ignore[arg-type]
-    return lambda: deployer.deploy(app, checkout, "chaos", admit, **kwargs)  # type: ignore[arg-type]
+    deployer = Deployer(NoPullSwarm(), tmp_path / "run", vault=None)  # type: ignore[arg-type]
+    return lambda: deployer.deploy(app_of(), checkout, "chaos", admit, **kwargs)  # type: ignore[arg-type]
 
 
-def test_a_deploy_reading_a_host_env_file_is_refused_before_stack_config(tmp_path):
-    swarm = RecordingSwarm(config())
-    deploy = deployment_of(tmp_path, "services:\n  app:\n    env_file: /etc/passwd\n", swarm)
+def test_a_deploy_reading_a_host_env_file_is_refused_before_stack_config(real_cli, tmp_path):
+    deploy = deployment_of(tmp_path, "services:\n  app:\n    env_file: /etc/passwd\n")
     with pytest.raises(RecipeError) as caught:
         deploy()
     assert "service app env_file: /etc/passwd (a file outside the recipe checkout)" in str(caught.value)
-    assert swarm.configs == 0  # nothing read any host file
+    assert real_cli == []  # docker's CLI never ran: nothing read any host file
 
 
 # -- B5: one policy per deploy ------------------------------------------------------------------
 
 
 def test_the_deploy_uses_the_policy_it_is_given(tmp_path):
-    swarm = RecordingSwarm(config(ports=["8080:80"]))
+    compose = "services:\n  app:\n    image: ccci/busybox:1.35.0\n    ports: ['8080:80']\n"
     given = DeployPolicy((Allowance("published-ports", "app", "reviewed"),))
     with pytest.raises(Admitted):  # the given policy permits the port: the deploy goes on to admission
-        deployment_of(tmp_path / "a", "services: {app: {}}\n", swarm, policy=given)()
+        deployment_of(tmp_path / "a", compose, policy=given)()
     with pytest.raises(RecipeError, match="published-ports"):  # without it, the settings' (none) refuse it
-        deployment_of(tmp_path / "b", "services: {app: {}}\n", swarm)()
+        deployment_of(tmp_path / "b", compose)()
 
 
 # -- A5: memory 0 is unbounded ------------------------------------------------------------------

@@ -214,7 +214,9 @@ def test_backup_file_and_manifest_verify_and_load_from_disk(tmp_path):
     assert archive.copied == {f"{s}:{p}": len(d) for (s, p), d in PARTS.items()}
     # A fresh object knows only the file names and what was backed up: it reads everything from disk.
     again = BackupArchive("notes_stack", list(PARTS), archive.file, archive.manifest_file)
-    assert again.load() == {f"{s}:{p}": d for (s, p), d in PARTS.items()}
+    with again.verified() as part:
+        assert {f"{s}:{p}": part(s, p).read() for s, p in PARTS} == {f"{s}:{p}": d for (s, p), d in PARTS.items()}
+        assert part("db", "/elsewhere") is None
 
 
 def test_manifest_is_sha256sum_checkable(tmp_path):
@@ -236,7 +238,8 @@ def test_a_byte_changed_on_disk_names_the_path_and_stops_the_restore(tmp_path):
     archive.file.write_bytes(bytes(raw))
     assert archive.verify() == ["db:/var/lib/db/backup.sql (sha256 differs)"]
     with pytest.raises(InfraError, match=r"does not match its manifest: db:/var/lib/db/backup.sql \(sha256 differs\)"):
-        archive.load()
+        with archive.verified():
+            pass
 
 
 def test_a_missing_member_or_a_lost_file_is_named(tmp_path):
