@@ -58,16 +58,27 @@ class ViewFiles:
         rel = relative_name(name)
         if rel is None:
             raise RecipeError(f"{name}: outside the recipe checkout: refused, not read")
-        if rel in self.refused:
-            raise RecipeError(f"{rel}: {self.refused[rel]}: refused, not read")
+        why = self.refusal(rel)
+        if why:
+            raise RecipeError(f"{why}: refused, not read")
         path = self.root / rel
         if not path.is_file():
             raise RecipeError(f"{rel}: missing {self.where}")
         return path
 
+    def refusal(self, rel: str) -> str | None:
+        """Why the safe copy refused `rel` or a folder above it ("conf: a symlink out of the
+        checkout"), None when it did not."""
+        parts = rel.split("/")
+        for end in range(len(parts), 0, -1):
+            above = "/".join(parts[:end])
+            if above in self.refused:
+                return f"{above}: {self.refused[above]}"
+        return None
+
     def exists(self, name: str) -> bool:
         rel = relative_name(name)
-        return rel is not None and rel not in self.refused and (self.root / rel).is_file()
+        return rel is not None and self.refusal(rel) is None and (self.root / rel).is_file()
 
     def text(self, name: str) -> str:
         """The file's text, bounded (RecipeError past MAX_TEXT_BYTES, or for bytes that are not UTF-8)."""

@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import shutil
 import stat
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,7 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import abra, compose
 from pytest_ccci.model.app import App
 from pytest_ccci.model.envfile import EnvSample, compose_file_names, interpolate_tree, parse_env_sample
-from pytest_ccci.model.policy import INFRASTRUCTURE_NETWORKS, Finding, env_file_findings, findings
+from pytest_ccci.model.policy import INFRASTRUCTURE_NETWORKS, Finding, findings
 from pytest_ccci.model.view import OVERLAY_NAME, OVERLAY_SHOWN, RecipeView, ViewFiles, load_yaml, relative_name
 from pytest_ccci.run.repo import Checkout
 
@@ -197,9 +198,26 @@ def _prepare_compose_files(
         for service, svc in (interpolated.get("services") or {}).items():
             if isinstance(svc, dict) and "env_file" in svc:
                 for base in dict.fromkeys([first_dir, own_dir]):
-                    found += env_file_findings(str(service), svc, base, files.root)
+                    found += _env_file_findings(str(service), svc["env_file"], base, files)
         (files.root / name).write_text(yaml.safe_dump(compose.escape_dollars(interpolated), sort_keys=False))
     return raw, tuple(dict.fromkeys(found))
+
+
+def _env_file_findings(service: str, entries: Any, base: Path, files: ViewFiles) -> list[Finding]:
+    """A service's (interpolated) `env_file:` entries, relative to `base`, that docker's CLI would
+    read from outside the checkout (joined lexically, as Go does: no symlink is left in a view)
+    or that the safe copy refused."""
+    found = []
+    for entry in [entries] if isinstance(entries, (str, Mapping)) else entries or ():
+        path = str(entry.get("path", "")) if isinstance(entry, Mapping) else str(entry)
+        if posixpath.isabs(path):
+            found.append(Finding(service, "env_file", path, "outside-file", posixpath.normpath(path)))
+            continue
+        rel = relative_name(os.path.relpath(base / path, files.root))
+        why = "outside the checkout" if rel is None else files.refusal(rel)
+        if why:
+            found.append(Finding(service, "env_file", f"{path} ({why})", "outside-file", path))
+    return found
 
 
 def _compose_doc(text: str, shown: str) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def stack_config(files: Iterable[Path], cwd: Path) -> dict[str, Any]:
         args += ["-c", str(f)]
     proc = run_cli(args, cwd=cwd)
     if proc.returncode != 0:
-        raise RecipeError(f"compose files of {cwd.name} rejected: {one_line(proc.stderr or proc.stdout)}")
+        raise RecipeError(one_line(proc.stderr or proc.stdout))
     return yaml.safe_load(proc.stdout) or {}
 
 

@@ -272,6 +272,18 @@ def test_an_external_network_of_another_stack_is_refused_and_none_is_created(lab
     assert_no_canary(canary, run, *artifacts(lab))
 
 
+def test_a_config_named_in_another_stacks_namespace_is_refused(lab, canary, assert_clean):
+    """Deployed first, a config (or secret) with a victim's name would become the victim's own."""
+    source = lab.enroll("atk-foreign")
+    named = ("    name: ${STACK_NAME}_entrypoint_${ENTRYPOINT_VERSION}\n", "    name: victim_ccci_test_entrypoint_v1\n")
+    commit(source, files={"compose.yml": hello_compose(named)})
+    run, _ = attack(lab, "atk-foreign", "install")
+    rec = run.recipe("atk-foreign")
+    failed_saying(rec, "install", "nothing created", "victim_ccci_test_entrypoint_v1", "foreign-object")
+    assert_clean(rec["domain"])
+    assert_no_canary(canary, run, *artifacts(lab))
+
+
 # 6. Limits that do not limit ---------------------------------------------------------------------
 
 GREEDY = (
@@ -309,6 +321,17 @@ def test_a_64g_limit_is_clamped_to_the_runner_limit(lab, canary, monkeypatch, as
     assert seen["limit"] == 256 << 20, f"the service was deployed with limit {seen['limit']}: {seen}"
     assert seen["cgroup"] == str(256 << 20), seen
     assert rec["policy"]["memory_limits"]["app"] == 256, rec["policy"]
+    assert_clean(rec["domain"])
+    assert_no_canary(canary, run, *artifacts(lab))
+
+
+def test_raised_ulimits_are_refused(lab, canary, assert_clean):
+    source = lab.enroll("atk-ulimits")
+    raised = "    ulimits:\n      nofile: {soft: 4194304, hard: 4194304}\n      rtprio: 99\n"
+    commit(source, files={"compose.yml": hello_compose((BEFORE_HEALTHCHECK, raised + BEFORE_HEALTHCHECK))})
+    run, _ = attack(lab, "atk-ulimits", "install")
+    rec = run.recipe("atk-ulimits")
+    failed_saying(rec, "install", "nothing created", "ulimits", "rtprio")
     assert_clean(rec["domain"])
     assert_no_canary(canary, run, *artifacts(lab))
 
@@ -387,3 +410,25 @@ def test_escapes_and_markdown_from_app_logs_reach_no_report_raw(lab, canary, ass
         assert raw not in summary, f"{raw!r} reached summary.md unescaped"
     assert_clean(rec["domain"])
     assert_no_canary(canary, run, *artifacts(lab), out)
+
+
+# The leak scan: the runner's own environment values are looked for in every artifact -------------
+
+# An enrollment's own functional test (operator code, not the ref's) that fails quoting a token.
+QUOTING_TEST = """
+import os
+
+
+def test_says_the_token(app):
+    assert False, "the token is " + os.environ["CCCI_TEST_TOKEN"]
+"""
+
+
+def test_a_runner_token_in_an_artifact_makes_no_secret_leak_false(lab, canary, assert_clean):
+    lab.enroll("atk-quote")
+    (lab.recipes_dir / "atk-quote" / "test_atk_quote.py").write_text(QUOTING_TEST)
+    run, _ = attack(lab, "atk-quote", "install,functional")
+    rec = run.recipe("atk-quote")
+    assert rec["rungs"]["functional"]["status"] == "fail", rec["rungs"]
+    assert rec["no_secret_leak"] is False, "the runner's token reached the reports, yet no_secret_leak is true"
+    assert_clean(rec["domain"])

@@ -86,7 +86,6 @@ EXPECTED_LINT: dict[str, dict[str, str]] = {
     "abramon": ABRAMON,
     "abramon-allowed": {rule: status for rule, status in ABRAMON.items() if rule != "R018"},  # allowed
     "bonfire": BONFIRE,
-    # The tuning overlay's four config versions have defaults (`:-v6`) but abra.sh exports none.
     # The tuning overlay's config versions have defaults (`${POSTGRES_ENTRYPOINT_VERSION:-v6}`):
     # it deploys without abra.sh exporting them, so R020 has nothing more to say.
     "bonfire-tune-env": BONFIRE,

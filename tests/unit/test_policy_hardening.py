@@ -153,14 +153,16 @@ services:
     assert view.config is None and real_cli == []
 
 
-def test_an_env_file_linked_out_of_the_checkout_is_not_in_the_view(real_cli, tmp_path):
+def test_an_env_file_linked_out_of_the_checkout_is_a_finding_before_docker_reads(real_cli, tmp_path):
     checkout_file = "services:\n  app:\n    image: ccci/busybox:1.35.0\n    env_file: ./escape.env\n"
     checkout = recipe_checkout(tmp_path, checkout_file, {".env.sample": "DOMAIN=x\n"})
     os.symlink("/etc/hostname", checkout.path / "escape.env")
-    with pytest.raises(RecipeError) as caught:
-        build_view(checkout, app_of(), tmp_path / "views" / "r")  # type: ignore[arg-type]
-    assert "escape.env" in str(caught.value)  # docker found no such file: the view never held it
-    assert Path("/etc/hostname").read_text().strip() not in str(caught.value)
+    view = build_view(checkout, app_of(), tmp_path / "views" / "r")  # type: ignore[arg-type]
+    assert view.config is None and real_cli == []  # docker's CLI never ran
+    assert [(f.service, f.key, f.value, f.kind) for f in view.findings] == [
+        ("app", "env_file", "./escape.env (escape.env: a symlink out of the checkout)", "outside-file")
+    ]
+    assert Path("/etc/hostname").read_text().strip() not in view.findings[0].describe()
 
 
 def test_env_files_inside_the_checkout_pass(tmp_path):

@@ -65,7 +65,7 @@ def test_real_enrollment_validates(name):
     assert settings.source == raw["source"]
     assert settings.health.path == health.get("path", "/")
     assert settings.health.statuses == tuple(health.get("statuses", [200]))
-    assert settings.deploy_timeout == float(raw.get("deploy_timeout", 120))
+    assert settings.deploy_timeout == (float(raw["deploy_timeout"]) if "deploy_timeout" in raw else None)
     assert settings.memory_mb == raw.get("memory_mb")
     assert dict(settings.not_applicable) == raw.get("not_applicable", {})
     assert settings.env == {str(k): str(v) for k, v in (raw.get("env") or {}).items()}
@@ -106,7 +106,7 @@ def test_minimal_settings_take_defaults(tmp_path):
     settings = load_settings(write(tmp_path, "source: https://example.test/r.git\n"))
     assert settings.health == Health()
     assert settings.health.statuses == (200,)
-    assert settings.deploy_timeout == 120.0
+    assert settings.deploy_timeout is None  # abra's way: the recipe's timeout label, else 120 s
     assert settings.env == {}
     assert settings.upgrade_from is None
     assert settings.memory_mb is None
@@ -300,7 +300,7 @@ def test_shown_masks_secret_shaped_env(tmp_path):
     for secret in ("hunter2", "'tok'", "skb", "'pw'", "'k'", "'s'"):
         assert secret not in text
     assert shown["source"] == "https://example.test/r.git"
-    assert shown["deploy_timeout"] == 120.0
+    assert shown["deploy_timeout"] is None  # unset: the recipe's timeout label decides, else 120 s
 
 
 def test_shown_does_not_change_settings():
