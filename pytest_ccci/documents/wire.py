@@ -7,6 +7,7 @@ document class, list[T], dict[str, T] or `T | None`. Field metadata (made by `wi
 - `required=False`: the key may be absent (a key added after the schema's first files, or one
   written only sometimes); the JSON Schema does not require it;
 - `omit_none=True`: the key is left out when its value is None (written only sometimes);
+- `choices`: the values the key may hold (the JSON Schema's `enum`);
 - `extra=True` (one `dict[str, Any]` field, at most): the keys this version does not know,
   kept as they came so a merge of a newer file loses nothing.
 
@@ -19,12 +20,12 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from functools import cache
-from typing import Any, TypeVar, Union
+from typing import Any, TypeVar, Union, cast
 
 T = TypeVar("T")
-Field = dataclasses.Field  # type: ignore[type-arg]
+Field = dataclasses.Field[Any]
 
 
 def wire_field(
@@ -35,9 +36,16 @@ def wire_field(
     required: bool = True,
     omit_none: bool = False,
     extra: bool = False,
+    choices: tuple[str, ...] = (),
 ) -> Any:
     """A dataclass field with its wire metadata (see the module docstring)."""
-    meta = {"name": name, "required": required and not omit_none and not extra, "omit_none": omit_none, "extra": extra}
+    meta = {
+        "name": name,
+        "required": required and not omit_none and not extra,
+        "omit_none": omit_none,
+        "extra": extra,
+        "choices": choices,
+    }
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)
@@ -48,8 +56,12 @@ def _key(f: Field) -> str:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
+
+
+def _fields(cls: Any) -> tuple[Field, ...]:
+    return dataclasses.fields(cls)
 
 
 def _args(tp: Any) -> tuple[Any, ...]:
@@ -87,10 +99,10 @@ def to_wire(value: Any) -> Any:
 def from_wire(cls: type[T], data: Any) -> T:
     """The document of class `cls` that `data` (a mapping) describes; missing keys take defaults."""
     data = data if isinstance(data, Mapping) else {}
-    hints = _hints(cls)
-    known = {_key(f) for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints = _hints(cast(Hashable, cls))
+    known = {_key(f) for f in _fields(cls)}
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in _fields(cls):
         if f.metadata.get("extra"):
             kwargs[f.name] = {k: v for k, v in data.items() if k not in known}
         elif _key(f) in data:
@@ -124,17 +136,24 @@ def json_schema(cls: type, schema_id: str, title: str) -> dict[str, Any]:
     entry. Keys are open (additionalProperties): the format grows by additions only."""
     defs: dict[str, Any] = {}
     root = _object_schema(cls, defs)
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id, "title": title, **root, "$defs": defs}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": schema_id,
+        "title": title,
+        **root,
+        "$defs": defs,
+    }
 
 
 def _object_schema(cls: type, defs: dict[str, Any]) -> dict[str, Any]:
     hints = _hints(cls)
     props: dict[str, Any] = {}
     required: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+    for f in _fields(cls):
         if f.metadata.get("extra"):
             continue
-        props[_key(f)] = _type_schema(hints[f.name], defs)
+        choices = f.metadata.get("choices")
+        props[_key(f)] = {"enum": list(choices)} if choices else _type_schema(hints[f.name], defs)
         if f.metadata.get("required", True):
             required.append(_key(f))
     out: dict[str, Any] = {"type": "object", "properties": props, "required": required}
@@ -151,12 +170,15 @@ def _type_schema(tp: Any, defs: dict[str, Any]) -> dict[str, Any]:
     if tp is type(None):
         return {"type": "null"}
     if _is_union(tp):
-        return {"anyOf": [_type_schema(a, defs) for a in _args(tp)]}
-    if dataclasses.is_dataclass(tp):
+        members = [_type_schema(a, defs) for a in _args(tp)]
+        if all(set(m) == {"type"} for m in members):  # str | None: one list of types
+            return {"type": [m["type"] for m in members]}
+        return {"anyOf": members}
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         name = tp.__name__
         if name not in defs:
             defs[name] = {}  # placed first: a class that holds itself ends here
-            defs[name] = _object_schema(tp, defs)  # type: ignore[arg-type]
+            defs[name] = _object_schema(tp, defs)
         return {"$ref": f"#/$defs/{name}"}
     origin = typing.get_origin(tp)
     if origin in (list, tuple):

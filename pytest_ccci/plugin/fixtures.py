@@ -19,6 +19,7 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import lint
 from pytest_ccci.model.lint import LintResult
 from pytest_ccci.model.naming import service_name
+from pytest_ccci.model.upgrade_risks import skipped_upgrade_risks, upgrade_risks
 from pytest_ccci.model.view import RecipeView
 from pytest_ccci.plugin.collection import tier_item_key
 from pytest_ccci.plugin.state import ccci_context_key
@@ -104,9 +105,21 @@ def recipe_view(recipe_checkout: Checkout, lifecycle: RecipeLifecycle) -> Recipe
 @pytest.fixture
 def _ccci_lint_results(recipe_view: RecipeView, lifecycle: RecipeLifecycle) -> list[LintResult]:
     # R018 honours the allowances a deploy honours (ccci.yml's and the ini's), on the same view.
-    results = lint.lint_recipe(recipe_view, lifecycle.policy().allowances)
+    results = lint.lint_recipe(recipe_view, lifecycle.policy().allowances) + _upgrade_risks(recipe_view, lifecycle)
     lifecycle.facts["lint"] = {"mirrors": lint.ABRA_RULES, "warnings": lint.lint_warnings(results)}
     return results
+
+
+def _upgrade_risks(head: RecipeView, lifecycle: RecipeLifecycle) -> list[LintResult]:
+    """What the upgrade would break, read from the head and the upgrade base without a deploy."""
+    choice = lifecycle.upgrade_base()
+    if choice.release is None:
+        return skipped_upgrade_risks(choice.how)
+    try:
+        base = lifecycle.view(lifecycle.base_checkout(choice.release))
+    except RecipeError as exc:  # the upgrade tier judges a base that cannot be resolved
+        return skipped_upgrade_risks(f"the upgrade base {choice.release.tag} could not be resolved: {exc}")
+    return upgrade_risks(head, base, choice.release.tag)
 
 
 @pytest.fixture

@@ -70,10 +70,10 @@ class CcciReporter:
         xml = _junit_xml(self.config)
         if xml is None:
             return
-        for name, rec in self.results.as_dict()["recipes"].items():
-            xml.add_global_property(f"ccci.{name}.level", rec["level"])
-            for rung, verdict in rec["rungs"].items():
-                xml.add_global_property(f"ccci.{name}.{rung}", verdict["status"])
+        for name, rec in self.results.document().recipes.items():
+            xml.add_global_property(f"ccci.{name}.level", rec.level)
+            for rung, verdict in rec.rungs.items():
+                xml.add_global_property(f"ccci.{name}.{rung}", verdict.status)
 
     @pytest.hookimpl(trylast=True)
     def pytest_unconfigure(self, config: pytest.Config) -> None:

@@ -4,7 +4,7 @@ with `--ccci-durations PATH`, and the history folder (`--ccci-history DIR`, ini
 
 The shard is chosen before collection, from the recipes selected (all enrolled, or `--recipe`):
 every process (each xdist worker too) computes the same shard from the same inputs
-(report/shards.py). With recorded wall times the recipes also run longest first, shard or not.
+(documents/shards.py). With recorded wall times the recipes also run longest first, shard or not.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from pytest_ccci.documents.files import read_results
+from pytest_ccci.documents.shards import longest_first, parse_shard, select
 from pytest_ccci.errors import UsageError
-from pytest_ccci.report.documents import load_results, walls
-from pytest_ccci.report.shards import longest_first, parse_shard, select
 
 
 def shard_recipes(config: pytest.Config, recipes: Sequence[str]) -> tuple[tuple[str, ...], str | None]:
@@ -38,7 +38,7 @@ def shard_recipes(config: pytest.Config, recipes: Sequence[str]) -> tuple[tuple[
 def _recorded_walls(config: pytest.Config, given: str) -> dict[str, float]:
     path = Path(config.invocation_params.dir) / given  # an absolute `given` stays as it is
     try:
-        return walls(load_results(path))
+        return read_results(path).walls()
     except UsageError as exc:
         raise pytest.UsageError(f"ccci: --ccci-durations {exc}") from None
 

@@ -1,12 +1,13 @@
 """Level badges: small shields-style SVGs (`ccci | L5`), coloured by level.
 
-Self-contained (no font file, no external reference): the text widths come from a table of
+Rendered from `report/templates/badge.svg` (autoescaped, as the pages). Self-contained (no font
+file, no external reference): the text widths come from a table of
 Verdana 11px advance widths, as shields.io measures them, so the badge looks the same anywhere.
 """
 
 from __future__ import annotations
 
-from html import escape
+from pytest_ccci.report.assets import render
 
 LABEL = "ccci"
 # By level: red for L0 up to bright green for L5 (the shields palette).
@@ -29,19 +30,15 @@ def badge(level: int | None, label: str = LABEL) -> str:
     """The SVG text of a badge for `level` (None: unknown, grey `?`)."""
     value = f"L{level}" if level is not None else "?"
     left, right = round(text_width(label) + 10), round(text_width(value) + 10)
-    total, fill = left + right, colour(level)
-    title = escape(f"{label}: {value}")
-    label_x, value_x = left * 5, (left + right / 2) * 10  # text is drawn at scale(.1)
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{total}" height="20" role="img" aria-label="{title}">'
-        f"<title>{title}</title>"
-        '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" stop-opacity=".1"/>'
-        '<stop offset="1" stop-opacity=".1"/></linearGradient>'
-        f'<clipPath id="r"><rect width="{total}" height="20" rx="3" fill="#fff"/></clipPath>'
-        f'<g clip-path="url(#r)"><rect width="{left}" height="20" fill="#555"/>'
-        f'<rect x="{left}" width="{right}" height="20" fill="{fill}"/>'
-        f'<rect width="{total}" height="20" fill="url(#s)"/></g>'
-        '<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="110">'
-        f'<text x="{label_x}" y="140" transform="scale(.1)">{escape(label)}</text>'
-        f'<text x="{value_x:.0f}" y="140" transform="scale(.1)">{escape(value)}</text></g></svg>\n'
+    return render(
+        "badge.svg",
+        label=label,
+        value=value,
+        title=f"{label}: {value}",
+        left=left,
+        right=right,
+        total=left + right,
+        fill=colour(level),
+        label_x=left * 5,  # text is drawn at scale(.1)
+        value_x=f"{(left + right / 2) * 10:.0f}",
     )

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pytest_ccci.documents import history
+from pytest_ccci.documents.files import read_results, write_json_atomically
+from pytest_ccci.documents.history import RecipeHistory
+from pytest_ccci.documents.merge import merge
 from pytest_ccci.errors import UsageError
-from pytest_ccci.report import badges, history, pages
-from pytest_ccci.report.documents import load_results
-from pytest_ccci.report.merge import merge
+from pytest_ccci.report import badges, pages
 from pytest_ccci.report.summary import summary
-from pytest_ccci.run.history import RecipeHistory, load
-from pytest_ccci.run.results import write_json_atomically
 
 PROG = "pytest-ccci report"
 DEFAULT_TITLE = "pytest-ccci: recipe levels"
@@ -47,18 +47,19 @@ def build(
     inputs: Sequence[Path], out: Path, history_dir: Path | None = None, record: bool = True, title: str = DEFAULT_TITLE
 ) -> Built:
     """Merge, record, render; UsageError (one line) for a bad input or an unwritable folder."""
-    doc = merge([(str(p), load_results(p)) for p in inputs])
+    doc = merge([(str(p), read_results(p)) for p in inputs])
     histories = None
     recorded: list[Path] = []
     if history_dir is not None:
         if record:
             recorded = _writing(history_dir, lambda: history.record(history_dir, doc))
-        histories = load(history_dir, doc["recipes"])
-    _writing(out, lambda: write_site(out, doc, histories, title))
-    return Built(out, len(doc["recipes"]), len(recorded))
+        histories = history.load(history_dir, doc.recipes)
+    _writing(out, lambda: write_site(out, doc.to_wire(), histories, title))
+    return Built(out, len(doc.recipes), len(recorded))
 
 
 def write_site(out: Path, doc: dict[str, Any], histories: dict[str, RecipeHistory] | None, title: str) -> None:
+    """The dashboard of `doc` (JSON-shaped: the pages render plain data) in `out`."""
     (out / "recipes").mkdir(parents=True, exist_ok=True)
     (out / "badges").mkdir(exist_ok=True)
     write_json_atomically(out / "results.json", doc)

@@ -2,9 +2,10 @@
 page per recipe (tier reasons, lint warnings, stamps, upgrade runs, durations, its history). The
 lint rung says how many warnings it passed with (`pass (2 warn)`); warnings never change a level.
 
-Pages are strings built from results documents; every value shown is escaped. Nothing secret
-reaches them: results.json holds no secret (settings are masked there, and its leak scan
-covers the texts the reasons come from).
+This module says what a page shows, as plain values read off results documents (JSON-shaped
+dicts); the templates in `report/templates/` (assets.py) say how, and escape every value they
+show. Nothing secret reaches them: results.json holds no secret (settings are masked there, and
+its leak scan covers the texts the reasons come from).
 """
 
 from __future__ import annotations
@@ -12,21 +13,23 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
-from html import escape
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from pytest_ccci.documents.history import Point, RecipeHistory
+from pytest_ccci.documents.results import rung_text
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIERS
-from pytest_ccci.report.assets import INDEX_SCRIPT, STYLE
+from pytest_ccci.report.assets import duration, percent, render, when
 from pytest_ccci.report.documents import finished_of, recipe_wall
-from pytest_ccci.run.history import RecipeHistory
-from pytest_ccci.run.results import rung_text
 
 WHY_LIMIT = 200  # characters of why_not_higher in the index; the recipe page has it whole
-REASON_LIMIT = 4000
+REASON_LIMIT = 4000  # characters of a long text (a reason, a log) shown in a recipe page's cell
+LONG_TEXT = 120  # a text longer than this (or of many lines) is shown preformatted
 HISTORY_CELLS = 10  # levels shown per recipe in the index
 HISTORY_ROWS = 30  # runs listed on a recipe page
+LEVELS = range(5, -1, -1)  # as the index lists and filters them: the best first
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -39,145 +42,114 @@ def file_stem(recipe: str) -> str:
     return f"{safe}-{hashlib.sha256(recipe.encode()).hexdigest()[:8]}"
 
 
-def _page(title: str, body: str, script: str = "") -> str:
-    tail = f"<script>{script}</script>" if script else ""
-    return (
-        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
-        f'<meta name="viewport" content="width=device-width"><style>{STYLE}</style></head>'
-        f"<body>{body}{tail}</body></html>\n"
-    )
+def _render(template: str, **context: Any) -> str:
+    return render(template, long_text=LONG_TEXT, reason_limit=REASON_LIMIT, **context)
 
 
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes, secs = divmod(round(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{seconds:.1f}s"
-
-
-def when(iso: str | None) -> str:
-    """`2026-11-22T05:32:10Z` shown as `2026-11-22 05:32Z`."""
-    return f"{iso[:10]} {iso[11:16]}Z" if iso and len(iso) >= 16 else (iso or "-")
-
-
-def _status_cell(status: str, shown: str | None = None) -> str:
-    """A status cell, coloured by `status`, saying `shown` (the lint rung: `pass (2 warn)`)."""
-    return f'<td class="{escape(status)}">{escape(shown or status)}</td>'
-
-
-def _level_cell(level: int) -> str:
-    return f'<td class="lvl L{level}" data-sort="{level}">L{level}</td>'
-
-
-def _history_cells(history: RecipeHistory | None) -> str:
-    if history is None:
-        return "<td></td>"
-    marks = "".join(
-        f'<i class="L{p.level}" title="{escape(when(p.finished))} L{p.level}"></i>'
-        for p in history.levels(HISTORY_CELLS)
-    )
-    return f'<td class="h">{marks}</td>'
-
-
-def _flaky_text(history: RecipeHistory | None) -> str:
-    if history is None:
-        return ""
-    return ", ".join(f"{t} {f.rate:.0%}" for t, f in history.flakes().items() if f.flaky_heads)
+def _level(e: Mapping[str, Any]) -> int:
+    return int(e.get("level") or 0)
 
 
 # -- index ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class IndexRow:
+    """One recipe's row in the index; `since`, `history` and `flaky` are shown with a history."""
+
+    name: str
+    stem: str
+    level: int
+    rungs: list[tuple[str, str]]  # (status, as shown) per rung, in RUNGS order
+    head: str
+    ref: str
+    why: str
+    wall: float | None
+    finished: str
+    since: str | None = None
+    history: Sequence[Point] | None = None  # None: no history of this recipe
+    flaky: str = ""
+
+
 def index_page(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None, title: str) -> str:
     recipes = doc["recipes"]
-    counts = {lv: sum(1 for e in recipes.values() if e.get("level") == lv) for lv in range(5, -1, -1)}
-    tally = ", ".join(f"L{lv}: {n}" for lv, n in counts.items() if n)
-    with_history = histories is not None
-    head = "".join(
-        [
-            '<th data-type="text">recipe</th><th data-type="num">level</th>',
-            *(f'<th data-type="text">{escape(r)}</th>' for r in RUNGS),
-            '<th data-type="text">head</th><th data-type="text">ref</th><th>why not higher</th>',
-            '<th data-type="num">duration</th><th data-type="text">when</th>',
-            '<th data-type="text">since</th><th>history</th><th data-type="text">flaky</th>' if with_history else "",
-        ]
+    counts = {lv: sum(1 for e in recipes.values() if e.get("level") == lv) for lv in LEVELS}
+    return _render(
+        "index.html",
+        page_title=title,
+        title=title,
+        tally=", ".join(f"L{lv}: {n}" for lv, n in counts.items() if n),
+        run_id=str(doc.get("run_id")),
+        finished=doc.get("finished"),
+        interrupted=bool(doc.get("interrupted")),
+        levels=LEVELS,
+        rungs=RUNGS,
+        with_history=histories is not None,
+        rows=[_index_row(name, e, doc, histories) for name, e in recipes.items()],
     )
-    rows = "".join(_index_row(name, e, doc, histories) for name, e in recipes.items())
-    options = "".join(f'<option value="{lv}">L{lv}</option>' for lv in range(5, -1, -1))
-    body = (
-        f"<h1>{escape(title)}</h1>"
-        f'<p class="meta">{len(recipes)} recipes ({escape(tally)}) · run {escape(str(doc.get("run_id")))} · '
-        f"finished {escape(when(doc.get('finished')))}{' · interrupted' if doc.get('interrupted') else ''}</p>"
-        '<div class="controls"><input id="q" type="search" placeholder="filter: recipe, reason, ref…" '
-        'aria-label="filter"> <select id="level" aria-label="level"><option value="">all levels</option>'
-        f'{options}</select> <span id="shown">{len(recipes)}</span> shown</div>'
-        f'<table id="levels"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-    )
-    return _page(title, body, INDEX_SCRIPT)
-
-
-def _rung_status_cell(rung: str, status: str, e: Mapping[str, Any]) -> str:
-    return _status_cell(status, rung_text(rung, status, e.get("warnings") or []))
 
 
 def _index_row(
     name: str, e: Mapping[str, Any], doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None
-) -> str:
-    level = int(e.get("level") or 0)
+) -> IndexRow:
     rungs = e.get("rungs") or {}
-    wall = recipe_wall(e)
+    statuses = [(r, str((rungs.get(r) or {}).get("status", "unver"))) for r in RUNGS]
     finished = finished_of(doc, e)
-    cells = [
-        f'<td><a href="recipes/{escape(file_stem(name))}.html">{escape(name)}</a></td>',
-        _level_cell(level),
-        *(_rung_status_cell(r, str((rungs.get(r) or {}).get("status", "unver")), e) for r in RUNGS),
-        f"<td><code>{escape((e.get('head_sha') or '-')[:8])}</code></td>",
-        f"<td>{escape(str(e.get('ref') or '-'))}</td>",
-        f'<td class="why">{escape(one_line(e.get("why_not_higher") or "", WHY_LIMIT))}</td>',
-        f'<td class="n" data-sort="{wall or 0:.1f}">{duration(wall)}</td>',
-        f"<td>{escape(when(finished))}</td>",
-    ]
-    if histories is not None:
-        history = histories.get(name)
-        since = history.since() if history else None
-        cells += [
-            f"<td>{escape(when(since or finished))}</td>",
-            _history_cells(history),
-            f"<td>{escape(_flaky_text(history))}</td>",
-        ]
-    return f'<tr data-level="{level}">{"".join(cells)}</tr>'
+    row = IndexRow(
+        name=name,
+        stem=file_stem(name),
+        level=_level(e),
+        rungs=[(status, rung_text(r, status, e.get("warnings") or [])) for r, status in statuses],
+        head=(e.get("head_sha") or "-")[:8],
+        ref=str(e.get("ref") or "-"),
+        why=one_line(e.get("why_not_higher") or "", WHY_LIMIT),
+        wall=recipe_wall(e),
+        finished=finished,
+    )
+    if histories is None:
+        return row
+    history = histories.get(name)
+    if history is None:
+        return _with_history(row, since=finished)
+    return _with_history(
+        row, since=history.since() or finished, history=history.levels(HISTORY_CELLS), flaky=_flaky_text(history)
+    )
+
+
+def _with_history(row: IndexRow, **shown: Any) -> IndexRow:
+    return IndexRow(**{**row.__dict__, **shown})
+
+
+def _flaky_text(history: RecipeHistory) -> str:
+    return ", ".join(f"{t} {percent(f.rate)}" for t, f in history.flakes().items() if f.flaky_heads)
 
 
 # -- a recipe's page -----------------------------------------------------------------------------
 
 
 def recipe_page(name: str, e: Mapping[str, Any], doc: Mapping[str, Any], history: RecipeHistory | None) -> str:
-    level = int(e.get("level") or 0)
-    stem = escape(file_stem(name))
-    body = [
-        '<p><a href="../index.html">← all recipes</a></p>',
-        f'<h1>{escape(name)} <img src="../badges/{stem}.svg" alt="ccci L{level}"></h1>',
-        _facts_table(e, doc, history),
-        "<h2>Rungs</h2>",
-        _table(
-            ("rung", "status", "reason"),
-            ((r, (e.get("rungs") or {}).get(r, {}).get("status", "unver"), _rung_reason(e, r)) for r in RUNGS),
-            status_column=1,
-        ),
-        "<h2>Tiers</h2>",
-        _table(
-            ("test", "tier", "status", "reason"),
-            ((nodeid, t.get("tier"), t.get("status"), t.get("reason")) for nodeid, t in (e.get("tiers") or {}).items()),
-            status_column=2,
-        ),
-        _warnings_section(e),
-        _upgrade_section(e),
-        _mapping_section("Stamps", e.get("stamps")),
-        _durations_section(e),
-        _history_section(history),
-        _mapping_section("Settings (secret-shaped values masked)", e.get("settings")),
-    ]
-    return _page(f"{name}: L{level}", "".join(body))
+    level = _level(e)
+    rungs = e.get("rungs") or {}
+    warnings = e.get("warnings") or []
+    return _render(
+        "recipe.html",
+        page_title=f"{name}: L{level}",
+        name=name,
+        stem=file_stem(name),
+        level=level,
+        facts=_facts(e, doc, history),
+        rungs=[(r, rungs.get(r, {}).get("status", "unver"), _rung_reason(e, r)) for r in RUNGS],
+        tiers=[
+            (nodeid, t.get("tier"), t.get("status"), t.get("reason")) for nodeid, t in (e.get("tiers") or {}).items()
+        ],
+        warnings=[(w.get("id"), w.get("description"), w.get("detail")) for w in warnings],
+        lint_mirrors=e.get("lint_mirrors"),
+        upgrade=_upgrade_rows(e),
+        stamps=_mapping_section(e.get("stamps")),
+        durations=_duration_rows(e),
+        history=_history_section(history),
+        settings=_mapping_section(e.get("settings")),
+    )
 
 
 def _rung_reason(e: Mapping[str, Any], rung: str) -> str:
@@ -189,10 +161,9 @@ def _rung_reason(e: Mapping[str, Any], rung: str) -> str:
     return reason
 
 
-def _facts_table(e: Mapping[str, Any], doc: Mapping[str, Any], history: RecipeHistory | None) -> str:
-    level = int(e.get("level") or 0)
+def _facts(e: Mapping[str, Any], doc: Mapping[str, Any], history: RecipeHistory | None) -> list[tuple[str, Any]]:
     facts = [
-        ("level", f"L{level}"),
+        ("level", f"L{_level(e)}"),
         ("why not higher", e.get("why_not_higher") or "-"),
         ("head", e.get("head_sha")),
         ("ref", e.get("ref")),
@@ -208,80 +179,63 @@ def _facts_table(e: Mapping[str, Any], doc: Mapping[str, Any], history: RecipeHi
     ]
     if history is not None:
         facts += [("level since", when(history.since())), ("last green release", history.last_green() or "-")]
-    return _table(("", ""), facts, header=False)
+    return facts
 
 
-def _table(
-    columns: Iterable[str], rows: Iterable[Iterable[Any]], status_column: int | None = None, header: bool = True
-) -> str:
-    head = "<tr>" + "".join(f"<th>{escape(c)}</th>" for c in columns) + "</tr>" if header else ""
-    out = []
-    for row in rows:
-        cells = []
-        for i, value in enumerate(row):
-            text = "-" if value is None else str(value)
-            if i == status_column:
-                cells.append(_status_cell(text))
-            elif "\n" in text or len(text) > 120:
-                cells.append(f"<td><pre>{escape(text[:REASON_LIMIT])}</pre></td>")
-            else:
-                cells.append(f"<td>{escape(text)}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table>{head}{''.join(out)}</table>"
-
-
-def _warnings_section(e: Mapping[str, Any]) -> str:
-    warnings = e.get("warnings") or []
-    if not warnings:
-        return ""
-    mirrors = e.get("lint_mirrors")
-    note = f"<p>Lint mirrors {escape(str(mirrors))}.</p>" if mirrors else ""
-    rows = ((w.get("id"), w.get("description"), w.get("detail")) for w in warnings)
-    return f"<h2>Lint warnings ({len(warnings)})</h2>{note}" + _table(("rule", "description", "detail"), rows)
-
-
-def _upgrade_section(e: Mapping[str, Any]) -> str:
+def _upgrade_rows(e: Mapping[str, Any]) -> list[tuple[str, str]]:
     base = e.get("upgrade_base") or {}
     runs = e.get("upgrade_runs") or []
     if not base and not runs:
-        return ""
-    rows = [("base", base.get("version") or "-"), ("chosen by", base.get("how") or "-")]
-    rows.append(("upgrade runs", ", ".join(map(str, runs)) or "-"))
-    return "<h2>Upgrade</h2>" + _table(("", ""), rows, header=False)
+        return []
+    return [
+        ("base", base.get("version") or "-"),
+        ("chosen by", base.get("how") or "-"),
+        ("upgrade runs", ", ".join(map(str, runs)) or "-"),
+    ]
 
 
-def _mapping_section(title: str, mapping: Any) -> str:
+@dataclass(frozen=True)
+class MappingSection:
+    """A mapping shown as key/value rows when its values are plain, else as its JSON text."""
+
+    rows: list[tuple[str, Any]] | None
+    json: str = ""
+
+
+def _mapping_section(mapping: Any) -> MappingSection | None:
     if not mapping:
-        return ""
+        return None
     if isinstance(mapping, dict) and all(not isinstance(v, (dict, list)) for v in mapping.values()):
-        return f"<h2>{escape(title)}</h2>" + _table(("key", "value"), sorted(mapping.items()))
-    return f"<h2>{escape(title)}</h2><pre>{escape(json.dumps(mapping, indent=2, sort_keys=True))}</pre>"
+        return MappingSection(sorted(mapping.items()))
+    return MappingSection(None, json.dumps(mapping, indent=2, sort_keys=True))
 
 
-def _durations_section(e: Mapping[str, Any]) -> str:
+def _duration_rows(e: Mapping[str, Any]) -> list[tuple[str, str]]:
     tiers = e.get("durations") or {}
     deploys = e.get("deploy_durations") or {}
     rows = [(f"tier {t}", duration(tiers[t])) for t in TIERS if t in tiers]
-    rows += [(what, duration(s)) for what, s in deploys.items() if isinstance(s, (int, float))]
-    return "<h2>Durations</h2>" + _table(("what", "time"), rows) if rows else ""
+    return rows + [(what, duration(s)) for what, s in deploys.items() if isinstance(s, (int, float))]
 
 
-def _history_section(history: RecipeHistory | None) -> str:
+@dataclass(frozen=True)
+class HistorySection:
+    runs: int
+    last_green: str | None
+    flakes: list[tuple[str, str, int, int]]  # tier, flake rate, flaky heads, runs with a pass or fail
+    levels: list[tuple[str, str, str, str, str]]  # when, head, release, level, tiers: the latest first
+
+
+def _history_section(history: RecipeHistory | None) -> HistorySection | None:
     if history is None or not history.points:
-        return ""
-    flakes = history.flakes()
-    flake_rows = [(t, f"{f.rate:.0%}", f.flaky_heads, f.runs) for t, f in flakes.items()]
-    runs = [
-        (when(p.finished), (p.head or "-")[:8], p.release or "-", f"L{p.level}", _tiers_text(p.statuses()))
-        for p in reversed(history.levels(HISTORY_ROWS))
-    ]
-    return (
-        f"<h2>History ({len(history.points)} runs)</h2>"
-        f"<p>Last green release: <b>{escape(history.last_green() or 'none')}</b></p>"
-        "<h2>Flake rate per tier</h2>"
-        + _table(("tier", "flake rate", "flaky heads", "runs with a pass or fail"), flake_rows)
-        + f"<h2>Levels over time (last {min(HISTORY_ROWS, len(history.points))})</h2>"
-        + _table(("when", "head", "release", "level", "tiers"), runs)
+        return None
+    return HistorySection(
+        runs=len(history.points),
+        last_green=history.last_green(),
+        flakes=[(t, percent(f.rate), f.flaky_heads, f.runs) for t, f in history.flakes().items()],
+        levels=[
+            (when(p.finished), (p.head or "-")[:8], p.release or "-", f"L{p.level}", _tiers_text(p.statuses()))
+            for p in reversed(history.levels(HISTORY_ROWS))
+        ],
     )
 
 

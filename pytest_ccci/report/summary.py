@@ -5,38 +5,45 @@ knows it, and why not higher), then the recipes with lint warnings (never part o
 the flaky tiers. Kept under GitHub's comment size limit:
 past `MAX_CHARS` the list stops with how many were left out (the dashboard has them all).
 
-Text from an app or a recipe (recipe names, reasons) is made inert before it goes in: no terminal
-escape or control character (one_line), `&`, `<`, `>` as HTML entities and every other character
-Markdown gives a meaning backslash-escaped, so a log line quoted in a reason renders as the words
-it is: never a link, an image, HTML, emphasis or a broken table.
+Rendered from `report/templates/summary.md` (assets.py); this module picks what it lists.
+Text from an app or a recipe (recipe names, reasons) is made inert before it goes in, by the
+template's `markdown` filter (assets.markdown_text): no terminal escape or control character
+(one_line), `&`, `<`, `>` as HTML entities and every other character Markdown gives a meaning
+backslash-escaped, so a log line quoted in a reason renders as the words it is: never a link, an
+image, HTML, emphasis or a broken table.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from html import escape
+from dataclasses import dataclass
 from typing import Any
 
-from pytest_ccci.model.text import one_line
-from pytest_ccci.run.history import RecipeHistory
-from pytest_ccci.run.results import rung_text
+from pytest_ccci.documents.history import Flake, RecipeHistory
+from pytest_ccci.documents.results import rung_text
+from pytest_ccci.report.assets import markdown_text as markdown_text  # its home is assets (the filter)
+from pytest_ccci.report.assets import render
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
-WHY_LIMIT = 160
-# ASCII punctuation with a meaning in GitHub Markdown (links, images, emphasis, code, tables,
-# headings, strikethrough, autolinks): each backslash-escaped. `&`, `<`, `>` become entities.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~:])")
+# Characters kept for the lines that are not table rows (the heading, the tally, the tables'
+# heads, the notes of rows left out), so rows plus these stay under MAX_CHARS.
+FIXED_LINES_ROOM = 1_000
+LEVELS = range(5, -1, -1)
 
 
-def markdown_text(text: object, limit: int | None = WHY_LIMIT) -> str:
-    """`text` as inert Markdown: one line (one_line), rendered as exactly its characters."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escape(one_line(text, limit), quote=False))
+@dataclass
+class Budget:
+    """The characters table rows may still take; a row that does not fit, and every row after
+    it in its table, is left out (and counted in a note)."""
 
+    left: int
 
-def _cell(text: object) -> str:
-    """Table-cell text: inert Markdown (markdown_text), so nothing breaks the table."""
-    return markdown_text(text, WHY_LIMIT)
+    def keep(self, rows: list[str]) -> tuple[list[str], int]:
+        for i, row in enumerate(rows):
+            if len(row) + 1 > self.left:
+                return rows[:i], len(rows) - i
+            self.left -= len(row) + 1
+        return rows, 0
 
 
 def previous_level(history: RecipeHistory | None, run_id: str | None) -> int | None:
@@ -49,63 +56,53 @@ def previous_level(history: RecipeHistory | None, run_id: str | None) -> int | N
 
 def summary(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None, title: str) -> str:
     recipes = doc["recipes"]
-    lines = [f"## {title}", "", f"{len(recipes)} recipes, run {doc.get('run_id')}, finished {doc.get('finished')}."]
-    if doc.get("interrupted"):
-        lines.append("**The run was interrupted**: levels of recipes it did not finish are unverified.")
-    lines += ["", "| level | recipes |", "|---|---|"]
-    for level in range(5, -1, -1):
-        count = sum(1 for e in recipes.values() if e.get("level") == level)
-        if count:
-            lines.append(f"| L{level} | {count} |")
+    counts = {lv: sum(1 for e in recipes.values() if e.get("level") == lv) for lv in LEVELS}
+    return render(
+        "summary.md",
+        title=title,
+        recipes=recipes,
+        run_id=doc.get("run_id"),
+        finished=doc.get("finished"),
+        interrupted=bool(doc.get("interrupted")),
+        tally=[(lv, n) for lv, n in counts.items() if n],
+        below=_below(recipes, doc, histories),
+        warned=_warned(recipes),
+        flaky=_flaky(recipes, histories),
+        budget=Budget(MAX_CHARS - FIXED_LINES_ROOM - len(title)),
+    )
+
+
+def _below(
+    recipes: Mapping[str, Any], doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None
+) -> list[tuple[str, int, str, str]]:
+    """(name, level, level before, why not higher) of the recipes below L5, the lowest first."""
+    rows = []
     below = [(n, e) for n, e in recipes.items() if e.get("level") != 5]
-    if below:
-        lines += ["", "| recipe | level | before | why not higher |", "|---|---|---|---|"]
-        lines += _capped(_below_rows(below, doc, histories), "recipes below L5", sum(map(len, lines)))
-    warned = _warning_rows(recipes)
-    if warned:  # warnings never change a level: said beside it, for the recipes that have any
-        lines += ["", "Lint warnings:", "", "| recipe | lint | warnings |", "|---|---|---|"]
-        lines += _capped(warned, "recipes with lint warnings", sum(map(len, lines)))
-    if histories:
-        flaky = [
-            f"| {_cell(name)} | {tier} | {flake.rate:.0%} | {flake.flaky_heads} |"
-            for name, history in sorted(histories.items())
-            if name in recipes
-            for tier, flake in history.flakes().items()
-            if flake.flaky_heads
-        ]
-        if flaky:
-            lines += ["", "Flaky tiers (the same head passed and failed):", ""]
-            lines += ["| recipe | tier | flake rate | flaky heads |", "|---|---|---|---|"]
-            lines += _capped(flaky, "flaky tiers", sum(map(len, lines)))
-    return "\n".join(lines) + "\n"
+    for name, e in sorted(below, key=lambda ne: (ne[1].get("level", 0), ne[0])):
+        before = previous_level((histories or {}).get(name), e.get("run_id") or doc.get("run_id"))
+        rows.append(
+            (name, e.get("level", 0), f"L{before}" if before is not None else "-", e.get("why_not_higher") or "")
+        )
+    return rows
 
 
-def _warning_rows(recipes: Mapping[str, Any]) -> list[str]:
+def _warned(recipes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """(name, the lint rung as shown, the warnings listed) of the recipes with lint warnings."""
     rows = []
     for name, e in sorted(recipes.items()):
         warnings = e.get("warnings") or []
         if warnings:
             lint = rung_text("lint", str((e.get("rungs") or {}).get("lint", {}).get("status", "unver")), warnings)
-            listed = "; ".join(f"{w.get('id')} {w.get('description')}" for w in warnings)
-            rows.append(f"| {_cell(name)} | {_cell(lint)} | {_cell(listed)} |")
+            rows.append((name, lint, "; ".join(f"{w.get('id')} {w.get('description')}" for w in warnings)))
     return rows
 
 
-def _below_rows(below: list, doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None) -> list[str]:
-    rows = []
-    for name, e in sorted(below, key=lambda ne: (ne[1].get("level", 0), ne[0])):
-        before = previous_level((histories or {}).get(name), e.get("run_id") or doc.get("run_id"))
-        was = f"L{before}" if before is not None else "-"
-        rows.append(f"| {_cell(name)} | L{e.get('level', 0)} | {was} | {_cell(e.get('why_not_higher') or '')} |")
-    return rows
-
-
-def _capped(rows: list[str], what: str, used: int) -> list[str]:
-    kept: list[str] = []
-    for row in rows:
-        if used + len(row) + 1 > MAX_CHARS:
-            kept.append(f"\n… and {len(rows) - len(kept)} more {what}: see the dashboard.")
-            break
-        kept.append(row)
-        used += len(row) + 1
-    return kept
+def _flaky(recipes: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None) -> list[tuple[str, str, Flake]]:
+    """(name, tier, its flake figures) of every tier whose same head both passed and failed."""
+    return [
+        (name, tier, flake)
+        for name, history in sorted((histories or {}).items())
+        if name in recipes
+        for tier, flake in history.flakes().items()
+        if flake.flaky_heads
+    ]

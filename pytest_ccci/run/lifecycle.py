@@ -141,6 +141,10 @@ class RecipeLifecycle:
                 self.facts["compose_files"] = list(self._views[key].compose_files)
         return self._views[key]
 
+    def base_checkout(self, base: Release) -> Checkout:
+        """A private checkout of the upgrade base release (one per base, like the head's)."""
+        return self.repo().checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)
+
     def app(self) -> App:
         return App.for_checkout(self.settings(), self.checkout().head_sha, self.ctx.base_domain, self.ctx.run_id)
 
@@ -301,9 +305,8 @@ class RecipeLifecycle:
         if self.leftovers:
             left = ", ".join(self.leftovers)
             raise InfraError(f"recipe {self.name}: the install could not be torn down before the upgrade, left: {left}")
-        repo = self.repo()
         head = self.checkout()
-        base_checkout = repo.checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)
+        base_checkout = self.base_checkout(base)
         # Keyed by the base in results.json's deploy_durations: one upgrade per base (--upgrade-from
         # all) deploys the same head each time, as install did.
         base_dep = self._deploy(base_checkout, "release", what=f"upgrade_from_{base.tag}")

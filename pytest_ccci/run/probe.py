@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pytest_ccci.errors import InfraError
 from pytest_ccci.model.http import last_http_status
 from pytest_ccci.model.naming import run_labels, service_name
-from pytest_ccci.model.text import one_line
+from pytest_ccci.model.text import inert, one_line
 from pytest_ccci.swarm.helper import PROBE_IMAGE
 
 if TYPE_CHECKING:
@@ -113,4 +113,5 @@ def diagnostics(swarm: Swarm, stack: str) -> list[str]:
         spec = svc["Spec"]
         lines.append(f"service {spec['Name']}: image {spec['TaskTemplate']['ContainerSpec'].get('Image')}")
         lines.append(f"update status: {svc.get('UpdateStatus')}")
-    return [*lines, "last log lines:", swarm.task_logs(service, lines=LOG_LINES)]
+    # An app's log lines are its own text: no escape sequence of theirs reaches a report.
+    return [*lines, "last log lines:", inert(swarm.task_logs(service, lines=LOG_LINES))]

@@ -1,4 +1,5 @@
-"""The controller's view of a run: verdicts per recipe and tier, levels, results.json.
+"""The controller's view of a run: verdicts per recipe and tier, levels, and the results.json
+document (documents/results.py's types) made of them.
 
 Built only from test reports (which xdist ships from the workers), so `pytest -n 4` computes
 exactly the levels a serial run computes. Never touches docker or git.
@@ -11,22 +12,37 @@ the plugin: `watch_for`). Only whether a secret was found is kept, never the tex
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pytest_ccci.documents.files import write_results
+from pytest_ccci.documents.results import (
+    SCHEMA,
+    Backup,
+    DeployDeadline,
+    LintWarning,
+    Lock,
+    Policy,
+    RecipeResult,
+    ResultsDocument,
+    RungVerdict,
+    Settings,
+    TierItem,
+    UpgradeBase,
+    Wire,
+    rung_text,
+)
+from pytest_ccci.documents.results import warning_text as warning_text  # plugin/html.py's import
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
 from pytest_ccci.model.secrets import Fingerprint, LeakScan, fingerprints
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIER_OF_TEST_FUNCTION, TIERS
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
 
-SCHEMA = "pytest-ccci/results/1"
+W = TypeVar("W", bound=Wire)
 
 
 @dataclass
@@ -124,71 +140,69 @@ class Results:
                 by_tier[item.tier].append(TierResult(Status.UNVER, "interrupted" if self.interrupted else "no verdict"))
         return rungs_from_tiers(by_tier, {t: self.not_run_reason(t) for t in TIERS})
 
-    def as_dict(self) -> dict:
+    def document(self) -> ResultsDocument:
         """The results.json document. Rescans nothing: each text was scanned when it came in."""
-        out: dict[str, Any] = {
-            "schema": SCHEMA,
-            "run_id": self.run_id,
-            "started": _iso(self.started),
-            "finished": _iso(time.time()),
-            "interrupted": self.interrupted,
-            "shard": self.shard,
-            "recipes": {},
-        }
-        for name, rec in sorted(self.records.items()):
-            rungs = self.rungs(rec)
-            facts = rec.facts
-            durations: dict[str, float] = {}
-            for item in rec.items.values():
-                durations[item.tier] = round(durations.get(item.tier, 0.0) + item.duration, 3)
-            clean = facts.get("clean_teardown")
-            out["recipes"][name] = {
-                "level": compute_level(rungs),
-                "why_not_higher": why_not_higher(rungs),
-                "rungs": {r.name: {"status": r.status.value, "reason": r.reason} for r in rungs},
-                "tiers": {
-                    item.nodeid: {
-                        "tier": item.tier,
-                        "status": item.status.value if item.settled else "unver",
-                        "reason": item.reason,
-                    }
-                    for item in rec.items.values()
-                },
-                "ref": facts.get("ref"),
-                "head_sha": facts.get("head_sha"),
-                "head_release": facts.get("head_release"),  # the release tag on the head, if any
-                "dirty": facts.get("dirty"),
-                "domain": facts.get("domain"),
-                "upgrade_base": facts.get("upgrade_base"),
-                "stamps": {k: v for k, v in facts.items() if k.endswith("stamp")},
-                "lock": facts.get("lock"),
-                "upgrade_runs": facts.get("upgrade_runs", []),
-                "backup": facts.get("backup"),  # the backup tier's file on disk, and its manifest
-                "restore": facts.get("restore"),  # the restore tier's own backup file
-                "settings": facts.get("settings"),
-                "policy": facts.get("policy"),  # the deploy policy: allowances, memory bound and limits
-                # The lint rung's warnings ({id, description, detail}): shown beside the rung, never in the level.
-                "warnings": lint_warnings_of(facts),
-                "lint_mirrors": (facts.get("lint") or {}).get("mirrors"),  # the abra rule set lint mirrors
-                "endpoint_note": facts.get("endpoint_note"),  # e.g. "dnsrr (no IPVS on this runner)"
-                # how long deploys could take to converge, and who said so (ccci.yml, the timeout label)
-                "deploy_deadline": facts.get("deploy_deadline"),
-                "compose_files": facts.get("compose_files"),  # as the resolved view read them
-                "pulled": facts.get("pulled", {}),  # image -> seconds its pull took (not in the deploy's time)
-                "durations": durations,
-                # The recipe's items back to back on one worker: what shard balancing weighs.
-                "wall_seconds": round(sum(item.duration for item in rec.items.values()), 3),
-                "deploy_durations": facts.get("durations", {}),
-                "clean_teardown": (clean and not rec.teardown_errors) if clean is not None else None,
-                "leftovers": facts.get("leftovers", []),
-                "no_secret_leak": not self.leaked,
-            }
-        return out
+        return ResultsDocument(
+            schema=SCHEMA,
+            run_id=self.run_id,
+            started=_iso(self.started),
+            finished=_iso(time.time()),
+            interrupted=self.interrupted,
+            shard=self.shard,
+            recipes={name: self.recipe_result(rec) for name, rec in sorted(self.records.items())},
+        )
+
+    def recipe_result(self, rec: RecipeRecord) -> RecipeResult:
+        """One recipe's results: its verdicts, and what its lifecycle recorded (`facts`)."""
+        rungs = self.rungs(rec)
+        facts = rec.facts
+        durations: dict[str, float] = {}
+        for item in rec.items.values():
+            durations[item.tier] = round(durations.get(item.tier, 0.0) + item.duration, 3)
+        clean = facts.get("clean_teardown")
+        lint = facts.get("lint") or {}
+        return RecipeResult(
+            level=compute_level(rungs),
+            why_not_higher=why_not_higher(rungs),
+            rungs={r.name: RungVerdict(r.status.value, r.reason) for r in rungs},
+            tiers={
+                item.nodeid: TierItem(item.tier, item.status.value if item.settled else "unver", item.reason)
+                for item in rec.items.values()
+            },
+            ref=facts.get("ref"),
+            head_sha=facts.get("head_sha"),
+            head_release=facts.get("head_release"),
+            dirty=facts.get("dirty"),
+            domain=facts.get("domain"),
+            upgrade_base=_typed(UpgradeBase, facts.get("upgrade_base")),
+            stamps={k: v for k, v in facts.items() if k.endswith("stamp")},
+            lock=_typed(Lock, facts.get("lock")),
+            upgrade_runs=list(facts.get("upgrade_runs", [])),
+            backup=_typed(Backup, facts.get("backup")),
+            restore=_typed(Backup, facts.get("restore")),
+            settings=_typed(Settings, facts.get("settings")),
+            policy=_typed(Policy, facts.get("policy")),
+            warnings=[LintWarning.from_wire(w) for w in lint_warnings_of(facts)],
+            lint_mirrors=lint.get("mirrors"),
+            endpoint_note=facts.get("endpoint_note"),
+            deploy_deadline=_typed(DeployDeadline, facts.get("deploy_deadline")),
+            compose_files=facts.get("compose_files"),
+            pulled=dict(facts.get("pulled", {})),
+            durations=durations,
+            wall_seconds=round(sum(item.duration for item in rec.items.values()), 3),
+            deploy_durations=dict(facts.get("durations", {})),
+            clean_teardown=(clean and not rec.teardown_errors) if clean is not None else None,
+            leftovers=list(facts.get("leftovers", [])),
+            no_secret_leak=not self.leaked,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The results.json document as JSON-shaped data (what the hook and the artifacts get)."""
+        return self.document().to_wire()
 
     def write_json(self, path: Path) -> None:
         """Atomically: a reader never sees half a file, and a crash leaves the old one."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomically(path, self.as_dict())
+        write_results(path, self.document())
 
     # -- terminal ----------------------------------------------------------------------------
 
@@ -228,17 +242,6 @@ def lint_warnings_of(facts: dict[str, Any]) -> list[dict[str, str]]:
     return list((facts.get("lint") or {}).get("warnings") or [])
 
 
-def warning_text(warning: Mapping[str, Any]) -> str:
-    """One lint warning as the reports show it: `R002 healthcheck enabled for all services: service db has none`."""
-    return f"{warning.get('id')} {warning.get('description')}: {warning.get('detail')}"
-
-
-def rung_text(rung: str, status: str, warnings: list[Any]) -> str:
-    """A rung's status as the tables show it: the lint rung says how many warnings it has
-    (`pass (3 warn)`); warnings never change the status or the level."""
-    return f"{status} ({len(warnings)} warn)" if rung == "lint" and warnings else status
-
-
 def _report_text(report: Any) -> str:
     parts = [str(report.longrepr) if report.longrepr else ""]
     parts += [content for _name, content in getattr(report, "sections", [])]
@@ -249,43 +252,7 @@ def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-# What differs between two runs of the same recipes by nature: identities and clocks.
-RUN_FIELDS = ("run_id", "started", "finished", "shard")
-RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock", "pulled")
-
-
-def comparable(doc: dict[str, Any]) -> dict[str, Any]:
-    """A results.json document without identities and clocks: two runs that reached the same
-    verdicts (say, serial and `-n 4`) compare equal."""
-    recipes = {
-        name: {k: v for k, v in rec.items() if k not in RECIPE_TIMING_FIELDS} for name, rec in doc["recipes"].items()
-    }
-    return {k: v for k, v in doc.items() if k not in RUN_FIELDS} | {"recipes": recipes}
-
-
-def write_json_atomically(path: Path, data: Any, indent: int | None = 2) -> None:
-    """`data` as JSON at `path` (indented, with a final newline; `indent=None`: compact, on one
-    line), written beside it first and then renamed over it: a reader never sees half a file, and
-    a crash (or a full disk) leaves the one there was. The one way results.json, the merged
-    results.json and the history files are written. OSError when it cannot be written."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        # mkstemp makes it 0600: the document is for reading (a dashboard served as it is), so it
-        # gets the mode any new file gets here.
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "w") as fh:
-            if indent is None:
-                json.dump(data, fh, separators=(",", ":"))
-            else:
-                json.dump(data, fh, indent=indent)
-                fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading it means setting it: set back at once
-    os.umask(mask)
-    return mask
+def _typed(cls: type[W], fact: Any) -> W | None:
+    """A fact the lifecycle recorded as a mapping, as its document class; None when not
+    recorded (an empty mapping included: the restore tier's when it made no backup)."""
+    return cls.from_wire(fact) if fact else None

@@ -1,8 +1,8 @@
 """Scaling out on the real swarm: two shards run in separate processes (as two CI machines
 would, each writing its own results) merge into the levels one run gives; and a history with a
 tier made flaky on purpose gives its flake rate and last green release, shown by the dashboard
-in headless Chromium (a filter typed, a column sorted, a recipe page opened by a click, and
-screenshots kept in .ccci/artifacts/)."""
+in headless Chromium, driven by Selenium (browser.py): a filter typed, a column sorted, a
+recipe page opened by a click, and screenshots kept in .ccci/artifacts/."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from browser import Chromium, chromium_path
+import pytest
+from browser import chromium, missing, save_screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("CCCI_TEST_ARTIFACTS", ROOT / ".ccci" / "artifacts"))
@@ -28,6 +29,30 @@ def test_flaky_on_purpose(app):
     FLAKED.touch()
     assert not first, "failing on purpose, the first time only: a flaky test"
 """
+
+
+@pytest.fixture
+def browser(missing_requirement, tmp_path):
+    """Headless Chromium driven by Selenium (browser.py), with a fresh profile; quit after."""
+    reason = missing()
+    if reason:
+        missing_requirement(reason)
+    with chromium(tmp_path / "chromium-profile") as driver:
+        yield driver
+
+
+def js(driver, expression: str):
+    """The value of a JavaScript expression in the page."""
+    return driver.execute_script(f"return {expression}")
+
+
+def loaded(driver, path_end: str) -> None:
+    """Wait until the page at a path ending in `path_end` has loaded (after a click on a link)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 30).until(
+        lambda d: js(d, "location.pathname").endswith(path_end) and js(d, "document.readyState") == "complete"
+    )
 
 
 def report(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -71,9 +96,10 @@ def test_two_shards_merge_into_the_levels_of_one_run(lab, assert_clean):
         assert_clean(merged["recipes"][name]["domain"])
 
 
-def test_flaky_tier_in_the_history_and_the_dashboard_in_chromium(lab, assert_clean, missing_requirement, tmp_path):
-    if chromium_path() is None:
-        missing_requirement("chromium is not installed: bash scripts/setup-browser.sh")
+def test_flaky_tier_in_the_history_and_the_dashboard_in_chromium(lab, assert_clean, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
     lab.enroll("flaky")
     (lab.recipes_dir / "flaky" / "test_flaky.py").write_text(FLAKY_TEST)
     release = "0.1.0+1.35.0"
@@ -91,33 +117,36 @@ def test_flaky_tier_in_the_history_and_the_dashboard_in_chromium(lab, assert_cle
 
     site = lab.tmp / "site"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with Chromium.start(tmp_path / "chromium-profile") as browser:
-        browser.open((site / "index.html").as_uri())
-        assert browser.evaluate("document.querySelectorAll('#levels tbody tr').length") == 1
-        cells = browser.evaluate("[...document.querySelectorAll('#levels tbody td')].map(c => c.textContent)")
-        assert cells[:2] == ["flaky", "L1"] and "functional 50%" in cells, cells
-        browser.type_into("#q", "no such recipe")
-        assert browser.evaluate("document.getElementById('shown').textContent") == "0"
-        browser.evaluate("const q = document.getElementById('q'); q.value = ''; q.dispatchEvent(new Event('input'))")
-        (ARTIFACTS / "dashboard-index.png").write_bytes(browser.screenshot())
-        browser.click("a[href='recipes/flaky.html']", navigates=True)
-        assert browser.evaluate("location.pathname").endswith("/recipes/flaky.html")
-        text = browser.evaluate("document.body.innerText")
-        assert f"Last green release: {release}" in text, text
-        assert "failing on purpose, the first time only" not in text  # the latest run passed
-        badge = browser.evaluate(
-            "(() => { const i = document.querySelector('h1 img'); return [i.complete, i.naturalWidth]; })()"
-        )
-        assert badge[0] and badge[1] > 0, "the badge did not render"
-        (ARTIFACTS / "dashboard-recipe.png").write_bytes(browser.screenshot())
+    browser.get((site / "index.html").as_uri())
+    assert js(browser, "document.querySelectorAll('#levels tbody tr').length") == 1
+    cells = js(browser, "[...document.querySelectorAll('#levels tbody td')].map(c => c.textContent)")
+    assert cells[:2] == ["flaky", "L1"] and "functional 50%" in cells, cells
+    query = browser.find_element(By.ID, "q")
+    query.send_keys("no such recipe")  # typed, key by key
+    assert js(browser, "document.getElementById('shown').textContent") == "0"
+    query.send_keys(Keys.CONTROL, "a")
+    query.send_keys(Keys.BACKSPACE)
+    assert js(browser, "document.getElementById('shown').textContent") == "1"
+    save_screenshot(browser, ARTIFACTS / "dashboard-index.png")
+    browser.find_element(By.CSS_SELECTOR, "a[href='recipes/flaky.html']").click()  # a real click
+    loaded(browser, "/recipes/flaky.html")
+    text = js(browser, "document.body.innerText")
+    assert f"Last green release: {release}" in text, text
+    assert "failing on purpose, the first time only" not in text  # the latest run passed
+    badge = js(
+        browser, "(() => { const i = document.querySelector('h1 img'); return [i.complete, i.naturalWidth]; })()"
+    )
+    assert badge[0] and badge[1] > 0, "the badge did not render"
+    save_screenshot(browser, ARTIFACTS / "dashboard-recipe.png")
 
 
-def test_dashboard_sorts_and_filters_in_chromium(missing_requirement, tmp_path):
+def test_dashboard_sorts_and_filters_in_chromium(browser, tmp_path):
     """Many recipes (no swarm needed): a column sorted both ways by clicks on its header, the
     level filter, and a filtered view opened from its link (index.html#q=...&level=...)."""
-    if chromium_path() is None:
-        missing_requirement("chromium is not installed: bash scripts/setup-browser.sh")
-    from pytest_ccci.run.results import SCHEMA
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from pytest_ccci.documents.results import SCHEMA
 
     levels = {f"recipe-{i:02d}": i % 6 for i in range(12)}
     doc = {
@@ -132,20 +161,19 @@ def test_dashboard_sorts_and_filters_in_chromium(missing_requirement, tmp_path):
     report(tmp_path, "results.json", "--out", "site")
     index = (tmp_path / "site" / "index.html").as_uri()
     visible = "[...document.querySelectorAll('#levels tbody tr')].filter(r => r.style.display !== 'none')"
-    with Chromium.start(tmp_path / "chromium-profile") as browser:
-        browser.open(index)
-        browser.click("#levels th:nth-child(2)")  # level, ascending
-        column = browser.evaluate(f"{visible}.map(r => r.dataset.level)")
-        assert column == sorted(column) and len(column) == 12
-        browser.click("#levels th:nth-child(2)")  # and descending
-        assert browser.evaluate(f"{visible}.map(r => r.dataset.level)") == sorted(column, reverse=True)
-        browser.evaluate(
-            "const s = document.getElementById('level'); s.value = '5'; s.dispatchEvent(new Event('change'))"
-        )
-        assert browser.evaluate(f"{visible}.map(r => r.cells[0].textContent)") == ["recipe-05", "recipe-11"]
-        assert browser.evaluate("location.hash") == "#level=5"
-        browser.open("about:blank")  # a new visit: from the index itself, a new #... would not reload it
-        browser.open(index + "#q=recipe-1&level=4")  # recipe-10, -11 match the text; -04, -10 the level
-        assert browser.evaluate(f"{visible}.map(r => r.cells[0].textContent)") == ["recipe-10"]
-        assert browser.evaluate("document.getElementById('q').value") == "recipe-1"
-        (ARTIFACTS / "dashboard-filtered.png").write_bytes(browser.screenshot())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.get(index)
+    level_header = browser.find_element(By.CSS_SELECTOR, "#levels th:nth-child(2)")
+    level_header.click()  # level, ascending
+    column = js(browser, f"{visible}.map(r => r.dataset.level)")
+    assert column == sorted(column) and len(column) == 12
+    level_header.click()  # and descending
+    assert js(browser, f"{visible}.map(r => r.dataset.level)") == sorted(column, reverse=True)
+    Select(browser.find_element(By.ID, "level")).select_by_value("5")  # chosen as a person does
+    assert js(browser, f"{visible}.map(r => r.cells[0].textContent)") == ["recipe-05", "recipe-11"]
+    assert js(browser, "location.hash") == "#level=5"
+    browser.get("about:blank")  # a new visit: from the index itself, a new #... would not reload it
+    browser.get(index + "#q=recipe-1&level=4")  # recipe-10, -11 match the text; -04, -10 the level
+    assert js(browser, f"{visible}.map(r => r.cells[0].textContent)") == ["recipe-10"]
+    assert js(browser, "document.getElementById('q').value") == "recipe-1"
+    save_screenshot(browser, ARTIFACTS / "dashboard-filtered.png")

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from conftest import Lab
-from pytest_ccci.run.results import comparable
+from pytest_ccci.documents.results import comparable
 
 RECIPES = ("xga", "xgb", "xgc")  # xgb fails lint: the runs must agree on a failure too
 FUNCTIONS = ("one", "two", "three")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from ccci_testkit import load_json
 
-from pytest_ccci.run.results import comparable
+from pytest_ccci.documents.results import comparable
 
 NOT_SELECTED = "not selected (--tiers)"
 
@@ -215,7 +215,8 @@ def test_terminal_summary_has_levels_table(project):
     assert table[0].split() == ["recipe", "head", "level", "install", "upgrade", "backup_restore", "functional", "lint"]
     assert table[1].split() == ["a", project.head("a")[:8], "L0", "unver", "unver", "unver", "unver", "pass"]
     # No app: R009 fails (error), and R019 (the version label on app, a warning) is said too.
-    assert table[2].split() == ["web", project.head("web")[:8], "L0", "unver", "unver", "unver", "unver", "fail", "(1", "warn)"]
+    web = ["web", project.head("web")[:8], "L0", "unver", "unver", "unver", "unver", "fail", "(1", "warn)"]
+    assert table[2].split() == web
     reasons = lines[start + 4 :]
     # One line per distinct reason, naming every rung it holds for.
     assert f"  a install, upgrade, functional: unver: {NOT_SELECTED}" in reasons

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from ccci_testkit import RELEASE, collected_ids, load_json, make_repo
 
+from pytest_ccci.documents.history import load, record
+from pytest_ccci.documents.results import SCHEMA, ResultsDocument
 from pytest_ccci.model.versions import LAST_GREEN
-from pytest_ccci.report.history import record
 from pytest_ccci.run.context import RunContext
-from pytest_ccci.run.history import load
 from pytest_ccci.run.lifecycle import RecipeLifecycle
-from pytest_ccci.run.results import SCHEMA
 
 RECIPES = ("a", "b", "c", "d", "e")
 
@@ -223,7 +222,7 @@ def green_at(history: Path, release: str, n: int) -> None:
             "app": {"level": 1, "head_release": release, "tiers": {"i": {"tier": "install", "status": "pass"}}}
         },
     }
-    record(history, run)
+    record(history, ResultsDocument.from_wire(run))
 
 
 @pytest.mark.parametrize("how", ["option", "settings"])

@@ -1,10 +1,11 @@
-"""Small results.json documents for the report tests, shaped as run/results.py writes them."""
+"""Small results.json documents for the report tests, shaped as run/results.py writes them
+(JSON-shaped; `typed` reads one as documents/ does)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from pytest_ccci.run.results import SCHEMA
+from pytest_ccci.documents.results import SCHEMA, ResultsDocument
 
 ALL_PASS = {
     "install": "pass",
@@ -62,3 +63,7 @@ def doc(
         "shard": shard,
         "recipes": recipes,
     }
+
+
+def typed(document: dict[str, Any]) -> ResultsDocument:
+    return ResultsDocument.from_wire(document)

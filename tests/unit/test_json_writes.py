@@ -1,4 +1,4 @@
-"""One atomic JSON write (run/results.py write_json_atomically) for results.json, the report's
+"""One atomic JSON write (documents/files.py write_json_atomically) for results.json, the report's
 merged results.json and the history files: a failed write leaves the file there was, no
 half-written file and no stray temporary beside it."""
 
@@ -10,11 +10,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from report_docs import doc, entry
+from report_docs import doc, entry, typed
 
+from pytest_ccci.documents import history as documents_history
+from pytest_ccci.documents.files import write_json_atomically
 from pytest_ccci.report import cli
-from pytest_ccci.report import history as report_history
-from pytest_ccci.run.results import write_json_atomically
 
 
 def test_a_document_is_written_whole_with_the_usual_mode(tmp_path):
@@ -41,17 +41,17 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_the_report_layer_writes_through_it(tmp_path, monkeypatch, writer):
     written: list[Path] = []
     monkeypatch.setattr(cli, "write_json_atomically", lambda path, data, indent=2: written.append(path))
-    monkeypatch.setattr(report_history, "write_json_atomically", lambda path, data, indent=2: written.append(path))
+    monkeypatch.setattr(documents_history, "write_json_atomically", lambda path, data, indent=2: written.append(path))
     results = doc({"hello": entry("hello")}, run_id="r1")
     if writer == "site":
         cli.write_site(tmp_path / "site", results, None, "title")
         assert written == [tmp_path / "site" / "results.json"]
     else:
-        report_history.record(tmp_path / "history", results)
+        documents_history.record(tmp_path / "history", typed(results))
         assert written == [tmp_path / "history" / "r1.json"]
 
 
 def test_history_files_are_compact(tmp_path):
-    report_history.record(tmp_path, doc({"hello": entry("hello")}, run_id="r1"))
+    documents_history.record(tmp_path, typed(doc({"hello": entry("hello")}, run_id="r1")))
     text = (tmp_path / "r1.json").read_text()
     assert "\n" not in text and json.loads(text)["run_id"] == "r1"

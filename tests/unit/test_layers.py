@@ -1,15 +1,17 @@
 """The import boundaries the package layout promises.
 
-The layers, lowest first: model (and errors.py), swarm, run, plugin; report sits beside them.
+The layers, lowest first: model (and errors.py), documents, swarm, run, plugin; report sits
+beside them.
 - pytest_ccci/model/ (and errors.py) is pure: importing any of it loads neither docker,
-  requests, urllib3 nor pytest, and nothing in it imports a layer above (swarm, run, plugin,
-  report).
+  requests, urllib3 nor pytest, and nothing in it imports a layer above (documents, swarm, run,
+  plugin, report).
+- pytest_ccci/documents/ (results.json, the history, merging, shard plans) is pure as model/ is,
+  and imports only model/ and errors.py: never swarm, run, plugin or report.
 - pytest_ccci/swarm/ is the only package that imports docker, and imports no layer above it.
 - pytest_ccci/run/ imports neither the plugin nor the report layer (what a run needs from past
   runs, the history, is read in run/history.py).
-- pytest_ccci/report/ reads results documents: pure apart from file I/O, it may use the results
-  schema and its writer (run/results.py) and the history reader (run/history.py), both pure,
-  nothing else above the model.
+- pytest_ccci/report/ renders results documents: pure apart from file I/O, it reads and writes
+  them through documents/, and imports nothing of swarm, run or plugin.
 
 Checked two ways: at run time, each pure or report module imported alone in a fresh interpreter
 (what it really pulls in, transitively); and statically, every import statement parsed with ast
@@ -30,8 +32,11 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "pytest_ccci"
 PURE = sorted(PACKAGE.glob("model/*.py")) + [PACKAGE / "errors.py"]
 REPORT = sorted(PACKAGE.glob("report/*.py"))
+DOCUMENTS = sorted(PACKAGE.glob("documents/*.py"))
 FORBIDDEN_AT_RUN_TIME = ("docker", "requests", "urllib3", "pytest", "_pytest")
-SWARM, RUN, PLUGIN, REPORT_LAYER = (f"pytest_ccci.{layer}" for layer in ("swarm", "run", "plugin", "report"))
+SWARM, RUN, PLUGIN, REPORT_LAYER, DOCUMENTS_LAYER = (
+    f"pytest_ccci.{layer}" for layer in ("swarm", "run", "plugin", "report", "documents")
+)
 
 
 class Boundary:
@@ -42,10 +47,11 @@ class Boundary:
 
 
 BOUNDARIES = [
-    Boundary("model", PURE, (SWARM, RUN, PLUGIN, REPORT_LAYER)),
+    Boundary("model", PURE, (DOCUMENTS_LAYER, SWARM, RUN, PLUGIN, REPORT_LAYER)),
+    Boundary("documents", DOCUMENTS, (SWARM, RUN, PLUGIN, REPORT_LAYER)),
     Boundary("swarm", sorted(PACKAGE.glob("swarm/*.py")), (RUN, PLUGIN, REPORT_LAYER)),
     Boundary("run", sorted(PACKAGE.glob("run/*.py")), (PLUGIN, REPORT_LAYER)),
-    Boundary("report", REPORT, (SWARM, RUN, PLUGIN), allowed=("pytest_ccci.run.results", "pytest_ccci.run.history")),
+    Boundary("report", REPORT, (SWARM, RUN, PLUGIN)),
 ]
 # Every module of a layer with its boundary, one test case each.
 BOUNDED_MODULES = [(boundary, path) for boundary in BOUNDARIES for path in boundary.modules]
@@ -102,12 +108,12 @@ def imports_within(path: Path, packages: tuple[str, ...], allowed: tuple[str, ..
     return sorted(m for m in imported_modules(path) if is_within(m, packages) and not is_within(m, allowed))
 
 
-@pytest.mark.parametrize("path", PURE + REPORT, ids=module_name)
+@pytest.mark.parametrize("path", PURE + DOCUMENTS + REPORT, ids=module_name)
 def test_pure_and_report_modules_load_no_engine_client_and_no_pytest(path: Path):
     assert modules_loaded_by(path, FORBIDDEN_AT_RUN_TIME) == [], f"importing {module_name(path)} loads them"
 
 
-@pytest.mark.parametrize("path", PURE + REPORT, ids=module_name)
+@pytest.mark.parametrize("path", PURE + DOCUMENTS + REPORT, ids=module_name)
 def test_pure_and_report_modules_name_no_forbidden_import(path: Path):
     # Statically too: an import inside a function would not show at import time.
     assert imports_within(path, FORBIDDEN_AT_RUN_TIME) == [], f"{module_name(path)} imports them"
@@ -127,13 +133,13 @@ def test_every_layer_has_modules_to_check(boundary: Boundary):
 
 
 def test_the_boundary_check_sees_a_run_module_importing_the_report_layer():
-    # What the check would have caught: run/lifecycle.py reading the history from report/.
-    source = "def last_green():\n    from pytest_ccci.report.history import last_green_release\n"
+    # What the check catches: run/lifecycle.py reaching into report/.
+    source = "def last_green():\n    from pytest_ccci.report.pages import recipe_page\n"
     run = next(b for b in BOUNDARIES if b.layer == "run")
     named = imports_in(source, "pytest_ccci.run.lifecycle")
     assert sorted(m for m in named if is_within(m, run.forbidden)) == [
-        "pytest_ccci.report.history",
-        "pytest_ccci.report.history.last_green_release",
+        "pytest_ccci.report.pages",
+        "pytest_ccci.report.pages.recipe_page",
     ]
 
 
@@ -161,3 +167,16 @@ def test_the_scan_resolves_relative_imports():
     found = imports_in(source, "pytest_ccci.model.compose")
     assert {"pytest_ccci.run", "pytest_ccci.run.locks", "pytest_ccci.model.naming", "docker.errors"} <= found
     assert "pytest_ccci.model.x" in imports_in("from . import x\n", "pytest_ccci.model", is_package=True)
+
+
+def test_the_documents_layer_imports_only_the_model():
+    # Just above model/: anything else of the package it names is a layer it must not lean on.
+    package_imports = {m for path in DOCUMENTS for m in imported_modules(path) if is_within(m, "pytest_ccci")}
+    assert package_imports, "the documents layer imports nothing of the package: the scan looks in the wrong place"
+    allowed = ("pytest_ccci.model", "pytest_ccci.errors", "pytest_ccci.documents")
+    assert sorted(m for m in package_imports if not is_within(m, allowed)) == []
+
+
+def test_the_report_layer_has_no_exception_to_its_boundary():
+    report = next(b for b in BOUNDARIES if b.layer == "report")
+    assert report.allowed == ()

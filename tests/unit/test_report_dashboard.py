@@ -11,15 +11,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from report_docs import doc, entry
+from report_docs import doc, entry, typed
 
 from pytest_ccci.__main__ import main
+from pytest_ccci.documents.history import load, record
 from pytest_ccci.report import badges
 from pytest_ccci.report.cli import build
-from pytest_ccci.report.history import record
 from pytest_ccci.report.pages import file_stem, index_page, recipe_page
 from pytest_ccci.report.summary import MAX_CHARS, summary
-from pytest_ccci.run.history import load
 
 EVIL = "<script>alert(1)</script>"
 
@@ -92,7 +91,7 @@ def test_index_has_the_columns_the_issue_asks_for():
 def test_index_with_history_shows_since_levels_over_time_and_flaky_tiers(tmp_path):
     for n, functional in enumerate(("pass", "fail", "pass"), start=1):
         tiers = {"install": "pass", "functional": functional}
-        record(tmp_path, doc({"a": entry("a", tiers, level=5 if functional == "pass" else 3)}, run_id=f"r{n}"))
+        record(tmp_path, typed(doc({"a": entry("a", tiers, level=5 if functional == "pass" else 3)}, run_id=f"r{n}")))
     histories = load(tmp_path)
     page = index_page(doc({"a": entry("a")}, run_id="r3"), histories, "T")
     assert "<th>history</th>" in page
@@ -149,9 +148,9 @@ def test_badge_colours_go_from_red_to_bright_green():
 
 
 def test_summary_lists_recipes_below_l5_with_their_level_before(tmp_path):
-    record(tmp_path, doc({"a": entry("a", level=5)}, run_id="r0", finished="2025-12-31T00:00:00Z"))
+    record(tmp_path, typed(doc({"a": entry("a", level=5)}, run_id="r0", finished="2025-12-31T00:00:00Z")))
     now = doc({"a": entry("a", level=3, why="L4 functional failed: x|y"), "b": entry("b")}, run_id="r1")
-    record(tmp_path, now)
+    record(tmp_path, typed(now))
     text = summary(now, load(tmp_path), "Levels")
     assert "| L5 | 1 |" in text and "| L3 | 1 |" in text
     assert "| a | L3 | L5 | L4 functional failed\\: x\\|y |" in text

@@ -8,12 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from report_docs import doc, entry
+from report_docs import doc, entry, typed
 
+from pytest_ccci.documents.history import HISTORY_SCHEMA, Flake, RecipeHistory, last_green_release, load, record
+from pytest_ccci.documents.merge import merge
 from pytest_ccci.errors import UsageError
-from pytest_ccci.report.history import record
-from pytest_ccci.report.merge import merge
-from pytest_ccci.run.history import HISTORY_SCHEMA, Flake, RecipeHistory, last_green_release, load
 
 PASS_INSTALL = {"install": "pass", "functional": "pass", "lint": "pass"}
 FAIL_FUNCTIONAL = {"install": "pass", "functional": "fail", "lint": "pass"}
@@ -30,7 +29,7 @@ def run(n: int, tiers: dict, head: str = "h1", release: str | None = None, level
 
 def test_record_writes_one_compact_file_per_run_once(tmp_path):
     first = run(1, PASS_INSTALL, release="1.0.0+1")
-    written = record(tmp_path, first)
+    written = record(tmp_path, typed(first))
     assert [p.name for p in written] == ["20260101000000-run001.json"]
     saved = json.loads(written[0].read_text())
     assert saved["schema"] == HISTORY_SCHEMA
@@ -38,14 +37,14 @@ def test_record_writes_one_compact_file_per_run_once(tmp_path):
     assert saved["recipes"]["app"] == {"level": 5, "head": "h1", "release": "1.0.0+1", "tiers": "p---pp", "wall": 10.0}
     point = load(tmp_path)["app"].points[0]
     assert point.statuses() == {"install": "pass", "functional": "pass", "lint": "pass"}
-    assert record(tmp_path, first) == []  # the same run again: nothing changes
+    assert record(tmp_path, typed(first)) == []  # the same run again: nothing changes
     assert len(load(tmp_path)["app"].points) == 1
 
 
 def test_a_merged_document_records_each_shard_run_once(tmp_path):
     one, two = run(1, PASS_INSTALL, name="a"), run(2, PASS_INSTALL, name="b")
-    record(tmp_path, one)  # shard 1 recorded itself with --ccci-history
-    written = record(tmp_path, merge([("one", one), ("two", two)]))
+    record(tmp_path, typed(one))  # shard 1 recorded itself with --ccci-history
+    written = record(tmp_path, merge([("one", typed(one)), ("two", typed(two))]))
     assert [p.name for p in written] == ["20260102000000-run002.json"]
     history = load(tmp_path)
     assert {n: len(h.points) for n, h in history.items()} == {"a": 1, "b": 1}
@@ -105,13 +104,13 @@ def test_levels_over_time_and_since_when(tmp_path):
 
 def test_runs_load_in_the_order_they_finished(tmp_path):
     for n in (3, 1, 2):
-        record(tmp_path, run(n, PASS_INSTALL, level=n))
+        record(tmp_path, typed(run(n, PASS_INSTALL, level=n)))
     assert [p.level for p in load(tmp_path)["app"].points] == [1, 2, 3]
 
 
 def test_last_green_release_reads_one_recipe(tmp_path):
-    record(tmp_path, run(1, PASS_INSTALL, release="0.1.0+1", name="a"))
-    record(tmp_path, run(2, PASS_INSTALL, release="0.2.0+1", name="b"))
+    record(tmp_path, typed(run(1, PASS_INSTALL, release="0.1.0+1", name="a")))
+    record(tmp_path, typed(run(2, PASS_INSTALL, release="0.2.0+1", name="b")))
     assert last_green_release(tmp_path, "a") == "0.1.0+1"
     assert last_green_release(tmp_path, "nobody") is None
     assert last_green_release(tmp_path / "absent", "a") is None
@@ -134,7 +133,7 @@ def test_a_history_path_that_is_a_file(tmp_path):
 
 def _history(folder: Path, runs: list[dict]) -> RecipeHistory:
     for r in runs:
-        record(folder, r)
+        record(folder, typed(r))
     return load(folder)["app"]
 
 

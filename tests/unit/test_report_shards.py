@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_ccci.report.shards import Shard, longest_first, parse_shard, plan, select, weights
+from pytest_ccci.documents.shards import Shard, longest_first, parse_shard, plan, select, weights
 
 
 @pytest.mark.parametrize(("spec", "expected"), [("1/1", Shard(1, 1)), ("2/4", Shard(2, 4)), (" 3 / 3 ", Shard(3, 3))])

@@ -258,20 +258,21 @@ def test_report_for_unlisted_recipe_gets_a_record():
     assert level_of(res, "extra") == 5
 
 
+BASE = {"version": "0.1.0+1", "how": "newest older release"}
+
+
 def test_facts_merge_and_stamps():
     res = Results(["hello"], TIERS, "r")
     facts = {"head_sha": HEAD, "domain": "hell-abcdef.x.test", "endpoint_note": "dnsrr (no IPVS on this runner)"}
     res.add(report("hello", "install", "pass", "setup", facts=facts))
     res.add(
-        report(
-            "hello", "upgrade", "pass", "call", facts={"upgrade_stamp": {"chaos": "true"}, "upgrade_base": "0.1.0+1"}
-        )
+        report("hello", "upgrade", "pass", "call", facts={"upgrade_stamp": {"chaos": "true"}, "upgrade_base": BASE})
     )
     out = res.as_dict()["recipes"]["hello"]
     assert out["head_sha"] == HEAD
     assert out["domain"] == "hell-abcdef.x.test"
     assert out["endpoint_note"] == "dnsrr (no IPVS on this runner)"
-    assert out["upgrade_base"] == "0.1.0+1"
+    assert out["upgrade_base"] == BASE
     assert out["stamps"] == {"upgrade_stamp": {"chaos": "true"}}
 
 

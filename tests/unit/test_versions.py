@@ -7,8 +7,8 @@ import random
 import pytest
 
 from pytest_ccci.model.versions import (
-    TagInfo,
     Release,
+    TagInfo,
     UpgradeBase,
     newest_release,
     older_releases,

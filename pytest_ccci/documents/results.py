@@ -1,0 +1,290 @@
+"""The results.json document (schema `pytest-ccci/results/1`) as typed frozen dataclasses.
+
+One document per run (or per merge of runs, merge.py): the run's identity and clocks, and per
+recipe its level, rungs, tier items and what the run recorded of it. The format is public
+(third parties read it; schema.py ships its JSON Schema): it changes by additions only, and a
+reader of this version keeps the keys it does not know (`extra`). `to_wire()` is the document as
+plain JSON-shaped data, what results.json holds and what the pages render; `from_wire()` reads
+one back, tolerantly (a key a file lacks takes the field's default: None or empty, "not
+recorded").
+
+Written by run/results.py (from the verdicts and the lifecycle's facts), read by report/ and
+plugin/ through files.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pytest_ccci.documents.wire import from_wire, to_wire, wire_field
+from pytest_ccci.model.level import TierResult, aggregate_tier
+from pytest_ccci.model.tiers import TIERS
+from pytest_ccci.model.verdict import Status
+
+SCHEMA = "pytest-ccci/results/1"
+SCHEMA_FAMILY = SCHEMA.rsplit("/", 1)[0] + "/"  # "pytest-ccci/results/"
+STATUSES = tuple(s.value for s in Status)
+_STATUSES = frozenset(STATUSES)
+W = TypeVar("W", bound="Wire")
+
+
+class Wire:
+    """What every document class can do: be written as JSON-shaped data, and be read from it."""
+
+    def to_wire(self) -> dict[str, Any]:
+        return dict(to_wire(self))
+
+    @classmethod
+    def from_wire(cls: type[W], data: Any) -> W:
+        return from_wire(cls, data)
+
+
+@dataclass(frozen=True)
+class RungVerdict(Wire):
+    """A rung's status (pass, fail, skip, unver) and why, when it is not a pass."""
+
+    status: str = wire_field("unver", choices=STATUSES)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TierItem(Wire):
+    """One test item's verdict (keyed by its node id): its tier, status and reason."""
+
+    tier: str = ""
+    status: str = wire_field("unver", choices=STATUSES)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class UpgradeBase(Wire):
+    """The release the upgrade tier started from (None: none), and how it was chosen."""
+
+    version: str | None = None
+    how: str = ""
+
+
+@dataclass(frozen=True)
+class Lock(Wire):
+    """When the app domain's lock was taken and released (Unix time, seconds)."""
+
+    acquired: float | None = None
+    released: float | None = wire_field(omit_none=True)
+
+
+@dataclass(frozen=True)
+class Backup(Wire):
+    """A backup file on the runner's disk, its manifest, its size and the paths it holds."""
+
+    file: str = ""
+    manifest: str = ""
+    bytes: int = 0
+    paths: list[str] = wire_field(factory=list)  # "service:path"
+
+
+@dataclass(frozen=True)
+class Allowance(Wire):
+    """A permitted finding of the deploy policy: ccci.yml's for one service, or the ini's."""
+
+    kind: str = ""
+    service: str = ""
+    reason: str = ""
+    origin: str = wire_field("ccci.yml", name="from")
+    source: str | None = wire_field(omit_none=True)
+
+
+@dataclass(frozen=True)
+class Route(Wire):
+    """Install's route check as configured: whether it runs, why not, traefik's network."""
+
+    check: bool | None = None
+    reason: str | None = None
+    network: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings(Wire):
+    """The recipe's ccci.yml as the run read it, secret-shaped values masked."""
+
+    source: str | None = None
+    env: dict[str, str] = wire_field(factory=dict)
+    not_applicable: dict[str, str] = wire_field(factory=dict)
+    upgrade_from: str | None = None
+    deploy_timeout: float | None = None
+    route: Route | None = None
+    allow: list[Allowance] = wire_field(factory=list)
+    pull: str | None = None
+
+
+@dataclass(frozen=True)
+class ServiceBounds(Wire):
+    """One service's bounds as deployed (None: unbounded; stop grace: swarm's default)."""
+
+    memory_mib: int | None = None
+    pids: int | None = None
+    cpus: float | None = None
+    stop_grace_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Policy(Wire):
+    """The deploy policy: allowances, the bounds every service gets, the infrastructure
+    networks; and, once deployed, what each service got."""
+
+    allow: list[Allowance] = wire_field(factory=list)
+    memory_limit_mib: int | None = None
+    pids_limit: int | None = None
+    cpu_limit: float | None = None
+    max_stop_grace_seconds: float | None = None
+    infrastructure_networks: list[str] = wire_field(factory=list)
+    memory_limits: dict[str, int | None] | None = wire_field(omit_none=True)  # when the host bounds memory
+    bounds: dict[str, ServiceBounds] | None = wire_field(omit_none=True)  # once a deploy was made
+
+
+@dataclass(frozen=True)
+class LintWarning(Wire):
+    """A failed warn-severity lint rule: shown beside the lint rung, never in the level."""
+
+    id: str = ""
+    description: str = ""
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DeployDeadline(Wire):
+    """How long deploys could take to converge, and who said so."""
+
+    seconds: float | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class RecipeResult(Wire):
+    """One recipe's results in a run. In a merged document, also the run it came from."""
+
+    level: int = 0
+    why_not_higher: str = ""
+    rungs: dict[str, RungVerdict] = wire_field(factory=dict)
+    tiers: dict[str, TierItem] = wire_field(factory=dict)  # by test node id
+    ref: str | None = None
+    head_sha: str | None = None
+    head_release: str | None = None  # the release tag on the head, if any
+    dirty: bool | None = None
+    domain: str | None = None
+    upgrade_base: UpgradeBase | None = None
+    stamps: dict[str, dict[str, str]] = wire_field(factory=dict)  # "<tier>_stamp": the coop-cloud labels
+    lock: Lock | None = None
+    upgrade_runs: list[str] = wire_field(factory=list)
+    backup: Backup | None = None  # the backup tier's file
+    restore: Backup | None = None  # the restore tier's own backup file
+    settings: Settings | None = None
+    policy: Policy | None = None
+    warnings: list[LintWarning] = wire_field(factory=list, required=False)
+    lint_mirrors: str | None = wire_field(required=False)  # the abra rule set lint mirrors
+    endpoint_note: str | None = None  # e.g. "dnsrr (no IPVS on this runner)"
+    deploy_deadline: DeployDeadline | None = wire_field(required=False)
+    compose_files: list[str] | None = wire_field(required=False)  # as the resolved view read them
+    pulled: dict[str, float] = wire_field(factory=dict)  # image -> seconds its pull took
+    durations: dict[str, float] = wire_field(factory=dict)  # tier -> seconds
+    # The recipe's items back to back on one worker: what shard balancing weighs.
+    wall_seconds: float | None = wire_field(omit_none=True)
+    deploy_durations: dict[str, float] = wire_field(factory=dict)
+    clean_teardown: bool | None = None
+    leftovers: list[str] = wire_field(factory=list)
+    no_secret_leak: bool | None = None
+    run_id: str | None = wire_field(omit_none=True)  # merged documents: the run it came from
+    finished: str | None = wire_field(omit_none=True)  # merged documents: when that run finished
+    extra: dict[str, Any] = wire_field(factory=dict, extra=True)
+
+    @property
+    def wall(self) -> float | None:
+        """The recorded wall time in seconds: `wall_seconds`, or (documents written before that
+        field) the sum of the tier durations; None when nothing was recorded."""
+        if isinstance(self.wall_seconds, (int, float)) and not isinstance(self.wall_seconds, bool):
+            return float(self.wall_seconds)
+        if self.durations:
+            return float(sum(v for v in self.durations.values() if isinstance(v, (int, float))))
+        return None
+
+    def tier_statuses(self) -> dict[str, Status]:
+        """Each tier that ran, with its verdict over its items (any fail, then any unverified,
+        wins); tiers with no item (not selected, no functional tests) are left out."""
+        items: dict[str, list[TierResult]] = {}
+        for item in self.tiers.values():
+            if item.tier in TIERS and item.status in _STATUSES:
+                items.setdefault(item.tier, []).append(TierResult(Status(item.status), item.reason or ""))
+        return {tier: aggregate_tier(results).status for tier, results in items.items()}
+
+
+@dataclass(frozen=True)
+class RunRef(Wire):
+    """A run a merged document was made of."""
+
+    run_id: str | None = None
+    shard: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    interrupted: bool | None = None
+
+
+@dataclass(frozen=True)
+class ResultsDocument(Wire):
+    """A results.json: one run's (or a merge of runs') results per recipe."""
+
+    schema: str = SCHEMA
+    run_id: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    interrupted: bool = False
+    shard: str | None = wire_field(required=False)  # "K/N" for one shard of a sweep
+    merged_from: list[RunRef] | None = wire_field(omit_none=True)  # merged documents: every run
+    recipes: dict[str, RecipeResult] = wire_field(factory=dict)
+    extra: dict[str, Any] = wire_field(factory=dict, extra=True)
+
+    def finished_of(self, entry: RecipeResult) -> str | None:
+        """When the recipe's run finished (ISO 8601, UTC): its own run's, in a merged document."""
+        return entry.finished or self.finished
+
+    def run_id_of(self, entry: RecipeResult) -> str | None:
+        """The run the recipe's results came from: its own, in a merged document."""
+        return entry.run_id or self.run_id
+
+    def runs(self) -> list[RunRef]:
+        """The runs the document was made of: itself, or (merged already) the runs it lists."""
+        if self.merged_from is not None:
+            return list(self.merged_from)
+        return [RunRef(self.run_id, self.shard, self.started, self.finished, self.interrupted)]
+
+    def walls(self) -> dict[str, float]:
+        """Every recipe's recorded wall time, for shard balancing."""
+        return {name: e.wall for name, e in self.recipes.items() if e.wall is not None}
+
+
+# -- what the reports show of a document ------------------------------------------------------
+
+
+def warning_text(warning: Mapping[str, Any]) -> str:
+    """One lint warning as the reports show it: `R002 healthcheck enabled for all services: service db has none`."""
+    return f"{warning.get('id')} {warning.get('description')}: {warning.get('detail')}"
+
+
+def rung_text(rung: str, status: str, warnings: list[Any]) -> str:
+    """A rung's status as the tables show it: the lint rung says how many warnings it has
+    (`pass (3 warn)`); warnings never change the status or the level."""
+    return f"{status} ({len(warnings)} warn)" if rung == "lint" and warnings else status
+
+
+# What differs between two runs of the same recipes by nature: identities and clocks.
+RUN_FIELDS = ("run_id", "started", "finished", "shard")
+RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock", "pulled")
+
+
+def comparable(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A results.json document (as JSON-shaped data) without identities and clocks: two runs
+    that reached the same verdicts (say, serial and `-n 4`) compare equal."""
+    recipes = {
+        name: {k: v for k, v in rec.items() if k not in RECIPE_TIMING_FIELDS} for name, rec in doc["recipes"].items()
+    }
+    return {k: v for k, v in doc.items() if k not in RUN_FIELDS} | {"recipes": recipes}
