@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
+from pytest_ccci.documents.results import rung_text, warning_text
 from pytest_ccci.errors import CcciError
 from pytest_ccci.model.secrets import redact
 from pytest_ccci.model.tiers import RUNGS
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
 from pytest_ccci.plugin.state import CcciContext
-from pytest_ccci.run.results import Results, rung_text, warning_text
+from pytest_ccci.run.results import Results
 
 _COLOUR = {Status.PASS: "#1a7f37", Status.FAIL: "#cf222e", Status.SKIP: "#6e7781", Status.UNVER: "#bc4c00"}
 

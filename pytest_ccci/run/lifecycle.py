@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from filelock import FileLock
 
+from pytest_ccci.documents.history import last_green_release
 from pytest_ccci.errors import CcciError, InfraError, RecipeError, UsageError
 from pytest_ccci.model import routes
 from pytest_ccci.model.app import App
@@ -28,7 +29,6 @@ from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_r
 from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run import proofs
 from pytest_ccci.run.context import RunContext
-from pytest_ccci.run.history import last_green_release
 from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, release
 from pytest_ccci.run.proofs import RestoreRun, Seeded
 from pytest_ccci.run.repo import Checkout, RecipeRepo

@@ -35,7 +35,6 @@ from pytest_ccci.documents.results import (
     Wire,
     rung_text,
 )
-from pytest_ccci.documents.results import warning_text as warning_text  # plugin/html.py's import
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
 from pytest_ccci.model.secrets import Fingerprint, LeakScan, fingerprints
 from pytest_ccci.model.text import one_line

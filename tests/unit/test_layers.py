@@ -9,7 +9,7 @@ beside them.
   and imports only model/ and errors.py: never swarm, run, plugin or report.
 - pytest_ccci/swarm/ is the only package that imports docker, and imports no layer above it.
 - pytest_ccci/run/ imports neither the plugin nor the report layer (what a run needs from past
-  runs, the history, is read in run/history.py).
+  runs, the history, is read through documents/history.py).
 - pytest_ccci/report/ renders results documents: pure apart from file I/O, it reads and writes
   them through documents/, and imports nothing of swarm, run or plugin.
 

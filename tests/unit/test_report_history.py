@@ -1,4 +1,4 @@
-"""The history of runs (report/history.py writes it, run/history.py reads it): recorded once
+"""The history of runs (documents/history.py writes and reads it): recorded once
 per run, levels over time, flake rates (the same head passed and failed the same tier) and the
 last green release."""
 
