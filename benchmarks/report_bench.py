@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from pytest_ccci.model.tiers import RUNGS, TIERS  # noqa: E402
 from pytest_ccci.report.cli import build  # noqa: E402
-from pytest_ccci.report.history import record  # noqa: E402
+from pytest_ccci.documents.history import record  # noqa: E402
 from pytest_ccci.run.results import SCHEMA  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "report.json"

@@ -1,13 +1,14 @@
 """The dashboard's templates and the one Jinja2 environment that renders them.
 
-The templates are package data in `report/templates/`: `page.html` (the frame every page shares),
-`index.html`, `recipe.html`, `macros.html` (cells and tables) and `summary.md`; beside them the
-inline style (`style.css`) and the index's script (`index.js`), copied into each page as they
-are. No external asset, no framework: every page works offline from file:// (self-contained apart
-from the badge images beside it).
+The templates are package data in `report/templates/`: `page.html` (the frame every page
+shares), `index.html`, `recipe.html`, `macros.html` (cells and tables), `badge.svg` and
+`summary.md`; beside them the inline style (`style.css`) and the index's script (`index.js`),
+copied into each page as they are. No external asset, no framework: every page works offline
+from file:// (self-contained apart from the badge images beside it).
 
-Escaping is the environment's, not each caller's: every `.html` template autoescapes, so any
-value shown is escaped unless a template marks it safe (only the inlined style and script are).
+Escaping is the environment's, not each caller's: every `.html` and `.svg` template
+autoescapes, so any value shown is escaped unless a template marks it safe (only the inlined
+style and script are).
 `summary.md` is Markdown, not HTML: no autoescape there; an app's text goes through the
 `markdown` filter (`markdown_text`), which makes it inert Markdown.
 

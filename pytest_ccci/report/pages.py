@@ -14,7 +14,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_ccci.documents.history import Point, RecipeHistory
@@ -110,14 +110,10 @@ def _index_row(
         return row
     history = histories.get(name)
     if history is None:
-        return _with_history(row, since=finished)
-    return _with_history(
+        return replace(row, since=finished)
+    return replace(
         row, since=history.since() or finished, history=history.levels(HISTORY_CELLS), flaky=_flaky_text(history)
     )
-
-
-def _with_history(row: IndexRow, **shown: Any) -> IndexRow:
-    return IndexRow(**{**row.__dict__, **shown})
 
 
 def _flaky_text(history: RecipeHistory) -> str:
