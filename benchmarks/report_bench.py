@@ -37,9 +37,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pytest_ccci.documents.history import record  # noqa: E402
 from pytest_ccci.model.tiers import RUNGS, TIERS  # noqa: E402
 from pytest_ccci.report.cli import build  # noqa: E402
-from pytest_ccci.documents.history import record  # noqa: E402
 from pytest_ccci.run.results import SCHEMA  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "results" / "report.json"
