@@ -33,7 +33,7 @@ def refused_variants(proof_dir) -> dict[str, tuple[list[tuple[str, str]], str]]:
     return {
         "pol-root": (
             [(APP_VOLUMES, APP_VOLUMES + "      - /:/host\n"), writes_proof(f"/host{proof_dir}/root-proof")],
-            "service app volumes: bind / -> /host (the container engine's socket",  # `/` holds it
+            "service app volumes: bind / -> /host (the runner's root file system, the container engine's socket",
         ),
         "pol-sock": (
             [(APP_VOLUMES, APP_VOLUMES + "      - /var/run/docker.sock:/var/run/docker.sock\n")],
@@ -115,7 +115,7 @@ def test_each_refused_kind_fails_install_before_anything_is_created(lab, swarm, 
         assert "\n" not in reason and "permit with allow: [{kind: " in reason
         assert_clean(run.recipe(name)["domain"])
     for socket_bind in ("pol-root", "pol-sock", "pol-sockl"):  # each is the engine's socket, whatever its path
-        assert "(the container engine's socket" in run.recipe(socket_bind)["rungs"]["install"]["reason"]
+        assert "the container engine's socket" in run.recipe(socket_bind)["rungs"]["install"]["reason"]
         assert "allow: [{kind: engine-socket," in run.recipe(socket_bind)["rungs"]["install"]["reason"]
     assert list(proof_dir.iterdir()) == [], "a refused recipe wrote on the host"
     cred = run.recipe("pol-cred")
