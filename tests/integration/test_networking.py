@@ -41,6 +41,8 @@ def test_a_missing_external_network_is_created_kept_and_left_alone(lab, swarm, u
         ("\nnetworks:\n", f"\nnetworks:\n  shared:\n    external: true\n    name: {unique_network}\n"),
     )
     lab.enroll("nextnet", extra_steps=steps)
+    # Only the networks the ini names are the runner's infrastructure (any other is refused).
+    lab.set_ini(ccci_networks=f"proxy {unique_network}")
     first = lab.run("--recipe", "nextnet", "--tiers", "install")
     assert first.recipe("nextnet")["rungs"]["install"]["status"] == "pass", first.output[-3000:]
     assert f"created external network {unique_network} as the runner's shared infrastructure" in first.output
