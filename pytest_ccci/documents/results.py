@@ -194,6 +194,9 @@ class RecipeResult(Wire):
     clean_teardown: bool | None = None
     leftovers: list[str] = wire_field(factory=list)
     no_secret_leak: bool | None = None
+    # install's picture of the front page (a PNG): a path relative to the results file's folder,
+    # or absolute; absent when none was taken (a remote engine, no browser on the runner).
+    picture: str | None = wire_field(omit_none=True)
     run_id: str | None = wire_field(omit_none=True)  # merged documents: the run it came from
     finished: str | None = wire_field(omit_none=True)  # merged documents: when that run finished
     extra: dict[str, Any] = wire_field(factory=dict, extra=True)

@@ -23,6 +23,15 @@ class ServiceSnapshot:
     spec: Mapping[str, Any]  # the service's Spec, as the engine reports it
     tasks: frozenset[str]  # ids of the tasks swarm wants running
 
+    @property
+    def task_template(self) -> Mapping[str, Any]:
+        return task_template(self.spec)
+
+
+def task_template(spec: Mapping[str, Any]) -> Mapping[str, Any]:
+    """What a service's tasks run, from its Spec: a change here makes swarm replace them."""
+    return spec.get("TaskTemplate") or {}
+
 
 def changed_fields(before: Any, after: Any, path: str = "") -> list[str]:
     """The paths (`A.B[0].C`) where two engine documents differ, deepest first-differing field each.

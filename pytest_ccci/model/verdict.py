@@ -3,15 +3,18 @@ classified into pass / fail / skip / unver.
 
 One `TierVerdict` is made per report on the process that ran the item, travels to the
 controller as a report attribute (xdist ships it), and is read there by the results, the
-terminal table, JUnit and HTML. Nothing else builds or parses that attribute.
+terminal table, JUnit and HTML. Nothing else builds or parses that attribute. It carries a
+typed payload, the lifecycle's record (documents/facts.py's RecipeFacts): written with its own
+`to_wire()`, read back by the reader its receiver hands to `from_wire` (this layer knows no
+document class).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from pytest_ccci.errors import InfraError, RecipeError, UsageError
 from pytest_ccci.model.secrets import Fingerprint
@@ -33,14 +36,20 @@ class Status(str, Enum):
 # several items: the worst one counts.
 SEVERITY: dict[Status, int] = {Status.PASS: 0, Status.SKIP: 1, Status.UNVER: 2, Status.FAIL: 3}
 
-# A skip that means "structurally or declared not applicable" starts with this; any other skip
-# (a blocked prerequisite, a tier that could not run) is unverified.
+# How a not-applicable skip's reason starts, for people reading it. Whether a skip is one is
+# said by the skip itself (plugin/runner.py's skip_not_applicable), never read off this text.
 NOT_APPLICABLE = "n/a:"
 
 
 def worse(a: Status | None, b: Status) -> Status:
     """The worse of two statuses (None: no verdict yet)."""
     return b if a is None or SEVERITY[b] > SEVERITY[a] else a
+
+
+class Payload(Protocol):
+    """What a verdict can carry: a record that writes itself as JSON-shaped data."""
+
+    def to_wire(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -51,7 +60,7 @@ class TierVerdict:
     tier: str
     status: Status
     reason: str = ""
-    facts: Mapping[str, Any] = field(default_factory=dict)  # the lifecycle's facts, JSON-safe
+    facts: Payload | None = None  # the lifecycle's record when the report was made (None: no lifecycle)
     fingerprints: tuple[Fingerprint, ...] = ()  # of the secrets this process knows (model.secrets)
 
     def to_wire(self) -> dict[str, Any]:
@@ -61,26 +70,30 @@ class TierVerdict:
             "tier": self.tier,
             "status": self.status.value,
             "reason": self.reason,
-            "facts": dict(self.facts),
+            "facts": self.facts.to_wire() if self.facts is not None else None,
             "fingerprints": [list(fp) for fp in self.fingerprints],
         }
 
     @classmethod
-    def from_wire(cls, data: Mapping[str, Any]) -> TierVerdict:
+    def from_wire(
+        cls, data: Mapping[str, Any], read_facts: Callable[[Mapping[str, Any]], Payload] | None = None
+    ) -> TierVerdict:
+        """The verdict `data` describes; its payload read by `read_facts` (None: left unread)."""
+        facts = data.get("facts")
         return cls(
             recipe=data["recipe"],
             tier=data["tier"],
             status=Status(data["status"]),
             reason=data.get("reason", ""),
-            facts=data.get("facts") or {},
+            facts=read_facts(facts) if read_facts is not None and facts is not None else None,
             fingerprints=tuple(Fingerprint.from_wire(fp) for fp in data.get("fingerprints") or ()),
         )
 
 
-def classify_skip(reason: str) -> tuple[Status, str]:
-    """A skip is n/a (SKIP) only when it says so; anything else could have run and did not."""
-    reason = reason.removeprefix("Skipped: ")
-    return (Status.SKIP if reason.startswith(NOT_APPLICABLE) else Status.UNVER), reason
+def classify_skip(reason: str, not_applicable: bool) -> tuple[Status, str]:
+    """A skip is n/a (SKIP) only when the skip said so (`not_applicable`); anything else could
+    have run and did not (UNVER). The reason as shown, without pytest's "Skipped: " prefix."""
+    return (Status.SKIP if not_applicable else Status.UNVER), reason.removeprefix("Skipped: ")
 
 
 def classify_error(exc: BaseException | None, engine_reachable: Callable[[], bool]) -> tuple[Status, str]:

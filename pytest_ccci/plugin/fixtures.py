@@ -15,13 +15,17 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from pytest_ccci.documents.facts import Lint
+from pytest_ccci.documents.results import LintWarning
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import lint
+from pytest_ccci.model.app import EXEC_TIMEOUT_SECONDS
 from pytest_ccci.model.lint import LintResult
 from pytest_ccci.model.naming import service_name
 from pytest_ccci.model.upgrade_risks import skipped_upgrade_risks, upgrade_risks
 from pytest_ccci.model.view import RecipeView
 from pytest_ccci.plugin.collection import tier_item_key
+from pytest_ccci.plugin.runner import skip_not_applicable
 from pytest_ccci.plugin.state import ccci_context_key
 from pytest_ccci.run.lifecycle import RecipeLifecycle, UpgradeRun
 from pytest_ccci.run.repo import Checkout
@@ -32,9 +36,8 @@ if TYPE_CHECKING:  # annotations only: fixtures must not pull docker-py into col
     from pytest_ccci.run.deploy import Deployment
     from pytest_ccci.run.proofs import RestoreRun
 
-# Seconds a command in the app's task may take (a request, a file read) before it counts as hung
-# and is killed: long for a probe, short next to a deploy.
-APP_EXEC_TIMEOUT = 60.0
+# Why backup and restore are not applicable to a recipe no backupbot label names anything of.
+NOT_BACKUP_CAPABLE = "not backup-capable: no service carries backupbot.backup=true with paths or volumes"
 
 
 @pytest.fixture
@@ -57,7 +60,7 @@ def lifecycle(request: pytest.FixtureRequest, ccci_recipe: str) -> RecipeLifecyc
     Example::
 
         def test_head_is_checked_out(lifecycle):
-            assert lifecycle.checkout().head_sha == lifecycle.facts["head_sha"]
+            assert lifecycle.checkout().head_sha == lifecycle.facts.head_sha
     """
     return request.config.stash[ccci_context_key].lifecycle(ccci_recipe)
 
@@ -106,7 +109,8 @@ def recipe_view(recipe_checkout: Checkout, lifecycle: RecipeLifecycle) -> Recipe
 def _ccci_lint_results(recipe_view: RecipeView, lifecycle: RecipeLifecycle) -> list[LintResult]:
     # R018 honours the allowances a deploy honours (ccci.yml's and the ini's), on the same view.
     results = lint.lint_recipe(recipe_view, lifecycle.policy().allowances) + _upgrade_risks(recipe_view, lifecycle)
-    lifecycle.facts["lint"] = {"mirrors": lint.ABRA_RULES, "warnings": lint.lint_warnings(results)}
+    warnings = [LintWarning.from_wire(w) for w in lint.lint_warnings(results)]
+    lifecycle.facts.lint = Lint(lint.ABRA_RULES, warnings)
     return results
 
 
@@ -137,21 +141,13 @@ def installed(lifecycle: RecipeLifecycle) -> Deployment:
 
 @pytest.fixture
 def _ccci_upgraded(request: pytest.FixtureRequest, lifecycle: RecipeLifecycle) -> UpgradeRun:
-    base_tag = getattr(request, "param", None)
-    if base_tag:
-        base = next((r for r in lifecycle.upgrade_bases() if r.tag == base_tag), None)
-        if base is None:
-            raise RecipeError(f"recipe {lifecycle.name}: release {base_tag} is gone since collection")
-        lifecycle.facts["upgrade_base"] = {"version": base.tag, "how": "--upgrade-from all"}
-        lifecycle.facts.setdefault("upgrade_runs", []).append(base.tag)
-    else:
-        choice = lifecycle.upgrade_base()
-        if choice.release is None:
-            if choice.none_older:
-                pytest.skip(f"n/a: {choice.how}")
-            raise RecipeError(f"recipe {lifecycle.name}: {choice.how}")
-        base = choice.release
-    return lifecycle.upgrade(base)
+    # --upgrade-from all parametrizes the tier with each base's tag
+    choice = lifecycle.upgrade_base(getattr(request, "param", None) or None)
+    if choice.release is None:
+        if choice.none_older:
+            skip_not_applicable(request.node, choice.how)
+        raise RecipeError(f"recipe {lifecycle.name}: {choice.how}")
+    return lifecycle.upgrade(choice.release)
 
 
 @dataclass
@@ -176,7 +172,9 @@ class DeployedApp:
 
         return app_url(self.deployment)
 
-    def exec(self, cmd: str | list[str], service: str = "app", timeout: float = APP_EXEC_TIMEOUT) -> tuple[int, str]:
+    def exec(
+        self, cmd: str | list[str], service: str = "app", timeout: float = EXEC_TIMEOUT_SECONDS
+    ) -> tuple[int, str]:
         """Run a command in the service's running task: (exit code, output)."""
         return self.backend.exec(service_name(self.stack, service), cmd, timeout=timeout)
 
@@ -206,25 +204,27 @@ def app(installed: Deployment, ccci_backend: SwarmBackend) -> DeployedApp:
 
 
 @pytest.fixture
-def _ccci_backup_archive(installed: Deployment, lifecycle: RecipeLifecycle) -> BackupArchive:
+def _ccci_backup_archive(
+    request: pytest.FixtureRequest, installed: Deployment, lifecycle: RecipeLifecycle
+) -> BackupArchive:
     """A backup of the fresh install, taken the way backupbot would (hooks included)."""
     from pytest_ccci.model.backupbot import is_backup_capable
 
     if not is_backup_capable(installed.config):
-        pytest.skip("n/a: not backup-capable: no service carries backupbot.backup=true with paths or volumes")
+        skip_not_applicable(request.node, NOT_BACKUP_CAPABLE)
     return lifecycle.backup(installed)
 
 
 @pytest.fixture
-def _ccci_restore_run(installed: Deployment, lifecycle: RecipeLifecycle) -> RestoreRun:
+def _ccci_restore_run(request: pytest.FixtureRequest, installed: Deployment, lifecycle: RecipeLifecycle) -> RestoreRun:
     """Seed known data, back it up, damage it, restore it: the restore tier then checks the result."""
     from pytest_ccci.model.backupbot import is_backup_capable
 
     if not is_backup_capable(installed.config):
-        pytest.skip("n/a: not backup-capable: no service carries backupbot.backup=true with paths or volumes")
+        skip_not_applicable(request.node, NOT_BACKUP_CAPABLE)
     from pytest_ccci.run.proofs import Unprovable
 
     try:
         return lifecycle.restore(installed)
     except Unprovable as exc:
-        pytest.skip(str(exc))  # not "n/a:": a restore that should be proved and was not is unver
+        pytest.skip(str(exc))  # not skip_not_applicable: a restore that should be proved and was not is unver

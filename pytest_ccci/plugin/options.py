@@ -23,11 +23,12 @@ from pytest_ccci.model.compose import parse_duration
 from pytest_ccci.model.endpoints import ENDPOINT_MODE_CHOICES
 from pytest_ccci.model.images import PULL_CHOICES
 from pytest_ccci.model.policy import HostPolicy, unknown_kind
-from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
+from pytest_ccci.model.runner import RunnerChoices
 from pytest_ccci.model.settings import enrolled
 from pytest_ccci.model.tiers import SWARM_TIERS, TIERS
 from pytest_ccci.model.versions import LAST_GREEN
 from pytest_ccci.plugin.scaleout import history_dir, shard_recipes
+from pytest_ccci.run.context import RunOptions
 
 UPGRADE_FROM_CHOICES = ("auto", "all", LAST_GREEN)
 MIN_MEMORY_LIMIT_MB = 6  # docker refuses a smaller memory limit
@@ -36,25 +37,17 @@ MIN_STOP_GRACE_SECONDS = 10.0  # swarm's default: a lower bound would be below w
 NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")  # docker's rule for object names
 
 
-@dataclass(frozen=True)
-class CcciOptions:
-    """What this run checks, and where its host-wide state lives."""
+@dataclass(frozen=True, kw_only=True)
+class CcciOptions(RunOptions):
+    """What this run checks, and where its host-wide state lives. The lifecycles' part
+    (RunOptions: recipes dir, ref, domains, locks, the runner's choices...) is this same object,
+    held by the run context: read once, never copied."""
 
     recipes: tuple[str, ...]  # in the order asked for (or enrollment order), each once
     tiers: tuple[str, ...]
-    recipes_dir: Path
-    ref: str | None
     json_path: Path | None  # --ccci-json, absolute
-    upgrade_from: str  # auto | all | last-green
     janitor: bool
-    lock_dir: Path
-    cache_dir: Path  # recipe mirrors go in its `mirrors` folder
-    base_domain: str
-    max_deploys: int
-    lock_timeout: float
-    runner: RunnerChoices = DEFAULT_RUNNER  # ini ccci_endpoint_mode, ccci_pull, and the policy's (ccci_allow, ...)
     shard: str | None = None  # --ccci-shard K/N: `recipes` are that shard's (plugin/scaleout.py)
-    history_dir: Path | None = None  # --ccci-history or ini ccci_history_dir
 
     @property
     def needs_swarm(self) -> bool:

@@ -1,7 +1,8 @@
 """Running the tier items of this process (the controller, or an xdist worker).
 
 - setup: a tier declared not applicable, or whose prerequisite did not pass, is skipped with
-  the reason (`n/a: ...` or `blocked: <tier> <status>`);
+  the reason (`n/a: ...` or `blocked: <tier> <status>`). Only a skip made by
+  `skip_not_applicable` counts as not applicable (SKIP); any other skip is unverified;
 - makereport: every report of a tier item gets one `TierVerdict` (model/verdict.py), carried as
   the report attribute REPORT_ATTRIBUTE; secrets are masked in the report first;
 - teardown: a recipe's last item tears its lifecycle down; at session end whatever is still
@@ -10,12 +11,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Generator
-from typing import Any
+from typing import NoReturn
 
 import pytest
 
+from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.errors import CcciError
 from pytest_ccci.model.secrets import fingerprints, redact
 from pytest_ccci.model.text import one_line
@@ -35,6 +36,15 @@ from pytest_ccci.run.signals import signals_deferred
 
 # An item's worst status over setup and call, for its JUnit properties (set on the teardown report).
 item_status_key = pytest.StashKey[Status]()
+# Set on an item by skip_not_applicable: its skip is a not-applicable (SKIP), not an unverified one.
+not_applicable_key = pytest.StashKey[bool]()
+
+
+def skip_not_applicable(item: pytest.Item, why: str) -> NoReturn:
+    """Skip `item` as not applicable (structurally, or declared so): its verdict is SKIP. The
+    reason shown starts with `n/a:`; the verdict is read off the item's flag, never that text."""
+    item.stash[not_applicable_key] = True
+    pytest.skip(f"{NOT_APPLICABLE} {why}")
 
 
 class TierRunner:
@@ -47,24 +57,22 @@ class TierRunner:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         tier_item = item.stash.get(tier_item_key, None)
         if tier_item is not None:
-            reason = self.skip_reason(tier_item)
-            if reason:
-                pytest.skip(reason)
+            self.skip_if_not_runnable(item, tier_item)
 
-    def skip_reason(self, tier_item: TierItem) -> str | None:
-        """Why this tier must not run now, or None."""
+    def skip_if_not_runnable(self, item: pytest.Item, tier_item: TierItem) -> None:
+        """Skip the tier when it must not run now: declared not applicable, or a prerequisite
+        that did not pass (not applicable itself, or blocked)."""
         declared = self.ctx.lifecycle(tier_item.recipe).not_applicable(tier_item.tier)
         if declared:
-            return f"{NOT_APPLICABLE} {declared} (declared in ccci.yml)"
+            skip_not_applicable(item, f"{declared} (declared in ccci.yml)")
         for before in PREREQUISITES.get(tier_item.tier, ()):
             status = self.ctx.outcomes.get((tier_item.recipe, before))
             if before not in self.ctx.options.tiers or status in (None, Status.PASS):
                 continue
             if status == Status.SKIP:
                 # Restore is as inapplicable as the backup it needs (no backupbot labels: neither).
-                return f"{NOT_APPLICABLE} {before} is not applicable"
-            return f"blocked: {before} {status.value}"
-        return None
+                skip_not_applicable(item, f"{before} is not applicable")
+            pytest.skip(f"blocked: {before} {status.value}")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_teardown(self, item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
@@ -88,7 +96,7 @@ class TierRunner:
         tier_item = item.stash.get(tier_item_key, None)
         if tier_item is None:
             return report
-        status, reason = self.classify(report, call)
+        status, reason = self.classify(item, report, call)
         if call.excinfo is not None and isinstance(call.excinfo.value, CcciError):
             # One clear line, no traceback: the message already names the cause.
             report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
@@ -99,12 +107,13 @@ class TierRunner:
         self.record(item, report, verdict)
         return report
 
-    def classify(self, report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Status, str]:
+    def classify(self, item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Status, str]:
         if report.passed:
             return Status.PASS, ""
         if report.skipped:
             longrepr = report.longrepr
-            return classify_skip(longrepr[2] if isinstance(longrepr, tuple) else str(longrepr))
+            text = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            return classify_skip(text, item.stash.get(not_applicable_key, False))
         return classify_error(call.excinfo.value if call.excinfo else None, self.engine_reachable)
 
     def engine_reachable(self) -> bool:
@@ -120,7 +129,7 @@ class TierRunner:
             tier=tier_item.tier,
             status=status,
             reason=reason,
-            facts=json_safe(lifecycle.facts) if lifecycle else {},
+            facts=json_safe(lifecycle.facts) if lifecycle else None,
             fingerprints=tuple(fingerprints(secrets)),
         )
 
@@ -167,6 +176,7 @@ def mask_report(report: pytest.TestReport, secrets: list[str]) -> None:
     report.sections = [(name, redact(content, secrets)) for name, content in report.sections]
 
 
-def json_safe(obj: Any) -> Any:
-    """`obj` as JSON would give it back (xdist ships reports as plain data)."""
-    return json.loads(json.dumps(obj, default=str))
+def json_safe(facts: RecipeFacts) -> RecipeFacts:
+    """The lifecycle's record as a report ships it (xdist sends plain data): a copy, sharing
+    nothing the lifecycle goes on filling."""
+    return facts.copy()

@@ -43,10 +43,9 @@ class SwarmSession:
             self.reap()
 
     def say_endpoint_mode(self) -> None:
-        """Once per run, by the controller: where services get dnsrr, every deploy of the run does."""
-        from pytest_ccci.swarm.networks import runner_endpoint_mode
-
-        endpoint = runner_endpoint_mode(self.ctx.options.runner.endpoint_mode)
+        """Once per run, by the controller: where services get dnsrr, every deploy of the run does.
+        The mode is the deployer's own, decided once per process (run/deploy.py)."""
+        endpoint = self.ctx.runtime.backend.deployer.endpoint
         if endpoint.dnsrr:
             self.ctx.runtime.progress(
                 f"endpoint mode {endpoint.describe()}: every service is deployed with deploy.endpoint_mode: dnsrr"

@@ -71,18 +71,9 @@ def build_context(config: pytest.Config, options: CcciOptions) -> CcciContext:
     """The state of this process; an xdist worker takes the controller's run id."""
     workerinput = getattr(config, "workerinput", None) or {}
     runtime = RunContext(
-        recipes_dir=options.recipes_dir,
-        ref=options.ref,
-        base_domain=options.base_domain,
-        cache_dir=options.cache_dir / "mirrors",
-        lock_dir=options.lock_dir,
+        options=options,
         make_run_dir=run_directory(config),
         run_id=workerinput.get(RUN_ID_KEY) or new_run_id(),
-        lock_timeout=options.lock_timeout,
-        max_deploys=options.max_deploys,
-        runner=options.runner,
-        history_dir=options.history_dir,
-        upgrade_from=options.upgrade_from,
         progress=progress_printer(config),
         connect=_connect,
     )

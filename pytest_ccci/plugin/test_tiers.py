@@ -17,7 +17,7 @@ from pytest_ccci.run.proofs import restore_problems, seeded_still_there
 
 
 def test_lint(_ccci_lint_results):
-    # Warnings never fail the tier: the fixture records them (facts["lint"]) for the reports.
+    # Warnings never fail the tier: the fixture records them (facts.lint) for the reports.
     problem = lint_problem(_ccci_lint_results)
     assert not problem, problem
 
@@ -27,7 +27,7 @@ def test_install(installed, ccci_backend, lifecycle):
     status, answer = ccci_backend.http_status(installed)
     assert status in installed.app.settings.health.statuses, answer + _port_origin(installed)
     stamp = ccci_backend.read_stamp(installed)
-    lifecycle.facts["install_stamp"] = stamp
+    lifecycle.facts.install_stamp = stamp
     # HC1: the swarm runs the commit under test.
     assert stamp.get("chaos-version") == installed.expected_chaos, (
         f"HC1: {installed.app_service} is stamped chaos-version={stamp.get('chaos-version')!r}, "
@@ -59,7 +59,7 @@ def test_upgrade(_ccci_upgraded, ccci_backend, lifecycle):
     # (Converged already means no task of the old spec is still running: start-first's old
     # task serving on is caught there, named.)
     stamp = ccci_backend.read_stamp(head)
-    lifecycle.facts["upgrade_stamp"] = stamp
+    lifecycle.facts.upgrade_stamp = stamp
     assert stamp.get("chaos-version") == head.expected_chaos, (
         f"HC1: after a completed update {head.app_service} is stamped chaos-version="
         f"{stamp.get('chaos-version')!r}, expected {head.expected_chaos!r} (the head)"

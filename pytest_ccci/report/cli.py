@@ -2,7 +2,10 @@
 script `pytest-ccci report`): merge shard results and write the dashboard.
 
 Writes DIR/results.json (merged), DIR/index.html, DIR/recipes/<recipe>.html,
-DIR/badges/<recipe>.svg and DIR/summary.md. With `--history DIR` the inputs' runs are first
+DIR/badges/<recipe>.svg and DIR/summary.md, and copies each recipe's picture (install's PNG of
+its front page, named relative to its results.json) to DIR/pictures/<recipe>.png, so the pages
+show it from file:// and DIR/results.json names the copy (a picture whose file is gone is left
+out). With `--history DIR` the inputs' runs are first
 added to that history (once per run: `--no-record` only reads it), and the pages show levels
 over time, flake rates and the last green release. A bad input is one line on stderr, exit 2.
 """
@@ -10,6 +13,8 @@ over time, flake rates and the last green release. A bad input is one line on st
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import shutil
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,12 +25,15 @@ from pytest_ccci.documents import history
 from pytest_ccci.documents.files import read_results, write_json_atomically
 from pytest_ccci.documents.history import RecipeHistory
 from pytest_ccci.documents.merge import merge
+from pytest_ccci.documents.results import ResultsDocument
 from pytest_ccci.errors import UsageError
 from pytest_ccci.report import badges, pages
 from pytest_ccci.report.summary import summary
 
 PROG = "pytest-ccci report"
 DEFAULT_TITLE = "pytest-ccci: recipe levels"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PICTURE_BYTES = 20 << 20  # a 1280x800 front page is well under 1 MiB
 
 
 @dataclass(frozen=True)
@@ -47,7 +55,7 @@ def build(
     inputs: Sequence[Path], out: Path, history_dir: Path | None = None, record: bool = True, title: str = DEFAULT_TITLE
 ) -> Built:
     """Merge, record, render; UsageError (one line) for a bad input or an unwritable folder."""
-    doc = merge([(str(p), read_results(p)) for p in inputs])
+    doc = merge([(str(p), pictures_from(read_results(p), p.parent)) for p in inputs])
     histories = None
     recorded: list[Path] = []
     if history_dir is not None:
@@ -62,6 +70,7 @@ def write_site(out: Path, doc: dict[str, Any], histories: dict[str, RecipeHistor
     """The dashboard of `doc` (JSON-shaped: the pages render plain data) in `out`."""
     (out / "recipes").mkdir(parents=True, exist_ok=True)
     (out / "badges").mkdir(exist_ok=True)
+    doc = copy_pictures(out, doc)
     write_json_atomically(out / "results.json", doc)
     (out / "index.html").write_text(pages.index_page(doc, histories, title))
     (out / "summary.md").write_text(summary(doc, histories, title))
@@ -70,6 +79,45 @@ def write_site(out: Path, doc: dict[str, Any], histories: dict[str, RecipeHistor
         found = histories.get(name) if histories is not None else None
         (out / "recipes" / f"{stem}.html").write_text(pages.recipe_page(name, entry, doc, found))
         (out / "badges" / f"{stem}.svg").write_text(badges.badge(entry.get("level")))
+
+
+def pictures_from(doc: ResultsDocument, folder: Path) -> ResultsDocument:
+    """`doc` with each recipe's picture as an absolute path (a relative one is relative to
+    `folder`, where its results.json is): merging forgets which file a recipe came from."""
+    recipes = {
+        name: dataclasses.replace(
+            e, picture=str((folder / e.picture).absolute()) if isinstance(e.picture, str) and e.picture else None
+        )
+        for name, e in doc.recipes.items()
+    }
+    return dataclasses.replace(doc, recipes=recipes)
+
+
+def copy_pictures(out: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with each recipe's picture copied to out/pictures/<stem>.png and named as that copy
+    (relative to out, where its results.json goes); a picture whose file is gone, or is no PNG,
+    is left out (a results.json naming some other file never gets it published)."""
+    recipes = {}
+    for name, entry in doc["recipes"].items():
+        source = entry.get("picture")
+        entry = {k: v for k, v in entry.items() if k != "picture"}
+        if isinstance(source, str) and is_png(Path(source)):
+            copy = out / "pictures" / f"{pages.file_stem(name)}.png"
+            copy.parent.mkdir(exist_ok=True)
+            if Path(source).resolve() != copy.resolve():  # a dashboard rebuilt in place has it there already
+                shutil.copyfile(source, copy)
+            entry["picture"] = copy.relative_to(out).as_posix()
+        recipes[name] = entry
+    return {**doc, "recipes": recipes}
+
+
+def is_png(path: Path) -> bool:
+    """Whether `path` is a file of at most PICTURE_BYTES that starts as a PNG does."""
+    try:
+        with path.open("rb") as fh:
+            return path.stat().st_size <= PICTURE_BYTES and fh.read(len(PNG_SIGNATURE)) == PNG_SIGNATURE
+    except OSError:
+        return False
 
 
 def _writing(folder: Path, action: Any) -> Any:

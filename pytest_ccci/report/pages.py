@@ -1,6 +1,7 @@
 """The dashboard's pages: `index.html` (every recipe's level, sortable and filterable) and one
-page per recipe (tier reasons, lint warnings, stamps, upgrade runs, durations, its history). The
-lint rung says how many warnings it passed with (`pass (2 warn)`); warnings never change a level.
+page per recipe (tier reasons, lint warnings, stamps, upgrade runs, durations, its history, and
+install's picture of its front page when the run took one). The lint rung says how many
+warnings it passed with (`pass (2 warn)`); warnings never change a level.
 
 This module says what a page shows, as plain values read off results documents (JSON-shaped
 dicts); the templates in `report/templates/` (assets.py) say how, and escape every value they
@@ -15,7 +16,9 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import quote
 
 from pytest_ccci.documents.history import Point, RecipeHistory
 from pytest_ccci.documents.results import rung_text
@@ -145,7 +148,19 @@ def recipe_page(name: str, e: Mapping[str, Any], doc: Mapping[str, Any], history
         durations=_duration_rows(e),
         history=_history_section(history),
         settings=_mapping_section(e.get("settings")),
+        picture=picture_link(e, "../"),
     )
+
+
+def picture_link(e: Mapping[str, Any], up: str = "") -> str | None:
+    """The recipe's picture as a link from a page `up` from the dashboard's folder: only a
+    relative path inside it (cli.copy_pictures names the copy so), never an address elsewhere."""
+    picture = e.get("picture")
+    if not isinstance(picture, str) or not picture or picture.startswith("/") or ":" in picture:
+        return None
+    if ".." in PurePosixPath(picture).parts:
+        return None
+    return up + quote(picture)
 
 
 def _rung_reason(e: Mapping[str, Any], rung: str) -> str:

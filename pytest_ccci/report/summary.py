@@ -2,7 +2,8 @@
 
 Levels tallied, then every recipe below L5 (level, the level it had before when the history
 knows it, and why not higher), then the recipes with lint warnings (never part of a level), then
-the flaky tiers. Kept under GitHub's comment size limit:
+the flaky tiers, then the front pages install pictured (images beside summary.md, in the
+dashboard's pictures/). Kept under GitHub's comment size limit:
 past `MAX_CHARS` the list stops with how many were left out (the dashboard has them all).
 
 Rendered from `report/templates/summary.md` (assets.py); this module picks what it lists.
@@ -23,6 +24,7 @@ from pytest_ccci.documents.history import Flake, RecipeHistory
 from pytest_ccci.documents.results import rung_text
 from pytest_ccci.report.assets import markdown_text as markdown_text  # its home is assets (the filter)
 from pytest_ccci.report.assets import render
+from pytest_ccci.report.pages import picture_link
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 # Characters kept for the lines that are not table rows (the heading, the tally, the tables'
@@ -68,6 +70,7 @@ def summary(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | Non
         below=_below(recipes, doc, histories),
         warned=_warned(recipes),
         flaky=_flaky(recipes, histories),
+        pictures=_pictures(recipes),
         budget=Budget(MAX_CHARS - FIXED_LINES_ROOM - len(title)),
     )
 
@@ -106,3 +109,9 @@ def _flaky(recipes: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | 
         for tier, flake in history.flakes().items()
         if flake.flaky_heads
     ]
+
+
+def _pictures(recipes: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(name, link beside summary.md) of every recipe whose front page install pictured."""
+    links = ((name, picture_link(e)) for name, e in sorted(recipes.items()))
+    return [(name, link) for name, link in links if link]

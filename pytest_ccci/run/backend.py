@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from pytest_ccci.model.app import App
+from pytest_ccci.model.app import EXEC_TIMEOUT_SECONDS, App, DeployMode
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
@@ -43,7 +43,7 @@ class SwarmBackend:
         self,
         app: App,
         checkout: Checkout,
-        mode: str,
+        mode: DeployMode,
         admit: Admit | None = None,
         policy: DeployPolicy | None = None,
         pulled: dict[str, float] | None = None,
@@ -72,7 +72,7 @@ class SwarmBackend:
 
     # -- data in running tasks (data.py) -----------------------------------------------------
 
-    def exec(self, service: str, cmd: str | list[str], timeout: float = 60) -> tuple[int, str]:
+    def exec(self, service: str, cmd: str | list[str], timeout: float = EXEC_TIMEOUT_SECONDS) -> tuple[int, str]:
         return self.tasks.exec(service, cmd, timeout)
 
     def write_file(self, service: str, path: str, content: bytes) -> None:

@@ -1,4 +1,5 @@
-"""What every recipe lifecycle of one pytest process shares: settings of the run, its own
+"""What every recipe lifecycle of one pytest process shares: the run's options (`RunOptions`,
+read once: the plugin's CcciOptions is one, and the context holds that very object), its own
 directory, the secret vault, and the swarm, connected on first use (collection never needs
 docker-py, and a lint-only run never connects).
 """
@@ -26,28 +27,45 @@ def new_run_id() -> str:
     return time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
-@dataclass
-class RunContext:
-    """One per pytest process (xdist worker included)."""
+@dataclass(frozen=True, kw_only=True)
+class RunOptions:
+    """The run's options every lifecycle reads: the plugin reads them once (plugin/options.py)."""
 
     recipes_dir: Path
     ref: str | None
     base_domain: str
-    cache_dir: Path
+    cache_dir: Path  # recipe mirrors go in its `mirrors` folder
     lock_dir: Path
-    make_run_dir: Callable[[], Path]
-    run_id: str
     lock_timeout: float
     max_deploys: int
-    progress: Callable[[str], None]
-    connect: Callable[[], Swarm]
     runner: RunnerChoices = DEFAULT_RUNNER  # the ini's choices for every deploy (model/runner.py)
     history_dir: Path | None = None  # --ccci-history: where `upgrade_from: last-green` looks
     upgrade_from: str = "auto"  # --upgrade-from: auto | all | last-green
+
+
+@dataclass
+class RunContext:
+    """One per pytest process (xdist worker included)."""
+
+    options: RunOptions
+    make_run_dir: Callable[[], Path]
+    run_id: str
+    progress: Callable[[str], None]
+    connect: Callable[[], Swarm]
     vault: SecretVault = field(default_factory=SecretVault)
     _swarm: Swarm | None = None
     _backend: SwarmBackend | None = None
     _run_dir: Path | None = None
+
+    @property
+    def lock_dir(self) -> Path:
+        """The host-wide lock directory (the options'): app locks, deploy slots, the janitor's."""
+        return self.options.lock_dir
+
+    @property
+    def mirrors_dir(self) -> Path:
+        """Where recipe sources are mirrored, shared by the runs of this host."""
+        return self.options.cache_dir / "mirrors"
 
     @property
     def run_dir(self) -> Path:
@@ -80,10 +98,10 @@ class RunContext:
                 self.vault,
                 self.progress,
                 self.lock_dir,
-                self.runner,
+                self.options.runner,
             )
         return self._backend
 
     @property
     def admission(self) -> DeployAdmission:
-        return DeployAdmission(self.lock_dir, self.max_deploys)
+        return DeployAdmission(self.lock_dir, self.options.max_deploys)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import IO
 
 from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.model.app import EXEC_TIMEOUT_SECONDS
 from pytest_ccci.model.backupbot import backup_plan
 from pytest_ccci.model.naming import service_name
 from pytest_ccci.model.text import one_line
@@ -208,7 +209,7 @@ class TaskData:
     def __init__(self, swarm: Swarm):
         self.swarm = swarm
 
-    def exec(self, service: str, cmd: str | list[str], timeout: float = 60) -> tuple[int, str]:
+    def exec(self, service: str, cmd: str | list[str], timeout: float = EXEC_TIMEOUT_SECONDS) -> tuple[int, str]:
         """Run a command in the service's running task: (exit code, output)."""
         return self.swarm.exec(service, cmd, timeout=timeout)
 

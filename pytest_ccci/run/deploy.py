@@ -25,13 +25,15 @@ import yaml
 
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model import abra, compose, naming
-from pytest_ccci.model.app import App
+from pytest_ccci.model.app import App, DeployMode
 from pytest_ccci.model.endpoints import EndpointMode, apply_endpoint_mode
+from pytest_ccci.model.idempotence import ServiceSnapshot
 from pytest_ccci.model.images import PullProgress
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.runner import DEFAULT_RUNNER, RunnerChoices
 from pytest_ccci.model.secrets import SecretVault
-from pytest_ccci.model.settings import DEFAULT_DEPLOY_TIMEOUT
+from pytest_ccci.model.settings import DEFAULT_DEPLOY_TIMEOUT, Settings
+from pytest_ccci.model.versions import newest_release
 from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run.repo import Checkout
 from pytest_ccci.run.view import build_view
@@ -67,13 +69,19 @@ def convergence_deadline(app: App, config: Mapping[str, Any]) -> Deadline:
     return Deadline(DEFAULT_DEPLOY_TIMEOUT, "the default: neither ccci.yml's deploy_timeout nor a timeout label")
 
 
+def recipe_policy(runner: RunnerChoices, settings: Settings) -> DeployPolicy:
+    """A recipe's deploy policy: its ccci.yml allowances and memory, and the host's (the ini's).
+    The lifecycle builds it once per recipe and hands it to every deploy."""
+    return runner.host_policy.for_recipe(settings.allow, settings.memory_mb)
+
+
 @dataclass
 class Deployment:
     """One deploy of a checkout as an app, and the swarm's verdict on it."""
 
     app: App
     checkout: Checkout
-    mode: str  # "chaos" or "release"
+    mode: DeployMode
     version: str | None
     expected_chaos: str | None
     config: dict = field(repr=False)  # interpolated compose: holds the env's values (see Settings.env)
@@ -81,17 +89,21 @@ class Deployment:
     deploy_seconds: float
     endpoint_note: str = ""  # how its services are reached on this runner, said: "dnsrr (no IPVS on this runner)"
     deadline: Deadline = Deadline(DEFAULT_DEPLOY_TIMEOUT, "the default")
+    # The stack's services as they were just before this deploy (a redeploy's idempotence check
+    # compares them with what runs after it).
+    before: dict[str, ServiceSnapshot] = field(default_factory=dict, repr=False)
 
     @property
     def app_service(self) -> str:
         return naming.service_name(self.app.stack, "app")
 
 
-def stamp_versions(checkout: Checkout, mode: str) -> tuple[str | None, str | None]:
+def stamp_versions(checkout: Checkout, mode: DeployMode) -> tuple[str | None, str | None]:
     """(version, chaos-version) as abra stamps them: a release deploy carries its tag; a chaos
     deploy the newest release it is built on, and the head's chaos-version."""
-    newest = checkout.ancestor_releases[-1].tag if checkout.ancestor_releases else None
-    if mode == "release":
+    release = newest_release(checkout.ancestor_releases)
+    newest = release.tag if release else None
+    if mode == DeployMode.RELEASE:
         return (checkout.release_on_head.tag if checkout.release_on_head else newest), None
     return newest, naming.chaos_version(checkout.head_sha, checkout.dirty)
 
@@ -129,13 +141,13 @@ class Deployer:
         self,
         app: App,
         checkout: Checkout,
-        mode: str,
+        mode: DeployMode,
         admit: Admit | None = None,
         policy: DeployPolicy | None = None,
         pulled: dict[str, float] | None = None,
         view: RecipeView | None = None,
     ) -> Deployment:
-        """Deploy (or redeploy in place) `checkout` as `app`; wait for the swarm's verdict.
+        """Deploy (or redeploy in place) `checkout` as `app` in `mode`; wait for the swarm's verdict.
 
         `admit(bytes)` is called once the memory the stack declares is known, before anything
         is created, and returns what releases the admission when the deploy has settled.
@@ -143,7 +155,8 @@ class Deployer:
         `pulled` records each image pulled for it (image -> seconds), a failed deploy's too.
         `view` is the checkout's resolved view for `app` (run/view.py; built here when None)."""
         start = time.monotonic()
-        policy = policy or self.runner.host_policy.for_recipe(app.settings.allow, app.settings.memory_mb)
+        mode = DeployMode(mode)
+        policy = policy or recipe_policy(self.runner, app.settings)
         view = view or self.view(app, checkout, policy)
         if view.sample is None:
             raise RecipeError(f"recipe {app.recipe}: .env.sample: missing {view.files.where} (every recipe needs one)")
@@ -213,7 +226,7 @@ class Deployer:
         self,
         app: App,
         checkout: Checkout,
-        mode: str,
+        mode: DeployMode,
         merged: dict,
         view: RecipeView,
         start: float,
@@ -228,10 +241,11 @@ class Deployer:
         stamped = apply_endpoint_mode(compose.stamp(merged, app_labels, run_labels), self.endpoint)
         deploy_file = self._write_deploy_file(view, mode, stamped)
         deadline = convergence_deadline(app, merged)
-        convergence = self._stack_deploy(app, view, deploy_file, deadline)
+        before = self.swarm.snapshot(app.stack)
+        convergence = self._stack_deploy(app, view, deploy_file, deadline, before)
         took = time.monotonic() - start
         return Deployment(
-            app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe(), deadline
+            app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe(), deadline, before
         )
 
     def _ensure_networks(self, merged: dict, infrastructure: Sequence[str]) -> None:
@@ -247,21 +261,27 @@ class Deployer:
                 "(what a Co-op Cloud server has; never removed by teardown or the janitor)"
             )
 
-    def _write_deploy_file(self, view: RecipeView, mode: str, stamped: dict) -> Path:
+    def _write_deploy_file(self, view: RecipeView, mode: DeployMode, stamped: dict) -> Path:
         """In the view's directory: the config's recipe-relative paths mean the view's files."""
-        deploy_file = view.root / f".ccci-deploy-{mode}-{uuid.uuid4().hex[:6]}.yml"
+        deploy_file = view.root / f".ccci-deploy-{mode.value}-{uuid.uuid4().hex[:6]}.yml"
         deploy_file.write_text(yaml.safe_dump(compose.escape_dollars(stamped), sort_keys=False))
         return deploy_file
 
-    def _stack_deploy(self, app: App, view: RecipeView, deploy_file: Path, deadline: Deadline) -> Convergence:
-        before = {s["Spec"]["Name"]: s["Spec"]["TaskTemplate"] for s in self.swarm.services(app.stack)}
+    def _stack_deploy(
+        self,
+        app: App,
+        view: RecipeView,
+        deploy_file: Path,
+        deadline: Deadline,
+        before: Mapping[str, ServiceSnapshot],
+    ) -> Convergence:
         since = time.time()
         self.swarm.stack_deploy(app.stack, deploy_file, view.root)
         # Services whose task spec changed are being updated: their update must reach `completed`.
         changed = {
-            s["Spec"]["Name"]
+            s.name
             for s in self.swarm.services(app.stack)
-            if s["Spec"]["Name"] in before and s["Spec"]["TaskTemplate"] != before[s["Spec"]["Name"]]
+            if s.name in before and s.task_template != before[s.name].task_template
         }
         return self.swarm.wait_converged(
             app.stack,

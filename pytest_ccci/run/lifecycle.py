@@ -4,23 +4,28 @@ Fixtures hand out its parts and tiers assert on them. Everything is computed onc
 errors included (a source that could not be fetched is not fetched again for every tier), and
 `close()` undoes everything, whatever happened before. Taking the app lock and tearing down
 are critical sections: a SIGINT/SIGTERM landing in one takes effect when it ends.
+
+What it learns on the way goes into `facts`, a typed record (documents/facts.py's RecipeFacts)
+that each tier report carries to the controller's results.json.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from filelock import FileLock
 
+from pytest_ccci.documents import results as document
+from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.documents.history import last_green_release
 from pytest_ccci.errors import CcciError, InfraError, RecipeError, UsageError
 from pytest_ccci.model import routes
-from pytest_ccci.model.app import App
+from pytest_ccci.model.app import App, DeployMode
 from pytest_ccci.model.compose import memory_limits, resource_bounds
-from pytest_ccci.model.idempotence import ServiceSnapshot, replaced_tasks
+from pytest_ccci.model.idempotence import replaced_tasks
 from pytest_ccci.model.naming import service_name
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
@@ -76,21 +81,21 @@ class UpgradeRun:
     seeded: Seeded  # written on the base, to be found again on the head
 
 
-def backup_facts(archive: BackupArchive) -> dict[str, Any]:
+def backup_facts(archive: BackupArchive) -> document.Backup:
     """A backup as results.json names it: the file on disk, its manifest, what it holds."""
-    return {
-        "file": str(archive.file),
-        "manifest": str(archive.manifest_file),
-        "bytes": archive.size,
-        "paths": [f"{s}:{p}" for s, p in archive.paths],
-    }
+    return document.Backup(
+        file=str(archive.file),
+        manifest=str(archive.manifest_file),
+        bytes=archive.size,
+        paths=[f"{s}:{p}" for s, p in archive.paths],
+    )
 
 
 class RecipeLifecycle:
     def __init__(self, ctx: RunContext, name: str):
         self.ctx = ctx
         self.name = name
-        self.facts: dict[str, Any] = {"recipe": name}
+        self.facts = RecipeFacts()  # what results.json records of the recipe, as it is learnt
         self.settings: _Once[Settings] = _Once(self._load_settings)
         self.repo: _Once[RecipeRepo] = _Once(self._fetch)
         self.checkout: _Once[Checkout] = _Once(self._checkout)
@@ -105,10 +110,12 @@ class RecipeLifecycle:
     # -- recipe ------------------------------------------------------------------------------
 
     def _load_settings(self) -> Settings:
-        settings = load_settings(self.ctx.recipes_dir / self.name)
-        self.facts["settings"] = settings.shown()  # secret-shaped values masked
-        self._policy = self.ctx.runner.host_policy.for_recipe(settings.allow, settings.memory_mb)  # built once
-        self.facts["policy"] = self._policy.shown()
+        from pytest_ccci.run.deploy import recipe_policy
+
+        settings = load_settings(self.ctx.options.recipes_dir / self.name)
+        self.facts.settings = document.Settings.from_wire(settings.shown())  # secret-shaped values masked
+        self._policy = recipe_policy(self.ctx.options.runner, settings)  # built once: every deploy is handed it
+        self.facts.policy = document.Policy.from_wire(self._policy.shown())
         return settings
 
     def policy(self) -> DeployPolicy:
@@ -118,16 +125,17 @@ class RecipeLifecycle:
 
     def _fetch(self) -> RecipeRepo:
         settings = self.settings()
-        repo = RecipeRepo(self.name, resolve_source(settings), self.ctx.cache_dir)
+        repo = RecipeRepo(self.name, resolve_source(settings), self.ctx.mirrors_dir)
         repo.fetch()
         return repo
 
     def _checkout(self) -> Checkout:
         repo = self.repo()
-        sha = repo.resolve(self.ctx.ref)
-        checkout = repo.checkout(sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{sha[:8]}", self.ctx.ref)
-        self.facts.update(ref=self.ctx.ref or "default branch", head_sha=checkout.head_sha, dirty=checkout.dirty)
-        self.facts["head_release"] = checkout.release_on_head.tag if checkout.release_on_head else None
+        sha = repo.resolve(self.ctx.options.ref)
+        checkout = repo.checkout(sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{sha[:8]}", self.ctx.options.ref)
+        self.facts.ref = self.ctx.options.ref or "default branch"
+        self.facts.head_sha, self.facts.dirty = checkout.head_sha, checkout.dirty
+        self.facts.head_release = checkout.release_on_head.tag if checkout.release_on_head else None
         return checkout
 
     def view(self, checkout: Checkout) -> RecipeView:
@@ -138,7 +146,7 @@ class RecipeLifecycle:
             dest = self.ctx.run_dir / "views" / checkout.path.name
             self._views[key] = build_view(checkout, self.app(), dest, self.policy().infrastructure_networks)
             if checkout.path == self.checkout().path:
-                self.facts["compose_files"] = list(self._views[key].compose_files)
+                self.facts.compose_files = list(self._views[key].compose_files)
         return self._views[key]
 
     def base_checkout(self, base: Release) -> Checkout:
@@ -146,7 +154,9 @@ class RecipeLifecycle:
         return self.repo().checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)
 
     def app(self) -> App:
-        return App.for_checkout(self.settings(), self.checkout().head_sha, self.ctx.base_domain, self.ctx.run_id)
+        return App.for_checkout(
+            self.settings(), self.checkout().head_sha, self.ctx.options.base_domain, self.ctx.run_id
+        )
 
     def secret_values(self) -> list[str]:
         """Values of the settings' secret-shaped env and the source URL's password (once the
@@ -166,15 +176,15 @@ class RecipeLifecycle:
         if self._lock is None:
             app = self.app()
             path = app_lock_path(self.ctx.lock_dir, app.domain)
-            self.facts["domain"] = app.domain
+            self.facts.domain = app.domain
             # Once taken, the lock is ours with its holder file written and recorded here, or
             # an interrupt would leave it held, nameless, and never released by close(). While
             # it is still awaited (up to the lock timeout), a signal stops the wait at once.
             with signals_deferred(only_while=lambda: process_lock(path).is_locked):
                 self._lock = acquire(
-                    path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.lock_timeout, self.ctx.progress
+                    path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.options.lock_timeout, self.ctx.progress
                 )
-                self.facts["lock"] = {"acquired": time.time()}
+                self.facts.lock = document.Lock(acquired=time.time())
             # Holding the lock, anything still on this domain belongs to no live run (a killed
             # worker's, say): a deploy must start from nothing, not on top of it.
             left = self.ctx.backend.teardown(app)
@@ -185,7 +195,7 @@ class RecipeLifecycle:
 
     # -- deployments -------------------------------------------------------------------------
 
-    def _deploy(self, checkout: Checkout, mode: str, what: str = "deploy") -> Deployment:
+    def _deploy(self, checkout: Checkout, mode: DeployMode, what: str = "deploy") -> Deployment:
         self.torn_down = False
         self.hold_lock()
         app = self.app()
@@ -195,85 +205,81 @@ class RecipeLifecycle:
             # What compose declares, or the settings' estimate where it declares less (or nothing).
             slot = self.ctx.admission.admit(
                 self.ctx.run_id,
-                f"{app.stack} ({mode})",
+                f"{app.stack} ({mode.value})",
                 max(declared, estimate),
-                self.ctx.lock_timeout,
+                self.ctx.options.lock_timeout,
                 self.ctx.progress,
             )
             return lambda: release(slot)
 
         self._deployed.add(app.stack)
-        pulled = self.facts.setdefault("pulled", {})  # each pull as it completes, a failed deploy's too
         view = self.view(checkout)
+        # facts.pulled gets each pull as it completes, a failed deploy's too
         deployment = self.ctx.backend.deploy(
-            app, checkout, mode, admit=admit, policy=self.policy(), pulled=pulled, view=view
+            app, checkout, mode, admit=admit, policy=self.policy(), pulled=self.facts.pulled, view=view
         )
-        self.facts["endpoint_note"] = deployment.endpoint_note
-        self.facts["deploy_deadline"] = deployment.deadline.shown()
-        if self.policy().memory_limit_mib:  # the host bounds memory: what each service got, recorded
-            self.facts["policy"].setdefault("memory_limits", {}).update(memory_limits(deployment.config))
-        # pids, cpus and the stop grace as each service was deployed (the policy's bounds applied)
-        self.facts["policy"].setdefault("bounds", {}).update(resource_bounds(deployment.config))
-        self.facts.setdefault("durations", {})[f"{what}_{mode}_{checkout.head_sha[:8]}"] = round(
-            deployment.deploy_seconds, 2
-        )
+        self.facts.endpoint_note = deployment.endpoint_note
+        self.facts.deploy_deadline = document.DeployDeadline.from_wire(deployment.deadline.shown())
+        self._record_bounds(deployment)
+        self.facts.durations[f"{what}_{mode.value}_{checkout.head_sha[:8]}"] = round(deployment.deploy_seconds, 2)
         return deployment
 
+    def _record_bounds(self, deployment: Deployment) -> None:
+        """What each service got, beside the policy: pids, cpus and the stop grace as deployed (the
+        policy's bounds applied), and its memory limit where the host bounds memory."""
+        policy = self.facts.policy or document.Policy()
+        bounds = {name: document.ServiceBounds.from_wire(b) for name, b in resource_bounds(deployment.config).items()}
+        limits = policy.memory_limits
+        if self.policy().memory_limit_mib:
+            limits = {**(limits or {}), **memory_limits(deployment.config)}
+        self.facts.policy = replace(policy, memory_limits=limits, bounds={**(policy.bounds or {}), **bounds})
+
     def _install(self) -> Deployment:
-        deployment = self._deploy(self.checkout(), "chaos")
-        self.facts["install"] = {"converged": deployment.convergence.ok, "reason": deployment.convergence.reason}
-        return deployment
+        return self._deploy(self.checkout(), DeployMode.CHAOS)
 
     def route_problems(self, deployment: Deployment) -> list[str]:
         """Install's route check (model/routes.py) on the labels the swarm has on the probed
         service: [] when traefik would serve the app, or the recipe declares it is not behind it."""
         settings = deployment.app.settings
         if not settings.route.check:
-            self.facts["route"] = {"checked": False, "reason": settings.route.reason}
             return []
         service = settings.health.service
         labels = self.ctx.backend.swarm.service_labels(service_name(deployment.app.stack, service))
         answered = settings.health.probe_port(deployment.config)
         problems = routes.route_problems(labels, deployment.app.domain, answered)
         off_proxy = routes.proxy_problem(deployment.config, service, settings.route.network)
-        problems += [off_proxy] if off_proxy else []
-        self.facts["route"] = {"checked": True, "problems": problems}
-        return problems
+        return problems + ([off_proxy] if off_proxy else [])
 
     def redeploy(self, deployment: Deployment) -> tuple[Deployment, list[str]]:
         """The same head deployed again, as an operator re-running `abra app deploy` does:
         (the redeploy, one line per service whose tasks it replaced)."""
-        stack = deployment.app.stack
-        before = self._snapshot(stack)
         try:
             again = self._deploy(deployment.checkout, deployment.mode, what="redeploy")
         except RecipeError as exc:
             raise RecipeError(f"idempotence: redeploying the same head failed: {exc}") from None
-        replaced = replaced_tasks(before, self._snapshot(stack)) if again.convergence.ok else []
-        self.facts["idempotence"] = {"converged": again.convergence.ok, "replaced": replaced}
-        return again, replaced
-
-    def _snapshot(self, stack: str) -> dict[str, ServiceSnapshot]:
-        swarm = self.ctx.backend.swarm
-        return {
-            svc["Spec"]["Name"]: ServiceSnapshot(svc["Spec"], swarm.running_task_ids(svc["Spec"]["Name"]))
-            for svc in swarm.services(stack)
-        }
+        if not again.convergence.ok:
+            return again, []
+        # The stack as the redeploy found it, against what runs once it converged.
+        return again, replaced_tasks(again.before, self.ctx.backend.swarm.snapshot(deployment.app.stack))
 
     def teardown_deployments(self) -> None:
         """Remove every stack this lifecycle deployed (the lock stays held)."""
         if self._deployed:
             start = time.monotonic()
             self.leftovers = self.ctx.backend.teardown(self.app())
-            took = self.facts.setdefault("durations", {})
+            took = self.facts.durations
             took["teardown"] = round(took.get("teardown", 0.0) + time.monotonic() - start, 2)
             if not self.leftovers:
                 self._deployed.clear()
 
-    def upgrade_base(self) -> UpgradeBase:
+    def upgrade_base(self, tag: str | None = None) -> UpgradeBase:
+        """The release the upgrade starts from, recorded: release `tag` when --upgrade-from all
+        parametrized the tier with it, else the settings' choice (or why there is none)."""
+        if tag is not None:
+            return self._record_upgrade_base(self._upgrade_base_of_tag(tag), run=True)
         checkout = self.checkout()
         # A run-wide --upgrade-from last-green wins over the recipe's own upgrade_from.
-        override = LAST_GREEN if self.ctx.upgrade_from == LAST_GREEN else self.settings().upgrade_from
+        override = LAST_GREEN if self.ctx.options.upgrade_from == LAST_GREEN else self.settings().upgrade_from
         if override == LAST_GREEN:
             last_green, no_green = self._last_green()
             base = upgrade_base(
@@ -281,15 +287,27 @@ class RecipeLifecycle:
             )
         else:
             base = upgrade_base(checkout.head_sha, checkout.ancestor_releases, override, tags=checkout.tags)
-        self.facts["upgrade_base"] = {"version": base.release.tag if base.release else None, "how": base.how}
+        return self._record_upgrade_base(base)
+
+    def _upgrade_base_of_tag(self, tag: str) -> UpgradeBase:
+        release = next((r for r in self.upgrade_bases() if r.tag == tag), None)
+        if release is None:
+            raise RecipeError(f"recipe {self.name}: release {tag} is gone since collection")
+        return UpgradeBase(release, "--upgrade-from all")
+
+    def _record_upgrade_base(self, base: UpgradeBase, run: bool = False) -> UpgradeBase:
+        """The one place the upgrade base is recorded (`run`: one of --upgrade-from all's runs)."""
+        self.facts.upgrade_base = document.UpgradeBase(base.release.tag if base.release else None, base.how)
+        if run and base.release is not None:
+            self.facts.upgrade_runs.append(base.release.tag)
         return base
 
     def _last_green(self) -> tuple[str | None, str]:
         """(the recipe's last green release in the run's history, why there is none)."""
-        if self.ctx.history_dir is None:
+        if self.ctx.options.history_dir is None:
             return None, "no history to read: set --ccci-history or ini ccci_history_dir"
         try:
-            return last_green_release(self.ctx.history_dir, self.name), "the history has no green release"
+            return last_green_release(self.ctx.options.history_dir, self.name), "the history has no green release"
         except UsageError as exc:  # a history file that cannot be read: the runner's trouble
             raise InfraError(f"recipe {self.name}: upgrade_from last-green: {exc}") from None
 
@@ -309,27 +327,24 @@ class RecipeLifecycle:
         base_checkout = self.base_checkout(base)
         # Keyed by the base in results.json's deploy_durations: one upgrade per base (--upgrade-from
         # all) deploys the same head each time, as install did.
-        base_dep = self._deploy(base_checkout, "release", what=f"upgrade_from_{base.tag}")
+        base_dep = self._deploy(base_checkout, DeployMode.RELEASE, what=f"upgrade_from_{base.tag}")
         run = UpgradeRun(base, base_dep, None, Seeded(self.settings().seed.service))
         if not base_dep.convergence.ok:
             return run
         run.seeded = self.seed(base_dep)
-        run.head_deployment = self._deploy(head, "chaos", what=f"upgrade_from_{base.tag}")
+        run.head_deployment = self._deploy(head, DeployMode.CHAOS, what=f"upgrade_from_{base.tag}")
         return run
 
     # -- data proofs -------------------------------------------------------------------------
 
     def seed(self, deployment: Deployment) -> Seeded:
         """Known data to find again, the settings' way (proofs.py): by command, or marker files."""
-        seeded = proofs.seed(self.ctx.backend, deployment, self.settings().seed)
-        self.facts["seed_service"] = seeded.service
-        self.facts["seeded"] = seeded.described()
-        return seeded
+        return proofs.seed(self.ctx.backend, deployment, self.settings().seed)
 
     def backup(self, deployment: Deployment) -> BackupArchive:
         """A backup of the deployment, taken the way backupbot would (hooks included)."""
         archive = self.ctx.backend.backup(deployment, self.ctx.run_dir / "backups")
-        self.facts["backup"] = backup_facts(archive)
+        self.facts.backup = backup_facts(archive)
         return archive
 
     def restore(self, deployment: Deployment) -> RestoreRun:
@@ -338,7 +353,7 @@ class RecipeLifecycle:
         if not seeded.files and not seeded.marker:
             raise proofs.Unprovable(proofs.unprovable_reason(deployment, self.settings().seed))
         run = proofs.restore_after_damage(self.ctx.backend, deployment, seeded, self.ctx.run_dir / "backups")
-        self.facts["restore"] = backup_facts(run.archive) if run.archive else {}
+        self.facts.restore = backup_facts(run.archive) if run.archive else None
         return run
 
     def diagnostics(self) -> list[str]:
@@ -364,7 +379,7 @@ class RecipeLifecycle:
                 self.teardown_deployments()
             self.torn_down = True
         except BaseException:
-            self.facts["clean_teardown"] = False
+            self.facts.clean_teardown = False
             raise
         finally:
             # The lock goes even when teardown failed: the next holder (or the janitor) reaps
@@ -372,7 +387,8 @@ class RecipeLifecycle:
             if self._lock is not None:
                 release(self._lock)
                 self._lock = None
-                self.facts["lock"]["released"] = time.time()
-        self.facts["clean_teardown"] = not self.leftovers
+                if self.facts.lock is not None:
+                    self.facts.lock = replace(self.facts.lock, released=time.time())
+        self.facts.clean_teardown = not self.leftovers
         if self.leftovers:
-            self.facts["leftovers"] = self.leftovers
+            self.facts.leftovers = list(self.leftovers)

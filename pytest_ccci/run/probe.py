@@ -108,10 +108,9 @@ def diagnostics(swarm: Swarm, stack: str) -> list[str]:
     """The app service's image and update status, and its last log lines."""
     service = service_name(stack, "app")
     lines = []
-    svc = swarm.service(service)
-    if svc:
-        spec = svc["Spec"]
-        lines.append(f"service {spec['Name']}: image {spec['TaskTemplate']['ContainerSpec'].get('Image')}")
-        lines.append(f"update status: {svc.get('UpdateStatus')}")
+    view = swarm.service(service)
+    if view:
+        lines.append(f"service {view.name}: image {view.image}")
+        lines.append(f"update status: {view.update_status}")
     # An app's log lines are its own text: no escape sequence of theirs reaches a report.
     return [*lines, "last log lines:", inert(swarm.task_logs(service, lines=LOG_LINES))]

@@ -16,23 +16,17 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
+from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.documents.files import write_results
 from pytest_ccci.documents.results import (
     SCHEMA,
-    Backup,
-    DeployDeadline,
     LintWarning,
-    Lock,
-    Policy,
     RecipeResult,
     ResultsDocument,
     RungVerdict,
-    Settings,
     TierItem,
-    UpgradeBase,
-    Wire,
     rung_text,
 )
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
@@ -40,8 +34,6 @@ from pytest_ccci.model.secrets import Fingerprint, LeakScan, fingerprints
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIER_OF_TEST_FUNCTION, TIERS
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
-
-W = TypeVar("W", bound=Wire)
 
 
 @dataclass
@@ -58,7 +50,7 @@ class ItemVerdict:
 class RecipeRecord:
     name: str
     items: dict[str, ItemVerdict] = field(default_factory=dict)
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: RecipeFacts = field(default_factory=RecipeFacts)  # what its lifecycle recorded
     teardown_errors: list[str] = field(default_factory=list)
 
 
@@ -81,9 +73,10 @@ class Results:
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if not data:
             return
-        verdict = TierVerdict.from_wire(data)
+        verdict = TierVerdict.from_wire(data, RecipeFacts.from_wire)
         rec = self.records.setdefault(verdict.recipe, RecipeRecord(verdict.recipe))
-        rec.facts.update(verdict.facts)
+        if isinstance(verdict.facts, RecipeFacts):
+            rec.facts.update(verdict.facts)
         self._learn(verdict.fingerprints)
         # Scanned now, against every fingerprint known so far: a text can only hold a secret its
         # process knew when the report was made, and the report carries that process's fingerprints.
@@ -158,8 +151,7 @@ class Results:
         durations: dict[str, float] = {}
         for item in rec.items.values():
             durations[item.tier] = round(durations.get(item.tier, 0.0) + item.duration, 3)
-        clean = facts.get("clean_teardown")
-        lint = facts.get("lint") or {}
+        clean = facts.clean_teardown
         return RecipeResult(
             level=compute_level(rungs),
             why_not_higher=why_not_higher(rungs),
@@ -168,31 +160,32 @@ class Results:
                 item.nodeid: TierItem(item.tier, item.status.value if item.settled else "unver", item.reason)
                 for item in rec.items.values()
             },
-            ref=facts.get("ref"),
-            head_sha=facts.get("head_sha"),
-            head_release=facts.get("head_release"),
-            dirty=facts.get("dirty"),
-            domain=facts.get("domain"),
-            upgrade_base=_typed(UpgradeBase, facts.get("upgrade_base")),
-            stamps={k: v for k, v in facts.items() if k.endswith("stamp")},
-            lock=_typed(Lock, facts.get("lock")),
-            upgrade_runs=list(facts.get("upgrade_runs", [])),
-            backup=_typed(Backup, facts.get("backup")),
-            restore=_typed(Backup, facts.get("restore")),
-            settings=_typed(Settings, facts.get("settings")),
-            policy=_typed(Policy, facts.get("policy")),
-            warnings=[LintWarning.from_wire(w) for w in lint_warnings_of(facts)],
-            lint_mirrors=lint.get("mirrors"),
-            endpoint_note=facts.get("endpoint_note"),
-            deploy_deadline=_typed(DeployDeadline, facts.get("deploy_deadline")),
-            compose_files=facts.get("compose_files"),
-            pulled=dict(facts.get("pulled", {})),
+            ref=facts.ref,
+            head_sha=facts.head_sha,
+            head_release=facts.head_release,
+            dirty=facts.dirty,
+            domain=facts.domain,
+            upgrade_base=facts.upgrade_base,
+            stamps=facts.stamps(),
+            lock=facts.lock,
+            upgrade_runs=list(facts.upgrade_runs),
+            backup=facts.backup,
+            restore=facts.restore,
+            settings=facts.settings,
+            policy=facts.policy,
+            warnings=lint_warnings_of(facts),
+            lint_mirrors=facts.lint.mirrors if facts.lint else None,
+            endpoint_note=facts.endpoint_note,
+            deploy_deadline=facts.deploy_deadline,
+            compose_files=facts.compose_files,
+            pulled=dict(facts.pulled),
             durations=durations,
             wall_seconds=round(sum(item.duration for item in rec.items.values()), 3),
-            deploy_durations=dict(facts.get("durations", {})),
+            deploy_durations=dict(facts.durations),
             clean_teardown=(clean and not rec.teardown_errors) if clean is not None else None,
-            leftovers=list(facts.get("leftovers", [])),
+            leftovers=list(facts.leftovers),
             no_secret_leak=not self.leaked,
+            picture=facts.picture,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -215,13 +208,13 @@ class Results:
             rows.append(
                 [
                     name,
-                    (rec.facts.get("head_sha") or "-")[:8],
+                    (rec.facts.head_sha or "-")[:8],
                     f"L{compute_level(rungs)}",
                     *(rung_text(r.name, r.status.value, warnings) for r in rungs),
                 ]
             )
             if warnings:
-                listed = "; ".join(f"{w.get('id')} {w.get('description')}" for w in warnings)
+                listed = "; ".join(f"{w.id} {w.description}" for w in warnings)
                 reasons.append(f"  {name} lint: {len(warnings)} warning(s): {listed}")
             # One line per distinct reason: a source that could not be fetched fails every rung
             # with the same words, and is said once.
@@ -236,9 +229,9 @@ class Results:
         return lines + reasons
 
 
-def lint_warnings_of(facts: dict[str, Any]) -> list[dict[str, str]]:
-    """The lint warnings the lint fixture recorded (facts["lint"]["warnings"]), [] when none."""
-    return list((facts.get("lint") or {}).get("warnings") or [])
+def lint_warnings_of(facts: RecipeFacts) -> list[LintWarning]:
+    """The lint warnings the lint fixture recorded, [] when none."""
+    return list(facts.lint.warnings) if facts.lint else []
 
 
 def _report_text(report: Any) -> str:
@@ -249,9 +242,3 @@ def _report_text(report: Any) -> str:
 
 def _iso(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
-
-
-def _typed(cls: type[W], fact: Any) -> W | None:
-    """A fact the lifecycle recorded as a mapping, as its document class; None when not
-    recorded (an empty mapping included: the restore tier's when it made no backup)."""
-    return cls.from_wire(fact) if fact else None

@@ -1,9 +1,11 @@
 """`Swarm`: the one handle the rest of pytest-ccci holds on the engine, and `connect()` to get it.
 
 A thin facade over the swarm modules (stack CLI, inventory, waiter, execution, archives,
-teardown). Every method is an engine boundary: whatever docker-py or requests raise leaves it
-as an InfraError, so no caller needs docker's exception classes. The UsageError of a missing
-daemon or CLI and the RecipeError of a recipe the engine rejects pass through unchanged.
+teardown). Services come out as small typed views (inventory.ServiceView, and a stack's
+snapshot of them), never as the engine's JSON. Every method is an engine boundary: whatever
+docker-py or requests raise leaves it as an InfraError, so no caller needs docker's exception
+classes. The UsageError of a missing daemon or CLI and the RecipeError of a recipe the engine
+rejects pass through unchanged.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from typing import Any
 import docker
 from docker.models.containers import Container
 
+from pytest_ccci.model.app import EXEC_TIMEOUT_SECONDS
+from pytest_ccci.model.idempotence import ServiceSnapshot
 from pytest_ccci.swarm import archives, execution, helper, images, inventory, networks, teardown, waiter
 from pytest_ccci.swarm import stack as stack_cli
 from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, engine_boundary, manager_client, reachable
 from pytest_ccci.swarm.convergence import Convergence, ServiceState
 from pytest_ccci.swarm.events import EventFeed
-from pytest_ccci.swarm.execution import DEFAULT_TIMEOUT_SECONDS
+from pytest_ccci.swarm.inventory import ServiceView
 from pytest_ccci.swarm.waiter import REMOVAL_TIMEOUT_SECONDS
 
 
@@ -64,12 +68,17 @@ class Swarm:
         return inventory.ensure_secret(self.api, name, value, labels)
 
     @engine_boundary
-    def services(self, stack: str) -> list[dict[str, Any]]:
-        return inventory.services(self.api, stack)
+    def services(self, stack: str) -> list[ServiceView]:
+        return inventory.service_views(self.api, stack)
 
     @engine_boundary
-    def service(self, name: str) -> dict[str, Any] | None:
-        return inventory.service(self.api, name)
+    def service(self, name: str) -> ServiceView | None:
+        return inventory.service_view(self.api, name)
+
+    @engine_boundary
+    def snapshot(self, stack: str) -> dict[str, ServiceSnapshot]:
+        """Each service of the stack by name, with the tasks swarm wants running (idempotence)."""
+        return inventory.snapshot(self.api, stack)
 
     @engine_boundary
     def service_labels(self, name: str) -> dict[str, str]:
@@ -120,7 +129,7 @@ class Swarm:
     # -- exec and archives -----------------------------------------------------------------------
 
     @engine_boundary
-    def exec(self, service: str, cmd: list[str] | str, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> tuple[int, str]:
+    def exec(self, service: str, cmd: list[str] | str, timeout: float = EXEC_TIMEOUT_SECONDS) -> tuple[int, str]:
         """Run a command inside the service's running task; (exit code, combined output).
         A command ended by its bound, or hung past it, is exit 124 (execution.py)."""
         return execution.execute(self.api, inventory.running_container(self.client, service), cmd, timeout)
@@ -153,7 +162,7 @@ class Swarm:
 
     @engine_boundary
     def run_beside(
-        self, service: str, cmd: list[str], labels: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT_SECONDS
+        self, service: str, cmd: list[str], labels: Mapping[str, str], timeout: float = EXEC_TIMEOUT_SECONDS
     ) -> tuple[int, str]:
         """Run `cmd` in a helper container sharing the network namespace of the service's running
         task (helper.py); (exit code, output), 124 when its bound ended it."""

@@ -1,6 +1,10 @@
 """What is on the swarm: a stack's services and their state, a service's running container, its
 healthcheck output and logs, and the secrets a deploy creates.
 
+Above the swarm layer a service is a `ServiceView` (name, task template, labels, image, update
+status) and a stack's state before a deploy a snapshot of them with their running tasks
+(model/idempotence.py's ServiceSnapshot): nothing outside swarm/ indexes the engine's JSON.
+
 Reads for messages (health log, task logs) answer "" when the engine cannot tell; everything
 else lets the engine's errors through, for the facade's boundary to turn into InfraError.
 """
@@ -8,6 +12,7 @@ else lets the engine's errors through, for the facade's boundary to turn into In
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import docker
@@ -15,6 +20,7 @@ import docker.errors
 from docker.models.containers import Container
 
 from pytest_ccci.errors import RecipeError
+from pytest_ccci.model.idempotence import ServiceSnapshot, task_template
 from pytest_ccci.model.text import one_line
 from pytest_ccci.swarm.convergence import LOG_TAIL_LINES, ServiceState, oom_text, read_service_state, task_memory_limit
 from pytest_ccci.swarm.stack import STACK_LABEL
@@ -27,9 +33,51 @@ TASK_NAME_LABEL = "com.docker.swarm.task.name"
 TASK_ID_LABEL = "com.docker.swarm.task.id"
 
 
+@dataclass(frozen=True)
+class ServiceView:
+    """A service as the engine describes it now, in the terms pytest-ccci reads."""
+
+    name: str
+    spec: Mapping[str, Any] = field(repr=False)  # the engine's whole Spec: the idempotence diff reads it
+    update_status: Mapping[str, Any] | None = None  # the engine's UpdateStatus (None: never updated)
+
+    @classmethod
+    def of(cls, svc: Mapping[str, Any]) -> ServiceView:
+        return cls(svc["Spec"]["Name"], svc["Spec"], svc.get("UpdateStatus"))
+
+    @property
+    def task_template(self) -> Mapping[str, Any]:
+        return task_template(self.spec)
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(self.spec.get("Labels") or {})
+
+    @property
+    def image(self) -> str | None:
+        return (self.task_template.get("ContainerSpec") or {}).get("Image")
+
+    @property
+    def update_state(self) -> str | None:
+        """The update's state (`updating`, `completed`, `rollback_completed`...), None if none."""
+        return (self.update_status or {}).get("State")
+
+
 def services(api: docker.APIClient, stack: str) -> list[dict[str, Any]]:
-    """The services of a stack (any state)."""
+    """The services of a stack (any state), as the engine lists them."""
     return list(api.services(filters={"label": f"{STACK_LABEL}={stack}"}))
+
+
+def service_views(api: docker.APIClient, stack: str) -> list[ServiceView]:
+    """The services of a stack (any state)."""
+    return [ServiceView.of(svc) for svc in services(api, stack)]
+
+
+def snapshot(api: docker.APIClient, stack: str) -> dict[str, ServiceSnapshot]:
+    """Each service of the stack, by name: its spec and the tasks swarm wants running."""
+    return {
+        view.name: ServiceSnapshot(view.spec, running_task_ids(api, view.name)) for view in service_views(api, stack)
+    }
 
 
 def stack_containers(api: docker.APIClient, stack: str) -> list[dict[str, Any]]:
@@ -45,9 +93,15 @@ def service(api: docker.APIClient, name: str) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def service_labels(api: docker.APIClient, name: str) -> dict[str, str]:
+def service_view(api: docker.APIClient, name: str) -> ServiceView | None:
+    """The service of exactly that name, or None."""
     svc = service(api, name)
-    return dict(svc["Spec"].get("Labels") or {}) if svc else {}
+    return ServiceView.of(svc) if svc else None
+
+
+def service_labels(api: docker.APIClient, name: str) -> dict[str, str]:
+    view = service_view(api, name)
+    return view.labels if view else {}
 
 
 def service_state(api: docker.APIClient, svc: Mapping[str, Any], since: float) -> ServiceState:

@@ -9,6 +9,12 @@ are never removed here.
 Teardown is judged by what is really left, never by a wait: a task container still there
 `STOP_PATIENCE_SECONDS` after its service was removed (a task that ignores SIGTERM under a long
 stop_grace_period) is force-removed, and said so; whatever survives is returned, named.
+
+How each service's tasks ended is read from the engine's events while they stop: a task
+container's first `kill` event carries its stop signal, its `die` event its exit code; the time
+between them, the exit code and the service's stop_grace_period make a stop record
+(model/stops.py), each service's worst task handed to `stopped` once the stack is gone. A task
+already stopped before teardown (crashed, or scaled to 0) has no record.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from pytest_ccci.model import stops
 from pytest_ccci.swarm import inventory
 from pytest_ccci.swarm.events import EventFeed
 from pytest_ccci.swarm.stack import STACK_LABEL
@@ -32,6 +39,13 @@ Obj = dict[str, Any]
 STOP_PATIENCE_SECONDS = 20.0
 # (kind, list them, remove one, the key remove takes): the labelled kinds besides services.
 Kind = tuple[str, Callable[[], list[Obj]], Callable[[str], Any], str]
+# How long the `die` events of containers already gone may trail behind (the feed's reader
+# thread): past it (the engine restarted and the stream ended, say), those tasks have no record.
+DIE_EVENT_LAG_SECONDS = 5.0
+# Swarm's labels on a task's container (inventory.py names the service's and task's).
+TASK_ID_LABEL = inventory.TASK_ID_LABEL
+SERVICE_NAME_LABEL = inventory.SERVICE_NAME_LABEL
+Stopped = Callable[[dict[str, stops.StopRecord]], None]
 
 
 def remove(
@@ -40,22 +54,25 @@ def remove(
     label_filter: str,
     timeout: float = REMOVAL_TIMEOUT_SECONDS,
     say: Callable[[str], None] | None = None,
+    stopped: Stopped | None = None,
 ) -> list[str]:
     """Remove a stack and everything labelled `label_filter`; return what is still left (named).
-    A task container that outlives its service's removal is force-removed, each said to `say`."""
-    removed = []
-    for svc in inventory.services(api, stack):
-        try:
-            api.remove_service(svc["ID"])
-            removed.append(svc["ID"])
-        except docker.errors.NotFound:
-            pass
+    A task container that outlives its service's removal is force-removed, each said to `say`;
+    how each service's running tasks ended goes to `stopped` ({service: record}, the compose
+    service's name as key)."""
     deadline = time.monotonic() + timeout
-    gone = wait_gone(api, stack, min(timeout, STOP_PATIENCE_SECONDS), removed)
-    if not gone:
-        for line in _force_remove_containers(api, stack):
-            (say or (lambda _line: None))(line)
-        gone = wait_gone(api, stack, max(0.0, deadline - time.monotonic()), removed)
+    with EventFeed(api, time.time(), kinds=("container",)) as stop_feed:
+        running = _running_tasks(api, stack)
+        graces = {svc["Spec"]["Name"]: _grace_seconds(svc) for svc in inventory.services(api, stack)}
+        removed = _remove_services(api, stack)
+        gone = wait_gone(api, stack, min(timeout, STOP_PATIENCE_SECONDS), removed)
+        if not gone:
+            for line in _force_remove_containers(api, stack):
+                (say or (lambda _line: None))(line)
+            gone = wait_gone(api, stack, max(0.0, deadline - time.monotonic()), removed)
+        if stopped is not None:
+            lag = min(deadline, time.monotonic() + DIE_EVENT_LAG_SECONDS)
+            stopped(task_stops(_stop_events(stop_feed, running, lag), stack, graces))
     # Swarm lets go of a removed service's networks, configs and secrets a moment after its
     # containers are gone ("in use" until then): retry until nothing is left or time is up.
     with EventFeed(api, time.time(), kinds=("service", "container", "network")) as feed:
@@ -70,6 +87,77 @@ def remove(
     if not gone:  # a wait that timed out is never clean, even when nothing is listed any more
         left += [f"tasks of {stack} (their removal did not finish within {timeout:.0f}s)"]
     return left
+
+
+def _remove_services(api: docker.APIClient, stack: str) -> list[str]:
+    """Remove the stack's services; the ids of those removed."""
+    removed = []
+    for svc in inventory.services(api, stack):
+        try:
+            api.remove_service(svc["ID"])
+            removed.append(svc["ID"])
+        except docker.errors.NotFound:
+            pass
+    return removed
+
+
+def _running_tasks(api: docker.APIClient, stack: str) -> set[str]:
+    """The task ids of the stack's running containers: those whose stop teardown measures."""
+    running = api.containers(filters={"label": f"{STACK_LABEL}={stack}", "status": "running"})
+    return {(c.get("Labels") or {}).get(TASK_ID_LABEL, "") for c in running} - {""}
+
+
+def _grace_seconds(svc: Obj) -> float:
+    """The service's stop_grace_period (swarm's default when it sets none)."""
+    spec = (svc["Spec"].get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    grace_ns = spec.get("StopGracePeriod")
+    return grace_ns / 1e9 if grace_ns is not None else stops.DEFAULT_GRACE_SECONDS
+
+
+def _stop_events(feed: EventFeed, running: set[str], deadline: float) -> list[Obj]:
+    """The feed's events until every running task's `die` came (the containers are gone, so
+    their `die` was sent: the reader may still be a moment behind) or time is up."""
+    events: list[Obj] = []
+    while True:
+        events += feed.drain()
+        died = {_attributes(e).get(TASK_ID_LABEL) for e in events if e.get("Action") == "die"}
+        if running <= died or time.monotonic() >= deadline:
+            return events
+        feed.wait(max(0.0, deadline - time.monotonic()))
+
+
+def task_stops(events: Iterable[Obj], stack: str, graces: dict[str, float]) -> dict[str, stops.StopRecord]:
+    """Each service's worst task stop, from container events: a task's first `kill` (its stop
+    signal, and when it was sent) and its `die` (exit code, when). A `die` with no `kill` before
+    it was no stop of teardown's (the task exited on its own): it has no record."""
+    first: dict[str, tuple[int, int]] = {}  # task id: (time in ns, signal) of its first event
+    by_service: dict[str, list[stops.StopRecord]] = {}
+    for event in events:
+        attrs = _attributes(event)
+        task, service = attrs.get(TASK_ID_LABEL), attrs.get(SERVICE_NAME_LABEL, "")
+        if not task or attrs.get(STACK_LABEL) != stack:
+            continue
+        when = int(event.get("timeNano") or 0)
+        if event.get("Action") == "kill":
+            first.setdefault(task, (when, _int(attrs.get("signal"), stops.SIGTERM)))
+        elif event.get("Action") == "die" and task in first:
+            asked, signal = first.pop(task)
+            record = stops.classify(
+                _int(attrs.get("exitCode"), -1), (when - asked) / 1e9, graces.get(service, 0.0), signal
+            )
+            by_service.setdefault(service.removeprefix(f"{stack}_"), []).append(record)
+    return {name: stops.worst(*records) for name, records in by_service.items()}
+
+
+def _attributes(event: Obj) -> dict[str, str]:
+    return (event.get("Actor") or {}).get("Attributes") or {}
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default
 
 
 def _force_remove_containers(api: docker.APIClient, stack: str) -> list[str]:

@@ -92,26 +92,28 @@ def has_task(swarm, service: str) -> bool:
     return any(
         t["Status"].get("State") in ("starting", "running")
         and (t["Status"].get("ContainerStatus") or {}).get("ContainerID")
-        for t in swarm.api.tasks(filters={"service": svc["ID"]})
+        for t in swarm.api.tasks(filters={"service": service})
     )
 
 
 def reap_now(tmp: Path) -> list[str]:
     """What the next run's janitor does at its session start, done right here."""
-    from pytest_ccci.run.context import RunContext
+    from pytest_ccci.run.context import RunContext, RunOptions
     from pytest_ccci.run.janitor import reap
     from pytest_ccci.swarm.facade import connect
 
     runtime = RunContext(
-        recipes_dir=tmp,
-        ref=None,
-        base_domain="ccci.test",
-        cache_dir=tmp / "janitor-cache",
-        lock_dir=LOCK_DIR,
+        options=RunOptions(
+            recipes_dir=tmp,
+            ref=None,
+            base_domain="ccci.test",
+            cache_dir=tmp / "janitor-cache",
+            lock_dir=LOCK_DIR,
+            lock_timeout=10,
+            max_deploys=2,
+        ),
         make_run_dir=lambda: tmp / "janitor-run",
         run_id="fault-test-janitor",
-        lock_timeout=10,
-        max_deploys=2,
         progress=lambda _m: None,
         connect=connect,
     )

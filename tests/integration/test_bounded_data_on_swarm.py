@@ -15,6 +15,7 @@ import tracemalloc
 import pytest
 
 from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.model.app import DeployMode
 from pytest_ccci.model.naming import service_name
 from pytest_ccci.run import data
 from pytest_ccci.swarm import execution
@@ -45,7 +46,7 @@ def peak_bytes_while(run) -> int:
 
 def test_backups_and_hook_output_stay_within_the_runners_bounds(direct_hello, tmp_path, monkeypatch):
     backend, app = direct_hello.backend, direct_hello.app
-    deployed = backend.deploy(app, direct_hello.head, "release")
+    deployed = backend.deploy(app, direct_hello.head, DeployMode.RELEASE)
     assert deployed.convergence.ok, deployed.convergence
     tasks, service = backend.tasks, service_name(app.stack, "app")
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from pytest_ccci.model.app import DeployMode
 from pytest_ccci.swarm.convergence import docker_timestamp
 from pytest_ccci.swarm.execution import HUNG_GRACE_SECONDS, KILL_GRACE_SECONDS
 from pytest_ccci.swarm.facade import Swarm
@@ -22,13 +23,15 @@ TEST_LABEL = "ccci.engine-test"
 def test_back_to_back_redeploys_wait_for_their_own_update(direct_hello, swarm):
     """A redeploy right after another update completed must not take that `completed` for its own."""
     backend, app = direct_hello.backend, direct_hello.app
-    assert backend.deploy(app, direct_hello.base, "release").convergence.ok
-    first = backend.deploy(app, direct_hello.head, "chaos")
+    assert backend.deploy(app, direct_hello.base, DeployMode.RELEASE).convergence.ok
+    first = backend.deploy(app, direct_hello.head, DeployMode.CHAOS)
     assert first.convergence.ok, first.convergence.reason
     started = time.time()
-    second = backend.deploy(app, direct_hello.base, "release")  # within a second of the first `completed`
+    second = backend.deploy(app, direct_hello.base, DeployMode.RELEASE)  # within a second of the first `completed`
     assert second.convergence.ok, second.convergence.reason
-    status = swarm.service(second.app_service)["UpdateStatus"]
+    view = swarm.service(second.app_service)
+    status = view.update_status if view else None
+    assert status is not None
     assert status["State"] == "completed"
     assert docker_timestamp(status["StartedAt"]) >= started, "returned on an update that started before this deploy"
     assert "completed" in second.convergence.update_states.get(second.app_service, [])

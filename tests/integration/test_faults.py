@@ -75,8 +75,7 @@ def test_signal_during_upgrade_redeploy_leaves_upgrade_unverified_and_nothing_be
         svc = swarm.service(f"{stack}_app")
         if not svc:
             return False
-        labels = svc["Spec"].get("Labels") or {}
-        return labels.get(chaos_label) == "true" or (svc.get("UpdateStatus") or {}).get("State") == "updating"
+        return svc.labels.get(chaos_label) == "true" or svc.update_state == "updating"
 
     run = Background(lab, "--recipe", "fupg", "--tiers", "upgrade")
     try:

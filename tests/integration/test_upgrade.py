@@ -9,6 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_ccci.documents.facts import RecipeFacts
+from pytest_ccci.model.app import DeployMode
 from pytest_ccci.plugin import test_tiers as tiers
 
 
@@ -57,11 +59,11 @@ def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(direct_hello):
     """Reproduction 3: HC1 keeps its teeth. The base commit is what the swarm runs; the head is
     what is expected: the install assertions must fail, on HC1, with both stamps named."""
     head, base = direct_hello.head, direct_hello.base
-    deployed = direct_hello.backend.deploy(direct_hello.app, base, "chaos")  # the base commit, in chaos mode
+    deployed = direct_hello.backend.deploy(direct_hello.app, base, DeployMode.CHAOS)  # the base commit, in chaos mode
     assert deployed.convergence.ok, deployed.convergence.reason
     deployed.checkout, deployed.expected_chaos = head, head.head_sha[:8]  # ...but the head is expected
     with pytest.raises(AssertionError) as failed:
-        tiers.test_install(deployed, direct_hello.backend, SimpleNamespace(facts={}))
+        tiers.test_install(deployed, direct_hello.backend, SimpleNamespace(facts=RecipeFacts()))
     message = str(failed.value)
     assert message.startswith("HC1:"), message
     assert base.head_sha[:8] in message and head.head_sha[:8] in message

@@ -13,9 +13,10 @@ import pytest
 from ccci_testkit import RELEASE, collected_ids, load_json, make_repo
 
 from pytest_ccci.documents.history import load, record
-from pytest_ccci.documents.results import SCHEMA, ResultsDocument
+from pytest_ccci.documents.results import SCHEMA, ResultsDocument, UpgradeBase
+from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.versions import LAST_GREEN
-from pytest_ccci.run.context import RunContext
+from pytest_ccci.run.context import RunContext, RunOptions
 from pytest_ccci.run.lifecycle import RecipeLifecycle
 
 RECIPES = ("a", "b", "c", "d", "e")
@@ -196,19 +197,21 @@ def lifecycle_for(tmp_path: Path, upgrade_from: str, history_dir: Path | None, s
     folder.mkdir(parents=True)
     (folder / "ccci.yml").write_text(f"source: {tmp_path / 'src'}\n{settings}")
     ctx = RunContext(
-        recipes_dir=tmp_path / "recipes",
-        ref=None,
-        base_domain="ccci.test",
-        cache_dir=tmp_path / "cache",
-        lock_dir=tmp_path / "locks",
+        options=RunOptions(
+            recipes_dir=tmp_path / "recipes",
+            ref=None,
+            base_domain="ccci.test",
+            cache_dir=tmp_path / "cache",
+            lock_dir=tmp_path / "locks",
+            lock_timeout=5,
+            max_deploys=1,
+            history_dir=history_dir,
+            upgrade_from=upgrade_from,
+        ),
         make_run_dir=lambda: tmp_path / "run",
         run_id="t",
-        lock_timeout=5,
-        max_deploys=1,
         progress=lambda _msg: None,
         connect=lambda: pytest.fail("no swarm wanted"),
-        history_dir=history_dir,
-        upgrade_from=upgrade_from,
     )
     return RecipeLifecycle(ctx, "app")
 
@@ -238,10 +241,18 @@ def test_last_green_falls_back_with_a_note_when_the_history_has_none(tmp_path):
     lifecycle = lifecycle_for(tmp_path, "last-green", tmp_path / "empty-history")
     base = lifecycle.upgrade_base()
     assert base.release is not None and base.release.tag == "1.1.0+1"
-    assert lifecycle.facts["upgrade_base"] == {
-        "version": "1.1.0+1",
-        "how": "newest older release (the history has no green release)",
-    }
+    how = "newest older release (the history has no green release)"
+    assert lifecycle.facts.upgrade_base == UpgradeBase("1.1.0+1", how)
+
+
+def test_a_base_of_upgrade_from_all_is_recorded_with_its_run(tmp_path):
+    lifecycle = lifecycle_for(tmp_path, "all", None)
+    base = lifecycle.upgrade_base("1.0.0+1")
+    assert base.release is not None and base.release.tag == "1.0.0+1"
+    assert lifecycle.facts.upgrade_base == UpgradeBase("1.0.0+1", "--upgrade-from all")
+    assert lifecycle.facts.upgrade_runs == ["1.0.0+1"]
+    with pytest.raises(RecipeError, match="release 9.9.9 is gone since collection"):
+        lifecycle.upgrade_base("9.9.9")
 
 
 def test_last_green_in_settings_without_a_history_says_so(tmp_path):

@@ -35,12 +35,12 @@ WARNING = {"id": "R002", "description": "healthcheck enabled for all services", 
 
 
 def lifecycle_facts(**more):
-    """Facts shaped as run/lifecycle.py and the tier fixtures record them."""
+    """What run/lifecycle.py and the tier fixtures record (documents/facts.py's RecipeFacts),
+    in the wire form a report carries it in."""
     policy = DeployPolicy(memory_limit_mib=512).shown()
     policy["memory_limits"] = {"app": 512}
     policy["bounds"] = resource_bounds({"services": {"app": {"deploy": {"resources": {"limits": {"pids": 100}}}}}})
     return {
-        "recipe": "app",
         "settings": SETTINGS,
         "policy": policy,
         "ref": "default branch",
@@ -148,7 +148,8 @@ def test_the_typed_document_keeps_every_key_results_json_had():
 
 
 def test_a_restore_without_a_backup_is_recorded_as_none():
-    assert one_run(facts=lifecycle_facts(restore={})).as_dict()["recipes"]["app"]["restore"] is None
+    # The lifecycle records no restore backup as None (run/lifecycle.py restore()).
+    assert one_run(facts=lifecycle_facts(restore=None)).as_dict()["recipes"]["app"]["restore"] is None
 
 
 def test_reading_back_what_was_written_gives_the_same_document(tmp_path):

@@ -279,6 +279,9 @@ class PullingSwarm:
     def services(self, stack):
         return []
 
+    def snapshot(self, stack):
+        return {}
+
     def stack_deploy(self, stack, compose_file, cwd):
         pass
 

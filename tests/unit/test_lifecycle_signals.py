@@ -20,7 +20,7 @@ import pytest
 
 from pytest_ccci.model.app import App
 from pytest_ccci.model.settings import parse_settings
-from pytest_ccci.run.context import RunContext
+from pytest_ccci.run.context import RunContext, RunOptions
 from pytest_ccci.run.lifecycle import RecipeLifecycle
 from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, read_holder, release
 
@@ -56,15 +56,17 @@ def sigterm_interrupts() -> Iterator[None]:
 def _lifecycle(tmp_path: Path, lock_timeout: float = 10) -> tuple[RecipeLifecycle, RecordingBackend, Path]:
     backend = RecordingBackend()
     ctx = RunContext(
-        recipes_dir=tmp_path / "recipes",
-        ref=None,
-        base_domain="ccci.test",
-        cache_dir=tmp_path / "cache",
-        lock_dir=tmp_path / "locks",
+        options=RunOptions(
+            recipes_dir=tmp_path / "recipes",
+            ref=None,
+            base_domain="ccci.test",
+            cache_dir=tmp_path / "cache",
+            lock_dir=tmp_path / "locks",
+            lock_timeout=lock_timeout,
+            max_deploys=1,
+        ),
         make_run_dir=lambda: tmp_path / "run",
         run_id="signal-test",
-        lock_timeout=lock_timeout,
-        max_deploys=1,
         progress=lambda message: None,
         connect=lambda: None,  # type: ignore[arg-type,return-value]
     )
@@ -96,7 +98,7 @@ def test_sigterm_right_after_the_lock_is_taken_waits_for_its_holder_file(tmp_pat
     assert seen["holder when signalled"] is None  # the signal did land inside the critical section
     holder = read_holder(path)
     assert holder is not None and holder.run_id == "signal-test", "the holder file was not written"
-    assert lifecycle._lock is file_lock and "acquired" in lifecycle.facts["lock"], "the lock was not recorded"
+    assert lifecycle._lock is file_lock and lifecycle.facts.lock.acquired is not None, "the lock was not recorded"
     assert backend.events == [], "the interrupt must come right after the section, not after the domain sweep"
     lifecycle.close()  # a recorded lock is released, holder file and all
     assert not file_lock.is_locked and read_holder(path) is None
@@ -113,7 +115,7 @@ def test_sigterm_during_teardown_lets_it_finish_and_release_the_lock(tmp_path, s
         lifecycle.close()
 
     assert backend.events == ["teardown started", "teardown finished"]
-    assert lifecycle.facts["clean_teardown"] is True and "released" in lifecycle.facts["lock"]
+    assert lifecycle.facts.clean_teardown is True and lifecycle.facts.lock.released is not None
     assert lifecycle._lock is None and not process_lock(path).is_locked and read_holder(path) is None
 
 

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.model.secrets import Fingerprint
 from pytest_ccci.model.tiers import RUNGS, TIERS
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict, classify_skip
@@ -41,7 +42,9 @@ def report(
     ships it from a worker (plain data)."""
     if outcome is None:
         outcome = {"pass": "passed", "fail": "failed", "skip": "skipped", "unver": "skipped"}[status]
-    verdict = TierVerdict(recipe, tier, Status(status), reason, facts or {}, tuple(fingerprints))
+    # The lifecycle's record as the plugin attaches it, given here in its wire form (the keys of results.json)
+    recorded = RecipeFacts.from_wire(facts) if facts else None
+    verdict = TierVerdict(recipe, tier, Status(status), reason, recorded, tuple(fingerprints))
     return SimpleNamespace(
         nodeid=nid or nodeid(recipe, tier),
         when=when,
@@ -155,7 +158,7 @@ def test_not_applicable_backup_restore_skipped_ladder_continues():
 
 def test_a_skip_not_declared_na_holds_the_ladder_below_its_rung():
     # The verdict the plugin makes of pytest's skip report (the mapping itself: test_skip_mapping.py).
-    status, reason = classify_skip("Skipped: needs an SMTP server")
+    status, reason = classify_skip("Skipped: needs an SMTP server", not_applicable=False)
     res = Results(["hello"], TIERS, "r")
     for tier in ("lint", "install", "upgrade", "backup", "restore"):
         run_item(res, "hello", tier)

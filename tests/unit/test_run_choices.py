@@ -10,7 +10,7 @@ import pytest
 from pytest_ccci.model.backupbot import Hooks, ServiceBackup
 from pytest_ccci.model.settings import Seed
 from pytest_ccci.model.versions import releases
-from pytest_ccci.run.context import RunContext
+from pytest_ccci.run.context import RunContext, RunOptions
 from pytest_ccci.run.deploy import stamp_versions
 from pytest_ccci.run.lifecycle import RecipeLifecycle
 from pytest_ccci.run.proofs import seed_target
@@ -72,15 +72,17 @@ def test_no_diagnostics_without_a_swarm_connection(tmp_path):
         raise AssertionError("diagnostics must not connect to the swarm")
 
     ctx = RunContext(
-        recipes_dir=tmp_path,
-        ref=None,
-        base_domain="ccci.test",
-        cache_dir=tmp_path / "cache",
-        lock_dir=tmp_path / "locks",
+        options=RunOptions(
+            recipes_dir=tmp_path,
+            ref=None,
+            base_domain="ccci.test",
+            cache_dir=tmp_path / "cache",
+            lock_dir=tmp_path / "locks",
+            lock_timeout=1,
+            max_deploys=1,
+        ),
         make_run_dir=lambda: tmp_path / "run",
         run_id="run",
-        lock_timeout=1,
-        max_deploys=1,
         progress=lambda message: None,
         connect=connect,
     )

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
+from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.errors import InfraError, RecipeError, UsageError
 from pytest_ccci.model.secrets import fingerprints
 from pytest_ccci.model.text import LINE_LIMIT
@@ -114,11 +115,12 @@ def test_a_verdict_survives_the_trip_to_the_controller() -> None:
         "functional",
         Status.FAIL,
         "ConnectionError: refused",
-        facts={"head_sha": "0" * 40, "durations": {"install": 1.5}},
+        facts=RecipeFacts(head_sha="0" * 40, durations={"install": 1.5}, install_stamp={}),
         fingerprints=tuple(fingerprints(["s3cret-value-of-32-characters-xx"])),
     )
     wire = json.loads(json.dumps(verdict.to_wire()))  # what xdist ships is plain data
-    assert TierVerdict.from_wire(wire) == verdict
+    assert TierVerdict.from_wire(wire, RecipeFacts.from_wire) == verdict
+    assert TierVerdict.from_wire(wire).facts is None, "a payload nobody asked to read stays unread"
 
 
 # -- when the engine is asked about ---------------------------------------------------------
