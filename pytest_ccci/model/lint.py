@@ -29,7 +29,7 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.compose import service_images, service_labels, swarm_name
 from pytest_ccci.model.naming import MAX_SECRET_NAME_LENGTH
 from pytest_ccci.model.policy import Allowance, Finding, explain, not_permitted
-from pytest_ccci.model.view import OVERLAY_NAME, OVERLAY_SHOWN, RecipeView
+from pytest_ccci.model.view import ABRA_SH_EXPORT, OVERLAY_NAME, OVERLAY_SHOWN, RecipeView
 
 # Which abra rule set R001-R016 mirror: recorded in results.json beside the warnings.
 ABRA_RULES = "abra pkg/lint/recipe.go R001-R016 (as publicly known, without its source: see each rule)"
@@ -198,7 +198,6 @@ _VERSION_LIKE_TAG = re.compile(r"v?\d+(\.\d+)*([+\-].*)?")
 # A config version the compose file needs from the env: `${X_VERSION}` or `$X_VERSION`; one with a
 # default (`${X_VERSION:-v6}`) deploys without abra.sh, as abra would.
 _VERSION_VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*_VERSION)\}|([A-Za-z_][A-Za-z0-9_]*_VERSION)\b)")
-_ABRA_SH_EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
 # "* **Category**: Apps" (abra's template) or "| **Category** | Apps |"; [ \t] so a blank value never eats the next line
 _README_FIELD = re.compile(
     r"^[ \t]*(?:[*-]|\|)[ \t]*\*\*([^*]+)\*\*[ \t]*[:|][ \t]*(.*?)[ \t]*\|?[ \t]*$", re.MULTILINE
@@ -554,7 +553,8 @@ def _r020_config_versions(view: RecipeView) -> Outcome:
     if not needed:
         return PASS, "no versioned config names without a default"
     try:
-        exported = set(_ABRA_SH_EXPORT.findall(view.files.text("abra.sh")))
+        text = view.files.text("abra.sh")
+        exported = {m.group(1) for line in text.splitlines() if (m := ABRA_SH_EXPORT.match(line))}
     except RecipeError as exc:
         return FAIL, f"{exc}; it must export {', '.join(needed)}"
     missing = [f"abra.sh does not export {var} (config {cfg})" for var, cfg in needed.items() if var not in exported]

@@ -17,6 +17,7 @@ Pure: reads the view's files, nothing else.
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ from typing import Any
 import yaml
 
 from pytest_ccci.errors import RecipeError
-from pytest_ccci.model.envfile import EnvSample
+from pytest_ccci.model.envfile import MAX_TREE_DEPTH, EnvSample
 from pytest_ccci.model.policy import Finding
 from pytest_ccci.model.versions import TagInfo
 
@@ -39,6 +40,8 @@ MAX_YAML_NODES = 100_000
 # (relative paths in it then mean what they mean in the recipe's own files).
 OVERLAY_NAME = ".ccci-enrollment-overlay.yml"
 OVERLAY_SHOWN = "compose.ccci.yml (the enrollment's)"
+# abra reads config versions from abra.sh's `export NAME=value` lines (lint's R020 reads the same).
+ABRA_SH_EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=")
 
 
 @dataclass(frozen=True)
@@ -60,20 +63,22 @@ class ViewFiles:
             raise RecipeError(f"{name}: outside the recipe checkout: refused, not read")
         why = self.refusal(rel)
         if why:
-            raise RecipeError(f"{why}: refused, not read")
+            raise RecipeError(f"{rel}: {why}: refused, not read")
         path = self.root / rel
         if not path.is_file():
             raise RecipeError(f"{rel}: missing {self.where}")
         return path
 
     def refusal(self, rel: str) -> str | None:
-        """Why the safe copy refused `rel` or a folder above it ("conf: a symlink out of the
-        checkout"), None when it did not."""
+        """Why the safe copy refused `rel` ("a symlink out of the checkout"), or a folder above it
+        ("in conf, a symlink out of the checkout"); None when it did not."""
+        if rel in self.refused:
+            return self.refused[rel]
         parts = rel.split("/")
-        for end in range(len(parts), 0, -1):
+        for end in range(len(parts) - 1, 0, -1):
             above = "/".join(parts[:end])
             if above in self.refused:
-                return f"{above}: {self.refused[above]}"
+                return f"in {above}, {self.refused[above]}"
         return None
 
     def exists(self, name: str) -> bool:
@@ -92,12 +97,11 @@ class ViewFiles:
         except UnicodeDecodeError as exc:
             raise RecipeError(f"{relative_name(name)}: not UTF-8 text (byte {exc.start})") from None
 
-    def shown(self, path: str) -> str:
-        """`path` as a message shows it: recipe-relative when it is in the view."""
+    def relative_text(self, text: str) -> str:
+        """`text` (a tool's message) with the view's directory made recipe-relative: no verdict
+        names the run's temporary path."""
         root = str(self.root)
-        if path == root:
-            return "."
-        return path[len(root) + 1 :] if path.startswith(root + "/") else path
+        return text.replace(root + "/", "").replace(root, ".")
 
 
 def relative_name(name: str) -> str | None:
@@ -109,8 +113,8 @@ def relative_name(name: str) -> str | None:
 
 
 def load_yaml(text: str, origin: str) -> Any:
-    """YAML as safe_load reads it, with a bound on what aliases expand to; RecipeError naming
-    `origin` and the line for invalid YAML."""
+    """YAML as safe_load reads it, with bounds on what aliases expand to and on nesting
+    (MAX_YAML_NODES, MAX_TREE_DEPTH); RecipeError naming `origin` and the line for invalid YAML."""
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -118,12 +122,16 @@ def load_yaml(text: str, origin: str) -> Any:
         where = f"{origin}:{mark.line + 1}" if mark else origin
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise RecipeError(f"{where}: invalid YAML: {problem}") from None
-    nodes = expanded_size(doc, MAX_YAML_NODES)
+    except RecursionError:  # PyYAML's composer recurses per level: ~500 `[` (1 kB) exhaust it
+        raise RecipeError(f"{origin}: nested too deeply: refused") from None
+    nodes, depth = expanded_shape(doc, MAX_YAML_NODES)
     if nodes > MAX_YAML_NODES:
         raise RecipeError(
             f"{origin}: its YAML aliases expand to over {MAX_YAML_NODES:,} nodes (an alias bomb?): "
             "refused, not expanded"
         )
+    if depth > MAX_TREE_DEPTH:  # every reader of a compose document walks it recursively
+        raise RecipeError(f"{origin}: nested too deeply (over {MAX_TREE_DEPTH} levels): refused")
     if _holds_bytes(doc):
         # A `!!binary` path is bytes to a check written for strings, and a path to docker's CLI.
         raise RecipeError(f"{origin}: holds a !!binary value: refused (compose files are text)")
@@ -144,28 +152,28 @@ def _holds_bytes(doc: Any) -> bool:
     return False
 
 
-def expanded_size(doc: Any, bound: int) -> int:
-    """How many nodes `doc` holds once its aliases (shared objects) are expanded, counted once per
-    shared object (linear time) and stopping past `bound`."""
-    sizes: dict[int, int] = {}
-
-    def size(obj: Any) -> int:
+def expanded_shape(doc: Any, bound: int) -> tuple[int, int]:
+    """(nodes, depth): how many nodes `doc` holds once its aliases (shared objects) are expanded,
+    at most `bound` + 1, and how many levels of mappings and lists it nests. Each shared object
+    is walked once (linear time), without recursion; a cycle (a recursive alias) is over both."""
+    shapes: dict[int, tuple[int, int]] = {}  # id -> (nodes, depth); (over, over) while in progress
+    over = (bound + 1, bound + 1)
+    stack: list[tuple[Any, bool]] = [(doc, False)]
+    while stack:
+        obj, children_done = stack.pop()
         if not isinstance(obj, (dict, list)):
-            return 1
-        known = sizes.get(id(obj))
-        if known is not None:
-            return known
-        sizes[id(obj)] = bound + 1  # a cycle (a recursive alias) is over any bound
-        children = obj.values() if isinstance(obj, dict) else obj
-        total = 1
-        for child in children:
-            total += size(child)
-            if total > bound:
-                break
-        sizes[id(obj)] = total
-        return total
-
-    return size(doc)
+            continue
+        children = [c for c in (obj.values() if isinstance(obj, dict) else obj) if isinstance(c, (dict, list))]
+        if children_done:
+            scalars = len(obj) - len(children)
+            nodes = 1 + scalars + sum(shapes[id(c)][0] for c in children)
+            depth = 1 + max((shapes[id(c)][1] for c in children), default=0)
+            shapes[id(obj)] = (min(nodes, bound + 1), depth)
+        elif id(obj) not in shapes:
+            shapes[id(obj)] = over
+            stack.append((obj, True))
+            stack.extend((child, False) for child in children)
+    return shapes.get(id(doc), (1, 0))
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pytest_ccci.run.data import BackupArchive, TaskData
 from pytest_ccci.run.deploy import Admit, Deployer, Deployment
 from pytest_ccci.run.repo import Checkout
 from pytest_ccci.swarm.facade import Swarm
+from pytest_ccci.swarm.teardown import Stopped
 
 
 class SwarmBackend:
@@ -54,8 +55,8 @@ class SwarmBackend:
     def read_stamp(self, deployment: Deployment) -> dict[str, str]:
         return self.deployer.read_stamp(deployment)
 
-    def teardown(self, app: App) -> list[str]:
-        return self.deployer.teardown(app)
+    def teardown(self, app: App, stopped: Stopped | None = None) -> list[str]:
+        return self.deployer.teardown(app, stopped)
 
     # -- looking at the app (probe.py) -------------------------------------------------------
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from pytest_ccci.errors import InfraError, RecipeError
+from pytest_ccci.errors import CcciError, InfraError, RecipeError
 from pytest_ccci.model import abra, compose, naming
 from pytest_ccci.model.app import App, DeployMode
 from pytest_ccci.model.endpoints import EndpointMode, apply_endpoint_mode
@@ -41,6 +41,7 @@ from pytest_ccci.run.view import build_view
 if TYPE_CHECKING:  # annotations only: a Deployment can be imported without docker-py
     from pytest_ccci.swarm.convergence import Convergence
     from pytest_ccci.swarm.facade import Swarm
+    from pytest_ccci.swarm.teardown import Stopped
 
 # What a deploy calls once the memory the stack declares is known; it returns what ends the
 # admission (see DeployAdmission).
@@ -177,7 +178,7 @@ class Deployer:
     def view(self, app: App, checkout: Checkout, policy: DeployPolicy) -> RecipeView:
         """The checkout's resolved view for `app`, in a directory of its own under the run's."""
         folder = f"{app.stack}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}"
-        return build_view(checkout, app, self.run_dir / "views" / folder, policy.infrastructure_networks)
+        return build_view(checkout, app, self.run_dir / "views" / folder, policy)
 
     def _pull_missing(self, app: App, merged: dict, pulled: dict[str, float]) -> float:
         """Pull the images the engine lacks, each recorded in `pulled` (image -> seconds) as it
@@ -276,7 +277,10 @@ class Deployer:
         before: Mapping[str, ServiceSnapshot],
     ) -> Convergence:
         since = time.time()
-        self.swarm.stack_deploy(app.stack, deploy_file, view.root)
+        try:
+            self.swarm.stack_deploy(app.stack, deploy_file, view.root)
+        except CcciError as exc:  # docker resolves the view's files by their run path: say them recipe-relative
+            raise type(exc)(view.files.relative_text(str(exc))) from None
         # Services whose task spec changed are being updated: their update must reach `completed`.
         changed = {
             s.name
@@ -307,6 +311,7 @@ class Deployer:
         labels = self.swarm.service_labels(deployment.app_service)
         return {k[len(prefix) :]: v for k, v in labels.items() if k.startswith(prefix)}
 
-    def teardown(self, app: App) -> list[str]:
-        """Remove everything of the app; return what could not be removed."""
-        return self.swarm.remove(app.stack, app.label_filter, say=self.progress)
+    def teardown(self, app: App, stopped: Stopped | None = None) -> list[str]:
+        """Remove everything of the app; return what could not be removed. How each service's
+        tasks ended goes to `stopped` ({service: StopRecord})."""
+        return self.swarm.remove(app.stack, app.label_filter, say=self.progress, stopped=stopped)

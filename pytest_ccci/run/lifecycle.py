@@ -22,7 +22,7 @@ from pytest_ccci.documents import results as document
 from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.documents.history import last_green_release
 from pytest_ccci.errors import CcciError, InfraError, RecipeError, UsageError
-from pytest_ccci.model import routes
+from pytest_ccci.model import routes, stops
 from pytest_ccci.model.app import App, DeployMode
 from pytest_ccci.model.compose import memory_limits, resource_bounds
 from pytest_ccci.model.idempotence import replaced_tasks
@@ -103,6 +103,7 @@ class RecipeLifecycle:
         self._lock: FileLock | None = None
         self._deployed: set[str] = set()  # stacks with something of ours on them
         self.leftovers: list[str] = []
+        self.stops: dict[str, stops.StopRecord] = {}  # each service's worst stop over the teardowns
         self.torn_down = False
         self._policy = DeployPolicy()  # the recipe's, set with its settings
         self._views: dict[str, RecipeView] = {}  # by checkout directory: the head's, each base's
@@ -144,7 +145,7 @@ class RecipeLifecycle:
         key = str(checkout.path)
         if key not in self._views:
             dest = self.ctx.run_dir / "views" / checkout.path.name
-            self._views[key] = build_view(checkout, self.app(), dest, self.policy().infrastructure_networks)
+            self._views[key] = build_view(checkout, self.app(), dest, self.policy())
             if checkout.path == self.checkout().path:
                 self.facts.compose_files = list(self._views[key].compose_files)
         return self._views[key]
@@ -152,6 +153,11 @@ class RecipeLifecycle:
     def base_checkout(self, base: Release) -> Checkout:
         """A private checkout of the upgrade base release (one per base, like the head's)."""
         return self.repo().checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)
+
+    def reread_view(self, checkout: Checkout) -> RecipeView:
+        """The checkout resolved again, in a directory of its own (the first view stays as it is)."""
+        dest = self.ctx.run_dir / "views" / f"{checkout.path.name}-reread"
+        return build_view(checkout, self.app(), dest, self.policy())
 
     def app(self) -> App:
         return App.for_checkout(
@@ -195,7 +201,9 @@ class RecipeLifecycle:
 
     # -- deployments -------------------------------------------------------------------------
 
-    def _deploy(self, checkout: Checkout, mode: DeployMode, what: str = "deploy") -> Deployment:
+    def _deploy(self, checkout: Checkout, mode: DeployMode, what: str = "deploy", reread: bool = False) -> Deployment:
+        """Deploy `checkout` from its view; `reread`: from a view built afresh, as an operator's
+        second `abra app deploy` reads the recipe (and any file an allowance lets it read) again."""
         self.torn_down = False
         self.hold_lock()
         app = self.app()
@@ -213,7 +221,7 @@ class RecipeLifecycle:
             return lambda: release(slot)
 
         self._deployed.add(app.stack)
-        view = self.view(checkout)
+        view = self.reread_view(checkout) if reread else self.view(checkout)
         # facts.pulled gets each pull as it completes, a failed deploy's too
         deployment = self.ctx.backend.deploy(
             app, checkout, mode, admit=admit, policy=self.policy(), pulled=self.facts.pulled, view=view
@@ -250,11 +258,27 @@ class RecipeLifecycle:
         off_proxy = routes.proxy_problem(deployment.config, service, settings.route.network)
         return problems + ([off_proxy] if off_proxy else [])
 
+    def picture(self, deployment: Deployment) -> None:
+        """Install's picture of the app's front page, kept as run_dir/pictures/<stack>.png and
+        recorded (facts.picture, absolute). A picture that cannot be taken is said, never a verdict."""
+        app, health = deployment.app, deployment.app.settings.health
+        dest = self.ctx.run_dir / "pictures" / f"{app.stack}.png"
+        port = health.probe_port(deployment.config)
+        try:
+            png = self.ctx.backend.swarm.picture(
+                app.stack, health.service, app.domain, port, "/", dest, self.ctx.progress
+            )
+        except InfraError as exc:
+            self.ctx.progress(f"no picture of {app.domain}: {exc}")
+            return
+        if png is not None:
+            self.facts.picture = str(png.absolute())
+
     def redeploy(self, deployment: Deployment) -> tuple[Deployment, list[str]]:
         """The same head deployed again, as an operator re-running `abra app deploy` does:
         (the redeploy, one line per service whose tasks it replaced)."""
         try:
-            again = self._deploy(deployment.checkout, deployment.mode, what="redeploy")
+            again = self._deploy(deployment.checkout, deployment.mode, what="redeploy", reread=True)
         except RecipeError as exc:
             raise RecipeError(f"idempotence: redeploying the same head failed: {exc}") from None
         if not again.convergence.ok:
@@ -263,14 +287,19 @@ class RecipeLifecycle:
         return again, replaced_tasks(again.before, self.ctx.backend.swarm.snapshot(deployment.app.stack))
 
     def teardown_deployments(self) -> None:
-        """Remove every stack this lifecycle deployed (the lock stays held)."""
+        """Remove every stack this lifecycle deployed (the lock stays held), recording how each
+        service's tasks ended (install's, then the upgrade's: each service's worst kept)."""
         if self._deployed:
             start = time.monotonic()
-            self.leftovers = self.ctx.backend.teardown(self.app())
+            self.leftovers = self.ctx.backend.teardown(self.app(), stopped=self._record_stops)
             took = self.facts.durations
             took["teardown"] = round(took.get("teardown", 0.0) + time.monotonic() - start, 2)
             if not self.leftovers:
                 self._deployed.clear()
+
+    def _record_stops(self, measured: dict[str, stops.StopRecord]) -> None:
+        self.stops = stops.merge(self.stops, measured)
+        self.facts.stops = {name: document.Stop.from_wire(r.to_json()) for name, r in self.stops.items()}
 
     def upgrade_base(self, tag: str | None = None) -> UpgradeBase:
         """The release the upgrade starts from, recorded: release `tag` when --upgrade-from all

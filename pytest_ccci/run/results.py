@@ -12,6 +12,7 @@ the plugin: `watch_for`). Only whether a secret was found is kept, never the tex
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,12 +29,16 @@ from pytest_ccci.documents.results import (
     RungVerdict,
     TierItem,
     rung_text,
+    warnings_of_rung,
 )
+from pytest_ccci.model import stops
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
 from pytest_ccci.model.secrets import Fingerprint, LeakScan, fingerprints
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIER_OF_TEST_FUNCTION, TIERS
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, Status, TierVerdict
+
+STOP_WARNING_RUNG = "install"  # a service that ignores its stop signal slows every rolling update
 
 
 @dataclass
@@ -132,8 +137,9 @@ class Results:
                 by_tier[item.tier].append(TierResult(Status.UNVER, "interrupted" if self.interrupted else "no verdict"))
         return rungs_from_tiers(by_tier, {t: self.not_run_reason(t) for t in TIERS})
 
-    def document(self) -> ResultsDocument:
-        """The results.json document. Rescans nothing: each text was scanned when it came in."""
+    def document(self, folder: Path | None = None) -> ResultsDocument:
+        """The results.json document (to be written in `folder`: its pictures named relative to
+        it; else absolute). Rescans nothing: each text was scanned when it came in."""
         return ResultsDocument(
             schema=SCHEMA,
             run_id=self.run_id,
@@ -141,11 +147,12 @@ class Results:
             finished=_iso(time.time()),
             interrupted=self.interrupted,
             shard=self.shard,
-            recipes={name: self.recipe_result(rec) for name, rec in sorted(self.records.items())},
+            recipes={name: self.recipe_result(rec, folder) for name, rec in sorted(self.records.items())},
         )
 
-    def recipe_result(self, rec: RecipeRecord) -> RecipeResult:
-        """One recipe's results: its verdicts, and what its lifecycle recorded (`facts`)."""
+    def recipe_result(self, rec: RecipeRecord, folder: Path | None = None) -> RecipeResult:
+        """One recipe's results: its verdicts, and what its lifecycle recorded (`facts`); its
+        picture relative to `folder` (where results.json goes) when given."""
         rungs = self.rungs(rec)
         facts = rec.facts
         durations: dict[str, float] = {}
@@ -173,7 +180,7 @@ class Results:
             restore=facts.restore,
             settings=facts.settings,
             policy=facts.policy,
-            warnings=lint_warnings_of(facts),
+            warnings=warnings_of(facts),
             lint_mirrors=facts.lint.mirrors if facts.lint else None,
             endpoint_note=facts.endpoint_note,
             deploy_deadline=facts.deploy_deadline,
@@ -184,8 +191,9 @@ class Results:
             deploy_durations=dict(facts.durations),
             clean_teardown=(clean and not rec.teardown_errors) if clean is not None else None,
             leftovers=list(facts.leftovers),
+            stops=dict(facts.stops),
             no_secret_leak=not self.leaked,
-            picture=facts.picture,
+            picture=_relative(facts.picture, folder),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -194,7 +202,7 @@ class Results:
 
     def write_json(self, path: Path) -> None:
         """Atomically: a reader never sees half a file, and a crash leaves the old one."""
-        write_results(path, self.document())
+        write_results(path, self.document(path.parent))
 
     # -- terminal ----------------------------------------------------------------------------
 
@@ -204,7 +212,7 @@ class Results:
         reasons = []
         for name, rec in sorted(self.records.items()):
             rungs = self.rungs(rec)
-            warnings = lint_warnings_of(rec.facts)
+            warnings = warnings_of(rec.facts)
             rows.append(
                 [
                     name,
@@ -213,9 +221,11 @@ class Results:
                     *(rung_text(r.name, r.status.value, warnings) for r in rungs),
                 ]
             )
-            if warnings:
-                listed = "; ".join(f"{w.id} {w.description}" for w in warnings)
-                reasons.append(f"  {name} lint: {len(warnings)} warning(s): {listed}")
+            for rung in RUNGS:
+                mine = warnings_of_rung(rung, warnings)
+                if mine:
+                    listed = "; ".join(f"{w.id} {w.description}" for w in mine)
+                    reasons.append(f"  {name} {rung}: {len(mine)} warning(s): {listed}")
             # One line per distinct reason: a source that could not be fetched fails every rung
             # with the same words, and is said once.
             grouped: dict[tuple[str, str], list[str]] = {}
@@ -232,6 +242,27 @@ class Results:
 def lint_warnings_of(facts: RecipeFacts) -> list[LintWarning]:
     """The lint warnings the lint fixture recorded, [] when none."""
     return list(facts.lint.warnings) if facts.lint else []
+
+
+def stop_warnings_of(facts: RecipeFacts) -> list[LintWarning]:
+    """The install rung's warnings: each service teardown had to kill (model/stops.py)."""
+    records = {name: stops.StopRecord.from_json(stop.to_wire()) for name, stop in facts.stops.items()}
+    return [LintWarning.from_wire({**w, "rung": STOP_WARNING_RUNG}) for w in stops.stop_warnings(records)]
+
+
+def warnings_of(facts: RecipeFacts) -> list[LintWarning]:
+    """Every warning of the recipe, each shown beside its rung: lint's, then install's."""
+    return lint_warnings_of(facts) + stop_warnings_of(facts)
+
+
+def _relative(picture: str | None, folder: Path | None) -> str | None:
+    """A picture's path relative to `folder` (results.json's), when given and possible."""
+    if picture is None or folder is None:
+        return picture
+    try:
+        return Path(os.path.relpath(picture, folder.absolute())).as_posix()
+    except ValueError:  # another drive (Windows): it stays absolute
+        return picture
 
 
 def _report_text(report: Any) -> str:

@@ -24,7 +24,7 @@ import os
 import posixpath
 import shutil
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -35,22 +35,32 @@ from pytest_ccci.errors import RecipeError
 from pytest_ccci.model import abra, compose
 from pytest_ccci.model.app import App
 from pytest_ccci.model.envfile import EnvSample, compose_file_names, interpolate_tree, parse_env_sample
-from pytest_ccci.model.policy import INFRASTRUCTURE_NETWORKS, Finding, findings
-from pytest_ccci.model.view import OVERLAY_NAME, OVERLAY_SHOWN, RecipeView, ViewFiles, load_yaml, relative_name
+from pytest_ccci.model.policy import DeployPolicy, Finding, findings, not_permitted
+from pytest_ccci.model.view import (
+    ABRA_SH_EXPORT,
+    OVERLAY_NAME,
+    OVERLAY_SHOWN,
+    RecipeView,
+    ViewFiles,
+    load_yaml,
+    relative_name,
+)
 from pytest_ccci.run.repo import Checkout
 
+# A checkout file may not take the name the enrollment's overlay gets in the view.
+RESERVED = f"named {OVERLAY_NAME}, which the runner reserves for the enrollment's overlay"
 # One file of a recipe checkout copied into the view (configs, scripts, fixtures): recipes hold
 # kilobytes; an app repository that is its own recipe may hold more, but nothing a deploy reads.
 MAX_FILE_BYTES = 8 << 20
 MAX_VIEW_BYTES = 64 << 20
 
 
-def build_view(
-    checkout: Checkout, app: App, dest: Path, infrastructure_networks: Sequence[str] = INFRASTRUCTURE_NETWORKS
-) -> RecipeView:
+def build_view(checkout: Checkout, app: App, dest: Path, policy: DeployPolicy | None = None) -> RecipeView:
     """The recipe at `checkout`, resolved for `app`'s enrollment, its files copied into `dest`
-    (made afresh). `infrastructure_networks` are the external networks the runner provides (the
-    policy's, from the ini). RecipeError, one line naming the file, for what cannot be read."""
+    (made afresh). `policy` (the recipe's: its allowances, the runner's infrastructure networks;
+    none allowed when None) decides whether a file outside the checkout may be read at all.
+    RecipeError, one line naming the file, for what cannot be read."""
+    policy = policy or DeployPolicy()
     refused = safe_copy(checkout.path, dest)
     files = ViewFiles(dest, f"at {checkout.head_sha[:8]}", refused)
     sample = _sample(files)
@@ -69,17 +79,18 @@ def build_view(
         config=None,
         tags=tuple(checkout.tags),
     )
-    if found:  # a COMPOSE_FILE entry the policy refuses: nothing of it is read
+    if found:  # a COMPOSE_FILE entry out of the checkout: never read, allowed or not (the view holds none)
         why = "the deploy policy refused its COMPOSE_FILE before reading: " + "; ".join(f.describe() for f in found)
         return replace(view, findings=found, problem=why)
     raw_files, found = _prepare_compose_files(files, names, env, app)
     shown = tuple(OVERLAY_SHOWN if n == OVERLAY_NAME else n for n in raw_files)
     view = replace(view, compose_files=shown, raw_files=raw_files)
-    if found:
+    if not_permitted(found, policy.allowances):  # an allowed one (an operator's fixture) docker may read
         why = "the deploy policy refused an env_file before docker read it: " + "; ".join(f.describe() for f in found)
         return replace(view, findings=found, problem=why)
     config = _merged(files, list(raw_files), app, env)
-    return replace(view, config=config, findings=tuple(findings(config, dest, app.stack, infrastructure_networks)))
+    found = (*found, *findings(config, dest, app.stack, policy.infrastructure_networks))
+    return replace(view, config=config, findings=tuple(dict.fromkeys(found)))
 
 
 # --- 1. the safe copy --------------------------------------------------------------------------
@@ -99,9 +110,11 @@ def safe_copy(checkout: Path, dest: Path) -> dict[str, str]:
         for name in [*names, *(d for d in dirs if os.path.islink(os.path.join(folder, d)))]:
             source = os.path.join(folder, name)
             rel = os.path.relpath(source, root)
-            why = _unreadable(source, root)
+            why = RESERVED if os.path.basename(rel) == OVERLAY_NAME else _unreadable(source, root)
             if why is None and os.stat(source).st_size > min(MAX_FILE_BYTES, budget):
-                why = f"over {min(MAX_FILE_BYTES, budget) >> 20} MiB"
+                why = (
+                    f"over {MAX_FILE_BYTES >> 20} MiB" if budget >= MAX_FILE_BYTES else "past the view's 64 MiB in all"
+                )
             if why:
                 refused[rel] = why
                 continue
@@ -117,6 +130,8 @@ def _unreadable(path: str, root: str) -> str | None:
     real = os.path.realpath(path)
     if not (real.startswith(root + os.sep)):
         return "a symlink out of the checkout"
+    if real.startswith(os.path.join(root, ".git") + os.sep):  # git's own files name the runner's cache
+        return "a symlink into the checkout's .git"
     try:
         mode = os.stat(real).st_mode
     except OSError:
@@ -159,8 +174,7 @@ def abra_sh_exports(files: ViewFiles) -> dict[str, str]:
     """`export NAME=value` lines of abra.sh: abra reads config versions from there."""
     if not files.exists("abra.sh") and "abra.sh" not in files.refused:
         return {}
-    lines = [ln.strip() for ln in files.text("abra.sh").splitlines() if ln.strip().startswith("export ")]
-    exports = [ln for ln in lines if "=" in ln.split()[1]]
+    exports = [ln.strip() for ln in files.text("abra.sh").splitlines() if ABRA_SH_EXPORT.match(ln)]
     return parse_env_sample("\n".join(exports), origin="abra.sh").values()
 
 
@@ -172,7 +186,7 @@ def _compose_names(files: ViewFiles, env: Mapping[str, str]) -> tuple[list[str],
     names, found = [], []
     for name in compose_file_names(env):
         rel = relative_name(name)
-        why = "outside the checkout" if rel is None else files.refused.get(rel)
+        why = "outside the checkout" if rel is None else files.refusal(rel)
         if why:
             found.append(Finding(None, "COMPOSE_FILE", f"{name} ({why})", "outside-file", name))
         else:
@@ -239,7 +253,7 @@ def _merged(files: ViewFiles, names: list[str], app: App, env: Mapping[str, str]
     try:
         config = stack.stack_config([files.root / n for n in names], files.root)
     except RecipeError as exc:
-        said = str(exc).replace(str(files.root) + "/", "").replace(str(files.root), ".")
+        said = files.relative_text(str(exc))
         raise RecipeError(f"recipe {app.recipe}: docker rejected its compose files ({shown}): {said}") from None
     config = relative_paths(config, str(files.root))
     return abra.expose_all_env(abra.environment_from_env(config, env), env)

@@ -74,7 +74,9 @@ def test_good_recipe_lint_passes_and_results_json(project):
     assert rec["ref"] == "default branch"
     assert rec["head_sha"] == project.head("a")
     assert rec["dirty"] is False
-    assert rec["domain"] is None and rec["upgrade_base"] is None
+    assert rec["domain"] is None
+    # Lint compares the head with its upgrade base (R022-R027), so the base is recorded, or why none.
+    assert rec["upgrade_base"]["version"] is None and rec["upgrade_base"]["how"].startswith("no older release")
     assert rec["stamps"] == {} and rec["deploy_durations"] == {}
     assert set(rec["durations"]) == {"lint"} and rec["durations"]["lint"] >= 0
     assert rec["clean_teardown"] is True

@@ -160,7 +160,7 @@ def test_an_env_file_linked_out_of_the_checkout_is_a_finding_before_docker_reads
     view = build_view(checkout, app_of(), tmp_path / "views" / "r")  # type: ignore[arg-type]
     assert view.config is None and real_cli == []  # docker's CLI never ran
     assert [(f.service, f.key, f.value, f.kind) for f in view.findings] == [
-        ("app", "env_file", "./escape.env (escape.env: a symlink out of the checkout)", "outside-file")
+        ("app", "env_file", "./escape.env (a symlink out of the checkout)", "outside-file")
     ]
     assert Path("/etc/hostname").read_text().strip() not in view.findings[0].describe()
 

@@ -19,6 +19,7 @@ import pytest
 
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.app import App
+from pytest_ccci.model.policy import DeployPolicy, not_permitted
 from pytest_ccci.model.settings import parse_settings
 from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run import view as run_view
@@ -159,7 +160,9 @@ def test_a_directory_linked_out_is_refused_and_absent_from_the_view(recipe):
     assert view.files.refused == {"conf": "a symlink out of the checkout"}
     assert not (view.root / "conf").exists()
     # Named by the folder the safe copy refused, not as a file that happens to be missing.
-    with pytest.raises(RecipeError, match="^conf: a symlink out of the checkout: refused, not read$") as caught:
+    with pytest.raises(
+        RecipeError, match="^conf/host-secret.env: in conf, a symlink out of the checkout: refused, not read$"
+    ) as caught:
         view.files.text("conf/host-secret.env")
     assert CANARY not in str(caught.value)
     assert_clean(view)
@@ -342,3 +345,39 @@ def test_the_app_env_is_abras_order(recipe):
     view = recipe.build({"C": "enrollment"})
     assert (view.env["A"], view.env["B"], view.env["C"]) == ("sample", "abra", "enrollment")
     assert (view.env["TYPE"], view.env["DOMAIN"], view.env["STACK_NAME"]) == ("r", view.domain, view.stack)
+
+
+# -- review fixes: reserved names, git's own files, allowed outside files -------------------------
+
+
+def test_a_checkout_file_named_like_the_enrollments_overlay_is_refused(recipe):
+    """A ref may not ship the file the enrollment's compose.ccci.yml becomes in the view, nor list
+    it in COMPOSE_FILE to take the operator's overlay's place in the merge."""
+    recipe.write(**files(recipe, **{run_view.OVERLAY_NAME: APP}))
+    view = recipe.build(env={"COMPOSE_FILE": f"compose.yml:{run_view.OVERLAY_NAME}"})
+    assert view.files.refused == {run_view.OVERLAY_NAME: run_view.RESERVED}
+    assert view.config is None and [f.key for f in view.findings] == ["COMPOSE_FILE"]
+
+
+def test_a_symlink_into_the_checkouts_git_is_refused(recipe):
+    recipe.write(**files(recipe))
+    (recipe.path / ".git").mkdir()
+    (recipe.path / ".git" / "config").write_text(f"[remote]\n url = {CANARY}\n")
+    recipe.link("gitconfig", ".git/config")
+    view = recipe.build()
+    assert view.files.refused == {"gitconfig": "a symlink into the checkout's .git"}
+    assert_clean(view)
+
+
+def test_an_allowed_outside_env_file_is_read_by_docker_and_kept_as_a_finding(recipe):
+    host_env = recipe.tmp / "fixture.env"
+    host_env.write_text("FROM_HOST=1\n")
+    recipe.write(**files(recipe, **{"compose.yml": APP + f"    env_file: {host_env}\n"}))
+    checkout = SimpleNamespace(path=recipe.path, head_sha="a" * 40, tags=())
+    allow = [{"kind": "outside-file", "service": "app", "source": str(host_env), "reason": "operator's fixture"}]
+    settings = parse_settings("r", {"source": "https://example.invalid/r.git", "allow": allow}, "ccci.yml")
+    app = App.for_checkout(settings, checkout.head_sha, "ccci.test", "run1")
+    view = build_view(checkout, app, recipe.dest, DeployPolicy(settings.allow))  # type: ignore[arg-type]
+    assert view.services["app"]["environment"]["FROM_HOST"] == "1"
+    assert {f.kind for f in view.findings} == {"outside-file"}
+    assert not not_permitted(view.findings, settings.allow)
