@@ -1,6 +1,7 @@
 """Image references and pulls, pure: which registry a reference names (Docker's own rule),
 whether that registry is on the runner's own network (the deploy policy's `private-registry`),
-and `PullProgress`, which folds docker's pull stream (one JSON event per layer step) into a few
+which images are the runner's own (`runner_image`: never pulled, never named by a recipe), and
+`PullProgress`, which folds docker's pull stream (one JSON event per layer step) into a few
 progress lines, at most one per `every` seconds.
 
 A runner that reaches a registry pulls the images a recipe names and does not have yet, before
@@ -19,6 +20,22 @@ from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
 # The ini option ccci_pull: `missing` pulls what the engine lacks; `never` leaves images to the
 # runner (an air-gapped runner preloads them; a missing one then fails its task in swarm's words).
 PULL_CHOICES = ("missing", "never")
+# The project's probe image: busybox-static (sh, wget, timeout), built offline by set-up.
+PROBE_IMAGE = "ccci/probe:1"
+# The runner's own images: made on the runner by scripts/setup-engine.sh, never pulled (a
+# registry's image of that name is someone else's, and would run beside every app). The
+# examples' images set-up also builds (ccci/busybox, ccci/postgres) are recipes' images, not these.
+RUNNER_IMAGES = frozenset({PROBE_IMAGE})
+# How docker spells Docker Hub in a reference it was given in full.
+_HUB_PREFIXES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
+
+
+def runner_image(image: str) -> bool:
+    """Whether `image` names one of the runner's own images (`docker.io/ccci/probe:1` included)."""
+    name = image.strip()
+    for prefix in _HUB_PREFIXES:
+        name = name.removeprefix(prefix)
+    return name in RUNNER_IMAGES
 
 
 def registry_of(image: str) -> str | None:

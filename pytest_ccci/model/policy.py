@@ -10,13 +10,15 @@ parameters, raised ulimits, published ports, files outside the recipe checkout (
 volumes and networks named outside `<stack>_*`, volume drivers other than `local`), external
 networks other than the runner's infrastructure (ini `ccci_networks`), network drivers other
 than overlay, logging drivers the engine would run on the host (anything but json-file and
-local), and images whose registry is on the runner's own network (an address the engine would
-dial to pull them). Each is a `Finding` (service, key, value, kind, and the host path it
+local), images whose registry is on the runner's own network (an address the engine would
+dial to pull them), and the runner's own images (the probe helper's `ccci/probe:1`: a recipe
+naming it would run the runner's tool as its own service, and a recipe's image of that name
+would shadow it). Each is a `Finding` (service, key, value, kind, and the host path it
 reaches); one not permitted by an `Allowance` (a kind for a named service, for bind mounts
 only under a reviewed `source` path, from ccci.yml; or host-wide from the ini's `ccci_allow`)
 refuses the deploy with one line naming each finding and the allowance that would permit it.
 Lint rule R018 reports the same findings, honouring the same allowances. The plugin's own probe
-helper is in no recipe's config: the policy never sees it.
+helper is in no recipe's config: the policy never sees it, only a recipe naming its image.
 
 A vetted config is also bounded, so no recipe takes the runner down (`DeployPolicy.bound`; each
 bound off when the ini empties it): every service's memory limit at most the host's (the
@@ -48,7 +50,7 @@ from pytest_ccci.model.compose import (
     service_mounts,
     swarm_name,
 )
-from pytest_ccci.model.images import runner_network_registry
+from pytest_ccci.model.images import runner_image, runner_network_registry
 
 # Every kind of finding, with what it gives the recipe (said in a refusal). An allowance names one.
 KINDS: dict[str, str] = {
@@ -69,6 +71,7 @@ KINDS: dict[str, str] = {
     "outside-file": "a file outside the recipe checkout",
     "foreign-object": "a secret, config, volume or network the stack does not own (another recipe's, or a driver's)",
     "private-registry": "an image pulled from the runner's own network (a loopback, private or link-local registry)",
+    "runner-image": "one of the runner's own images (the probe helper's), which no recipe may name",
     "logging-driver": "a logging driver the engine runs on the host (dials out from it, or uses its credentials)",
     "network-driver": "a network driver other than overlay, or driver options (the host's interfaces)",
     "external-network": "an external network that is not the runner's infrastructure (another stack's network)",
@@ -275,6 +278,7 @@ def findings(
         found += env_file_findings(name, svc, root, root)
         found += _foreign_findings(name, svc, config, stack)
         found += _registry_findings(name, svc)
+        found += _runner_image_findings(name, svc)
         found += _logging_findings(name, svc)
         found += _ulimit_findings(name, svc)
     found += _file_findings(config, services, root)
@@ -571,6 +575,13 @@ def _registry_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
     # The engine would dial it on the ref's word (ccci_pull = missing): the runner's own network.
     image = str(svc.get("image") or "")
     return [Finding(name, "image", image, "private-registry")] if runner_network_registry(image) else []
+
+
+def _runner_image_findings(name: str, svc: Mapping[str, Any]) -> list[Finding]:
+    # Issue 18: the runner's own images (model/images.py RUNNER_IMAGES) are its tools, not a
+    # recipe's: one named by a recipe runs with the recipe's settings beside every app.
+    image = str(svc.get("image") or "")
+    return [Finding(name, "image", image, "runner-image")] if runner_image(image) else []
 
 
 def _referenced(entries: Any) -> set[str]:

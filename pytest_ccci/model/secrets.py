@@ -40,10 +40,17 @@ _URL_USERINFO = re.compile(
 _TOKEN_MIN_LENGTH = 12
 # The runner's own environment variables whose values the leak scan looks for in every report and
 # artifact: the secret shapes above, the names CI systems give credentials (GITHUB_TOKEN,
-# CI_JOB_TOKEN, AWS_SECRET_ACCESS_KEY, ..._PRIVATE_KEY), and AWS_* as a whole...
-RUNNER_SECRET_NAME = re.compile(SECRET_SHAPED.pattern + r"|CREDENTIAL|PRIVATE|^AWS_", re.IGNORECASE)
-# ...but not the ones that name a place or a choice, never a credential (AWS_REGION, AWS_PROFILE).
-_NOT_A_CREDENTIAL = re.compile(r"REGION|PROFILE", re.IGNORECASE)
+# CI_JOB_TOKEN, CI_JOB_JWT, AWS_SECRET_ACCESS_KEY, ..._PRIVATE_KEY, GitLab's DOCKER_AUTH_CONFIG,
+# DB_PASS, SMTPPASS, a session or cookie), and AWS_* as a whole...
+RUNNER_SECRET_NAME = re.compile(
+    SECRET_SHAPED.pattern + r"|CREDENTIAL|PRIVATE|_PASS|PASS$|AUTH|JWT|COOKIE|SESSION|^AWS_", re.IGNORECASE
+)
+# ...but not the ones that name a place, a program or a choice, never a credential: AWS_REGION,
+# AWS_PROFILE, GIT_AUTHOR_NAME and CI_COMMIT_AUTHOR (AUTHORIZATION is a credential), SSH_ASKPASS,
+# and a desktop session's (XDG_SESSION_TYPE, DBUS_SESSION_BUS_ADDRESS, SESSION_MANAGER).
+_NOT_A_CREDENTIAL = re.compile(
+    r"REGION|PROFILE|AUTHOR(?!I[SZ]ATION)|ASKPASS|^XDG_|^DBUS_|^SESSION_MANAGER$", re.IGNORECASE
+)
 
 _CHARSETS = {
     "default": string.ascii_letters + string.digits,
@@ -95,13 +102,17 @@ def url_password(url: str) -> list[str]:
 
 def runner_secrets(environ: Mapping[str, str]) -> list[str]:
     """The values of the runner's environment (`environ`, read by the caller) the leak scan must
-    look for: those of secret-shaped names, long enough (_TOKEN_MIN_LENGTH) not to turn up by
-    chance, and not a path (a key file's place is no secret, and paths are in every report)."""
-    found = (
+    look for: those of secret-shaped names (RUNNER_SECRET_NAME), and of any name the password or
+    token of a URL's userinfo (`HTTPS_PROXY=http://user:pass@proxy/`, url_password); each long
+    enough (_TOKEN_MIN_LENGTH) not to turn up by chance, and not a path (a key file's place is no
+    secret, and paths are in every report)."""
+    named = (
         value
         for name, value in environ.items()
         if RUNNER_SECRET_NAME.search(name) and not _NOT_A_CREDENTIAL.search(name)
     )
+    in_urls = (password for value in environ.values() for password in url_password(value.strip()))
+    found = [*named, *in_urls]
     return sorted({v for v in found if len(v.strip()) >= _TOKEN_MIN_LENGTH and not v.startswith(("/", "~"))})
 
 

@@ -2,9 +2,9 @@
 far it got.
 
 An app's or an engine's words reach terminals, CI logs and PR comments: `one_line` keeps none of
-their terminal escape sequences (ANSI CSI/OSC and the rest), C0 or C1 control characters, or
-bidirectional overrides, so no text can move a cursor, recolour a log, rewrite a line already
-shown or read differently from how it is stored.
+their terminal escape sequences (ANSI CSI/OSC and the rest), C0 or C1 control characters,
+bidirectional marks and overrides, or invisible zero-width characters, so no text can move a
+cursor, recolour a log, rewrite a line already shown or read differently from how it is stored.
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ _ESCAPE_SEQUENCE = re.compile(
     re.DOTALL,
 )
 # What is left of control characters after the sequences went: C0 (whitespace is folded, not
-# dropped), DEL, C1, and the bidirectional embeddings, overrides and isolates.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
+# dropped), DEL, C1, the bidirectional marks (LRM, RLM, ALM), embeddings, overrides and isolates,
+# and the invisible characters that make two different strings look alike: zero-width space,
+# non-joiner and joiner, word joiner, and the byte order mark (zero-width no-break space).
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
 
 
 def inert(text: str) -> str:

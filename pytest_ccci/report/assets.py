@@ -10,7 +10,8 @@ Escaping is the environment's, not each caller's: every `.html` and `.svg` templ
 autoescapes, so any value shown is escaped unless a template marks it safe (only the inlined
 style and script are).
 `summary.md` is Markdown, not HTML: no autoescape there; an app's text goes through the
-`markdown` filter (`markdown_text`), which makes it inert Markdown.
+`markdown` filter (`markdown_text`), which makes it inert Markdown: no link, autolink, mention,
+issue reference, image, HTML, emphasis or table cell of its own.
 
 The index script sorts the level table by a clicked column (again: the other way) and filters
 it by text and level. The filter can also be given in the address, `index.html#q=hello&level=5`
@@ -30,14 +31,31 @@ from markupsafe import Markup
 from pytest_ccci.model.text import one_line
 
 MARKDOWN_LIMIT = 160  # characters of an app's text in a summary.md cell
-# ASCII punctuation with a meaning in GitHub Markdown (links, images, emphasis, code, tables,
-# headings, strikethrough, autolinks): each backslash-escaped. `&`, `<`, `>` become entities.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+!|~:])")
+# What would be live in GitHub Markdown, each made inert (_inert_markdown):
+# - ASCII punctuation with a meaning (links, images, emphasis, code, tables, headings,
+#   strikethrough, `https://` autolinks): backslash-escaped. (`&`, `<`, `>` are entities by then.)
+# - `www.` (an autolink without a colon): its dot escaped.
+# - `@` (a mention notifies a user or a team; `a@b.org` autolinks) and `#` or `GH-` before a digit
+#   (a reference to an issue): GitHub finds these in the rendered text, where no backslash is
+#   left, so a zero-width space (`&#8203;`) goes after them: still shown, never live.
+_MARKDOWN_LIVE = re.compile(
+    r"(?P<www>(?i:www)\.)|(?P<ref>@|#(?=\d)|(?i:gh)-(?=\d))|(?P<punctuation>[\\`*_{}\[\]()#+!|~:])"
+)
+_ZERO_WIDTH_SPACE = "&#8203;"
+
+
+def _inert_markdown(match: re.Match[str]) -> str:
+    if match["www"]:
+        return match["www"][:-1] + "\\."
+    if match["ref"]:
+        return match["ref"].replace("#", "\\#") + _ZERO_WIDTH_SPACE
+    return "\\" + match["punctuation"]
 
 
 def markdown_text(text: object, limit: int | None = MARKDOWN_LIMIT) -> str:
-    """`text` as inert Markdown: one line (one_line), rendered as exactly its characters."""
-    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", escape(one_line(text, limit), quote=False))
+    """`text` as inert Markdown: one line (one_line), rendered as exactly its characters (plus
+    an invisible zero-width space after a mention's or a reference's `@`, `#` or `GH-`)."""
+    return _MARKDOWN_LIVE.sub(_inert_markdown, escape(one_line(text, limit), quote=False))
 
 
 def duration(seconds: float | None) -> str:

@@ -32,7 +32,7 @@ REASON_LIMIT = 4000  # characters of a long text (a reason, a log) shown in a re
 LONG_TEXT = 120  # a text longer than this (or of many lines) is shown preformatted
 HISTORY_CELLS = 10  # levels shown per recipe in the index
 HISTORY_ROWS = 30  # runs listed on a recipe page
-LEVELS = range(5, -1, -1)  # as the index lists and filters them: the best first
+LEVELS = range(5, -1, -1)  # as the index and the summary list them: the best first
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -47,6 +47,12 @@ def file_stem(recipe: str) -> str:
 
 def _render(template: str, **context: Any) -> str:
     return render(template, long_text=LONG_TEXT, reason_limit=REASON_LIMIT, **context)
+
+
+def level_tally(recipes: Mapping[str, Mapping[str, Any]]) -> list[tuple[int, int]]:
+    """(level, how many recipes have it) for every level some recipe has, the best first."""
+    counts = {lv: sum(1 for e in recipes.values() if e.get("level") == lv) for lv in LEVELS}
+    return [(lv, n) for lv, n in counts.items() if n]
 
 
 def _level(e: Mapping[str, Any]) -> int:
@@ -76,12 +82,11 @@ class IndexRow:
 
 def index_page(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None, title: str) -> str:
     recipes = doc["recipes"]
-    counts = {lv: sum(1 for e in recipes.values() if e.get("level") == lv) for lv in LEVELS}
     return _render(
         "index.html",
         page_title=title,
         title=title,
-        tally=", ".join(f"L{lv}: {n}" for lv, n in counts.items() if n),
+        tally=", ".join(f"L{lv}: {n}" for lv, n in level_tally(recipes)),
         run_id=str(doc.get("run_id")),
         finished=doc.get("finished"),
         interrupted=bool(doc.get("interrupted")),

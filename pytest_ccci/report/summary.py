@@ -9,9 +9,10 @@ past `MAX_CHARS` the list stops with how many were left out (the dashboard has t
 Rendered from `report/templates/summary.md` (assets.py); this module picks what it lists.
 Text from an app or a recipe (recipe names, reasons) is made inert before it goes in, by the
 template's `markdown` filter (assets.markdown_text): no terminal escape or control character
-(one_line), `&`, `<`, `>` as HTML entities and every other character Markdown gives a meaning
-backslash-escaped, so a log line quoted in a reason renders as the words it is: never a link, an
-image, HTML, emphasis or a broken table.
+(one_line), `&`, `<`, `>` as HTML entities, every other character Markdown gives a meaning
+backslash-escaped, `www.` without its live dot, and a zero-width space after a mention's `@` and
+an issue reference's `#` or `GH-`, so a log line quoted in a reason renders as the words it is:
+never a link, an autolink, a mention, an image, HTML, emphasis or a broken table.
 """
 
 from __future__ import annotations
@@ -24,13 +25,12 @@ from pytest_ccci.documents.history import Flake, RecipeHistory
 from pytest_ccci.documents.results import rung_text
 from pytest_ccci.report.assets import markdown_text as markdown_text  # its home is assets (the filter)
 from pytest_ccci.report.assets import render
-from pytest_ccci.report.pages import picture_link
+from pytest_ccci.report.pages import level_tally, picture_link
 
 MAX_CHARS = 60_000  # GitHub refuses comments over 65,536 characters
 # Characters kept for the lines that are not table rows (the heading, the tally, the tables'
 # heads, the notes of rows left out), so rows plus these stay under MAX_CHARS.
 FIXED_LINES_ROOM = 1_000
-LEVELS = range(5, -1, -1)
 
 
 @dataclass
@@ -58,7 +58,6 @@ def previous_level(history: RecipeHistory | None, run_id: str | None) -> int | N
 
 def summary(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None, title: str) -> str:
     recipes = doc["recipes"]
-    counts = {lv: sum(1 for e in recipes.values() if e.get("level") == lv) for lv in LEVELS}
     return render(
         "summary.md",
         title=title,
@@ -66,7 +65,7 @@ def summary(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | Non
         run_id=doc.get("run_id"),
         finished=doc.get("finished"),
         interrupted=bool(doc.get("interrupted")),
-        tally=[(lv, n) for lv, n in counts.items() if n],
+        tally=level_tally(recipes),
         below=_below(recipes, doc, histories),
         warned=_warned(recipes),
         flaky=_flaky(recipes, histories),

@@ -21,24 +21,12 @@ import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
 
+from pytest_ccci.model.images import PROBE_IMAGE, RUNNER_IMAGES, runner_image
 from pytest_ccci.swarm.execution import TIMED_OUT, ended_by_timeout
 
-# The project's probe image: busybox-static (sh, wget, timeout), built offline by set-up.
-PROBE_IMAGE = "ccci/probe:1"
-# The runner's own images: made on the runner by scripts/setup-engine.sh, never pulled (a
-# registry's image of that name is someone else's, and would run beside every app).
-RUNNER_IMAGES = frozenset({PROBE_IMAGE})
-# How docker spells Docker Hub in a reference it was given in full.
-_HUB_PREFIXES = ("docker.io/", "index.docker.io/", "registry-1.docker.io/")
-
-
-def runner_image(image: str) -> bool:
-    """Whether `image` names one of the runner's own images (`docker.io/ccci/probe:1` included)."""
-    name = image.strip()
-    for prefix in _HUB_PREFIXES:
-        name = name.removeprefix(prefix)
-    return name in RUNNER_IMAGES
-
+# The runner's own images are model/images.py's (pure: the deploy policy refuses them too);
+# the pull code and the probe import them from here too.
+__all__ = ["PROBE_IMAGE", "RUNNER_IMAGES", "run_beside", "runner_image"]
 
 # Past the command's own bound, how long the engine has to report it ended.
 WAIT_GRACE_SECONDS = 10.0

@@ -1,6 +1,6 @@
 """Images on the engine: whether one is here, and pulling one through docker's progress stream.
 
-The runner's own images (swarm/helper.py RUNNER_IMAGES) are never pulled. A pull that fails
+The runner's own images (model/images.py RUNNER_IMAGES) are never pulled. A pull that fails
 ends as the taxonomy says whose problem it is (model/fetch_failures.py): a
 RecipeError when the registry does not know the reference, an InfraError when the registry
 cannot be reached (or docker's words are ones nobody classified). Both name the image and
@@ -24,10 +24,9 @@ import urllib3.exceptions
 
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.fetch_failures import REGISTRY_IMAGE
-from pytest_ccci.model.images import registry_of
+from pytest_ccci.model.images import registry_of, runner_image
 from pytest_ccci.model.text import one_line
 from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, reachable
-from pytest_ccci.swarm.helper import runner_image
 
 
 def image_present(api: docker.APIClient, image: str) -> bool:
@@ -61,7 +60,7 @@ def pull(
 ) -> None:
     """Pull `image`, handing each event of docker's stream to `on_event`. A pull that goes on
     past `timeout` seconds, or says nothing for `silence` seconds, ends as an InfraError, and
-    the engine stops it. The runner's own images (helper.RUNNER_IMAGES) are never pulled: one
+    the engine stops it. The runner's own images (model/images.py RUNNER_IMAGES) are never pulled: one
     that is missing is an InfraError saying how to make it."""
     if runner_image(image):
         raise InfraError(
