@@ -23,6 +23,7 @@ from pytest_ccci.documents.results import (
     Lock,
     Policy,
     Settings,
+    Stop,
     UpgradeBase,
     Wire,
 )
@@ -63,7 +64,8 @@ class RecipeFacts(Wire):
     restore: Backup | None = None  # the restore tier's own backup file
     clean_teardown: bool | None = None
     leftovers: list[str] = wire_field(factory=list)
-    picture: str | None = None  # install's picture of the front page (RecipeResult.picture)
+    stops: dict[str, Stop] = wire_field(factory=dict)  # each service's worst stop over the teardowns
+    picture: str | None = None  # install's picture of the front page, absolute (RecipeResult.picture)
 
     def stamps(self) -> dict[str, dict[str, str]]:
         """The stamps recorded, as results.json keys them ("<tier>_stamp")."""

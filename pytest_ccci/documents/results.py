@@ -145,11 +145,25 @@ class Policy(Wire):
 
 @dataclass(frozen=True)
 class LintWarning(Wire):
-    """A failed warn-severity lint rule: shown beside the lint rung, never in the level."""
+    """A warning shown beside a rung, never in the level: a failed warn-severity lint rule
+    (R..., the lint rung's), or a service that ignored its stop signal (S001, install's)."""
 
     id: str = ""
     description: str = ""
     detail: str = ""
+    rung: str | None = wire_field(omit_none=True)  # the rung it is shown beside; absent: lint
+
+
+@dataclass(frozen=True)
+class Stop(Wire):
+    """How a service's tasks ended when teardown stopped them (its worst task's, over every
+    teardown of the run): graceful, exited or killed, after how long, under which grace."""
+
+    how: str = ""
+    seconds: float = 0.0
+    exit_code: int = 0
+    grace_seconds: float = 0.0
+    signal: str = "SIGTERM"
 
 
 @dataclass(frozen=True)
@@ -193,6 +207,8 @@ class RecipeResult(Wire):
     deploy_durations: dict[str, float] = wire_field(factory=dict)
     clean_teardown: bool | None = None
     leftovers: list[str] = wire_field(factory=list)
+    # Each service's stop at teardown (model/stops.py); absent when teardown measured none.
+    stops: dict[str, Stop] = wire_field(factory=dict, required=False)
     no_secret_leak: bool | None = None
     # install's picture of the front page (a PNG): a path relative to the results file's folder,
     # or absolute; absent when none was taken (a remote engine, no browser on the runner).
@@ -273,10 +289,25 @@ def warning_text(warning: Mapping[str, Any]) -> str:
     return f"{warning.get('id')} {warning.get('description')}: {warning.get('detail')}"
 
 
+LINT_RUNG = "lint"  # the rung of a warning that names none
+
+
+def warning_rung(warning: LintWarning | Mapping[str, Any]) -> str:
+    """The rung a warning is shown beside (a typed one, or results.json's data)."""
+    rung = warning.rung if isinstance(warning, LintWarning) else warning.get("rung")
+    return str(rung or LINT_RUNG)
+
+
+def warnings_of_rung(rung: str, warnings: list[Any]) -> list[Any]:
+    """The warnings shown beside `rung`."""
+    return [w for w in warnings if warning_rung(w) == rung]
+
+
 def rung_text(rung: str, status: str, warnings: list[Any]) -> str:
-    """A rung's status as the tables show it: the lint rung says how many warnings it has
+    """A rung's status as the tables show it: a rung with warnings says how many it has
     (`pass (3 warn)`); warnings never change the status or the level."""
-    return f"{status} ({len(warnings)} warn)" if rung == "lint" and warnings else status
+    mine = warnings_of_rung(rung, warnings)
+    return f"{status} ({len(mine)} warn)" if mine else status
 
 
 # What differs between two runs of the same recipes by nature: identities and clocks.

@@ -21,11 +21,25 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGNMENT = re.compile(r"(?:export\s+)?([^=\s]*)\s*=(.*)")
 _SECRET = re.compile(r"SECRET_(.+)_VERSION")
 _COMMENTED = re.compile(r"#+\s*(.*)")
+_BRACE_TOKEN = re.compile(r"\$\$|\$\{|\}")
 _DEFAULT_SECRET_LENGTH = 32
 # The charsets abra's secret generation knows (`# charset=...` on a SECRET_*_VERSION line).
 SECRET_CHARSETS = ("default", "special-chars")
 _SECRET_MODIFIERS = ("length", "charset", "generate")
 _DOUBLE_QUOTE_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "$": "$$"}  # "$$" survives interpolation as "$"
+# What one interpolated value may expand to, in characters: the size bound of a whole recipe text
+# file (model/view.py MAX_TEXT_BYTES). Lines that double an earlier variable reach gigabytes in a
+# few hundred bytes of .env.sample; the bound is checked as the value grows, never after.
+MAX_VALUE_CHARS = 1 << 20
+# What one interpolated compose document may expand to, in characters, counting every reference
+# to a shared (aliased) value: the interpolated document is written out and copied per reference
+# (YAML dump, docker's CLI). Real compose files are a few kB; 16 values at the value bound is far
+# past any recipe yet small enough for the runner's memory.
+MAX_TREE_CHARS = 16 << 20
+# How deep a compose document and a `${VAR:-${...}}` default may nest: real compose files nest
+# under 15 levels and defaults under 3. The bounds keep the walks well inside Python's recursion limit.
+MAX_TREE_DEPTH = 200
+MAX_INTERPOLATION_DEPTH = 10  # each level slices its default out of the text: few copies of a value
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ def secret_spec(var: EnvVar, origin: str, *, version: str | None = None, swarm_n
 
 def parse_env_sample(text: str, origin: str = ".env.sample") -> EnvSample:
     found: dict[str, EnvVar] = {}
+    values: dict[str, str] = {}  # found's values, kept as lines come (rebuilding it per line is quadratic)
     commented: dict[str, EnvVar] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -132,12 +147,12 @@ def parse_env_sample(text: str, origin: str = ".env.sample") -> EnvSample:
             continue
         match = _ASSIGNMENT.fullmatch(line)
         if not match or not _NAME.fullmatch(match.group(1)):
-            raise RecipeError(f"{origin}:{number}: cannot parse {line!r} (expected NAME=value)")
+            raise RecipeError(f"{origin}:{number}: cannot parse {_excerpt(line)} (expected NAME=value)")
         name = match.group(1)
-        earlier = {n: v.value for n, v in found.items()}
-        value, comment = _split_value(match.group(2), earlier, f"{origin}:{number}")
+        value, comment = _split_value(match.group(2), values, f"{origin}:{number}")
         found.pop(name, None)  # re-insert so order follows the winning line
         found[name] = EnvVar(name, value, _modifiers(comment), number)
+        values[name] = value
     sample = EnvSample(found, origin, commented)
     _ = sample.secrets  # validate modifiers now, so errors name the file at load time
     return sample
@@ -171,7 +186,7 @@ def _split_value(raw: str, earlier: Mapping[str, str], where: str) -> tuple[str,
     if rest[:1] == "'":
         end = rest.find("'", 1)
         if end < 0:
-            raise RecipeError(f"{where}: cannot parse value {rest!r}: unterminated single quote")
+            raise RecipeError(f"{where}: cannot parse value {_excerpt(rest)}: unterminated single quote")
         return rest[1:end], _trailing_comment(rest[end + 1 :], rest, where)
     if rest[:1] == '"':
         chars: list[str] = []
@@ -184,7 +199,7 @@ def _split_value(raw: str, earlier: Mapping[str, str], where: str) -> tuple[str,
                 chars.append(rest[i])
                 i += 1
         if i >= len(rest):
-            raise RecipeError(f"{where}: cannot parse value {rest!r}: unterminated double quote")
+            raise RecipeError(f"{where}: cannot parse value {_excerpt(rest)}: unterminated double quote")
         value = interpolate("".join(chars), earlier, where)
         return value, _trailing_comment(rest[i + 1 :], rest, where)
     comment_start = re.search(r"\s#", raw)  # "#" only starts a comment after whitespace: FOO=a#b is "a#b"
@@ -195,7 +210,7 @@ def _split_value(raw: str, earlier: Mapping[str, str], where: str) -> tuple[str,
 def _trailing_comment(after: str, rest: str, where: str) -> str:
     after = after.strip()
     if after and not after.startswith("#"):
-        raise RecipeError(f"{where}: cannot parse value {rest!r}: text after the closing quote")
+        raise RecipeError(f"{where}: cannot parse value {_excerpt(rest)}: text after the closing quote")
     return after[1:]
 
 
@@ -207,55 +222,59 @@ def _modifiers(comment: str) -> dict[str, str]:
 
 
 def interpolate(text: str, env: Mapping[str, str], origin: str = "") -> str:
-    """Expand $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?m}, ${VAR?m}, ${VAR:+a}, ${VAR+a}, $$ as compose does."""
+    """Expand $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?m}, ${VAR?m}, ${VAR:+a}, ${VAR+a}, $$ as compose does.
+
+    RecipeError naming `origin` when the value expands past MAX_VALUE_CHARS or its defaults nest
+    past MAX_INTERPOLATION_DEPTH."""
+    return _interpolate(text, env, origin, 0)
+
+
+def _interpolate(text: str, env: Mapping[str, str], origin: str, depth: int) -> str:
+    if depth > MAX_INTERPOLATION_DEPTH:
+        raise RecipeError(f"{_prefix(origin)}interpolation nested over {MAX_INTERPOLATION_DEPTH} levels deep: refused")
     out: list[str] = []
+    size = 0
     i = 0
     while i < len(text):
         dollar = text.find("$", i)
         if dollar < 0:
-            out.append(text[i:])
-            break
-        out.append(text[i:dollar])
-        nxt = text[dollar + 1 : dollar + 2]
-        if nxt == "$":
-            out.append("$")
-            i = dollar + 2
-        elif nxt == "{":
-            end = _closing_brace(text, dollar + 2, origin)
-            out.append(_expand_braced(text[dollar + 2 : end], env, origin))
-            i = end + 1
-        elif name := _NAME.match(text, dollar + 1):
-            out.append(env.get(name.group(), ""))  # unset -> "" (compose behaviour)
-            i = name.end()
-        else:  # a lone "$" is literal
-            out.append("$")
-            i = dollar + 1
+            piece, i = text[i:], len(text)
+        else:
+            nxt = text[dollar + 1 : dollar + 2]
+            out.append(text[i:dollar])
+            size += dollar - i
+            if nxt == "$":
+                piece, i = "$", dollar + 2
+            elif nxt == "{":
+                end = _closing_brace(text, dollar + 2, origin)
+                piece, i = _expand_braced(text[dollar + 2 : end], env, origin, depth), end + 1
+            elif name := _NAME.match(text, dollar + 1):
+                piece, i = env.get(name.group(), ""), name.end()  # unset -> "" (compose behaviour)
+            else:  # a lone "$" is literal
+                piece, i = "$", dollar + 1
+        out.append(piece)
+        size += len(piece)
+        if size > MAX_VALUE_CHARS:
+            raise RecipeError(f"{_prefix(origin)}a value expands past {MAX_VALUE_CHARS >> 10} KiB: refused")
     return "".join(out)
 
 
 def _closing_brace(text: str, start: int, origin: str) -> int:
     depth = 1
-    i = start
-    while i < len(text):
-        if text.startswith("$$", i):
-            i += 2
-            continue
-        if text.startswith("${", i):
+    for token in _BRACE_TOKEN.finditer(text, start):  # "$$" is skipped whole: "$${" opens nothing
+        if token.group() == "${":
             depth += 1
-            i += 2
-            continue
-        if text[i] == "}":
+        elif token.group() == "}":
             depth -= 1
             if depth == 0:
-                return i
-        i += 1
-    raise RecipeError(f"{_prefix(origin)}invalid interpolation format in {text!r}: unclosed '${{'")
+                return token.start()
+    raise RecipeError(f"{_prefix(origin)}invalid interpolation format in {_excerpt(text)}: unclosed '${{'")
 
 
-def _expand_braced(body: str, env: Mapping[str, str], origin: str) -> str:
+def _expand_braced(body: str, env: Mapping[str, str], origin: str, depth: int) -> str:
     name = _NAME.match(body)
     if not name:
-        raise RecipeError(f"{_prefix(origin)}invalid interpolation format: '${{{body}}}'")
+        raise RecipeError(f"{_prefix(origin)}invalid interpolation format: {_excerpt('${' + body + '}')}")
     var, rest = name.group(), body[name.end() :]
     is_set = var in env
     value = env.get(var, "")
@@ -267,28 +286,70 @@ def _expand_braced(body: str, env: Mapping[str, str], origin: str) -> str:
             # the colon forms treat an empty value like an unset one
             present = bool(value) if op.startswith(":") else is_set
             if op.endswith("-"):
-                return value if present else interpolate(arg, env, origin)
+                return value if present else _interpolate(arg, env, origin, depth + 1)
             if op.endswith("+"):
-                return interpolate(arg, env, origin) if present else ""
+                return _interpolate(arg, env, origin, depth + 1) if present else ""
             if not present:
-                message = interpolate(arg, env, origin)
+                message = _interpolate(arg, env, origin, depth + 1)
                 raise RecipeError(
                     f"{_prefix(origin)}required variable {var} is unset" + (f": {message}" if message else "")
                 )
             return value
-    raise RecipeError(f"{_prefix(origin)}invalid interpolation format: '${{{body}}}'")
+    raise RecipeError(f"{_prefix(origin)}invalid interpolation format: {_excerpt('${' + body + '}')}")
 
 
 def _prefix(origin: str) -> str:
     return f"{origin}: " if origin else ""
 
 
+def _excerpt(text: str, limit: int = 80) -> str:
+    """`text` quoted for a one-line message: its start only, when it is long."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} characters)"
+
+
 def interpolate_tree(obj: Any, env: Mapping[str, str], origin: str = "") -> Any:
-    """Interpolate every string in YAML-loaded data; keys and non-strings are left alone (compose does the same)."""
-    if isinstance(obj, str):
-        return interpolate(obj, env, origin)
-    if isinstance(obj, dict):
-        return {key: interpolate_tree(value, env, origin) for key, value in obj.items()}
-    if isinstance(obj, list):
-        return [interpolate_tree(item, env, origin) for item in obj]
-    return obj
+    """Interpolate every string in YAML-loaded data; keys and non-strings are left alone (compose does the same).
+
+    Each shared object (a YAML alias) is interpolated once and shared in the result. RecipeError
+    naming `origin` when the result, counting every reference, holds over MAX_TREE_CHARS
+    characters, or when it nests over MAX_TREE_DEPTH levels."""
+    return _TreeInterpolation(env, origin).result(obj, 0)
+
+
+class _TreeInterpolation:
+    """One interpolate_tree call: what each object became, and the characters produced so far."""
+
+    def __init__(self, env: Mapping[str, str], origin: str) -> None:
+        self.env = env
+        self.origin = origin
+        self.done: dict[int, tuple[Any, int]] = {}  # id(object) -> (its result, the characters it holds)
+        self.chars = 0  # characters the result holds so far, every reference to a shared object counted
+
+    def result(self, obj: Any, depth: int) -> Any:
+        known = self.done.get(id(obj))
+        if known is not None:
+            self._charge(known[1])
+            return known[0]
+        if depth > MAX_TREE_DEPTH:
+            raise RecipeError(f"{_prefix(self.origin)}nested too deeply (over {MAX_TREE_DEPTH} levels): refused")
+        before = self.chars
+        result: Any = obj
+        if isinstance(obj, str):
+            result = interpolate(obj, self.env, self.origin)
+            self._charge(len(result))
+        elif isinstance(obj, dict):
+            result = {}
+            for key, value in obj.items():
+                self._charge(len(key) if isinstance(key, str) else 0)
+                result[key] = self.result(value, depth + 1)
+        elif isinstance(obj, list):
+            result = [self.result(item, depth + 1) for item in obj]
+        self.done[id(obj)] = (result, self.chars - before)
+        return result
+
+    def _charge(self, chars: int) -> None:
+        self.chars += chars
+        if self.chars > MAX_TREE_CHARS:
+            raise RecipeError(
+                f"{_prefix(self.origin)}interpolated, it expands past {MAX_TREE_CHARS >> 20} MiB: refused"
+            )

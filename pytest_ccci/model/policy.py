@@ -287,16 +287,6 @@ def findings(
     return found
 
 
-def compose_file_findings(names: Iterable[str], checkout: Path) -> list[Finding]:
-    """COMPOSE_FILE entries outside the checkout: the CLI would read (and inline) any host file."""
-    root, found = os.path.realpath(checkout), []
-    for name in names:
-        real, inside = resolve(name, root, root)
-        if not inside:
-            found.append(Finding(None, "COMPOSE_FILE", _shown_path(name, real), "outside-file", real))
-    return found
-
-
 def env_file_findings(service: str, svc: Mapping[str, Any], base: Path | str, checkout: Path | str) -> list[Finding]:
     """A service's (interpolated) `env_file:` entries, relative to `base`, outside the checkout."""
     entries, root, found = svc.get("env_file") or (), os.path.realpath(checkout), []

@@ -5,7 +5,8 @@ once per recipe (`ccci/<recipe>`), orders the tiers (lint, install, backup, rest
 functional, teardown, upgrade) and keeps all of one recipe on one worker. The `_ccci_...`
 fixtures (fixtures.py) serve these tests only. Install also holds the route check (traefik's
 router, port and network, model/routes.py) and the idempotence check (the same head redeployed
-replaces no task, model/idempotence.py): no rung of their own.
+replaces no task, model/idempotence.py): no rung of their own; once they all passed, install
+takes a picture of the app's front page (lifecycle.picture), which never changes its verdict.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def test_install(installed, ccci_backend, lifecycle):
     again, replaced = lifecycle.redeploy(installed)
     assert again.convergence.ok, f"idempotence: redeploying the same head: {again.convergence.reason}"
     assert not replaced, "idempotence: redeploying the same head replaced tasks: " + "; ".join(replaced)
+    # Every check passed: a picture of the front page for the reports (never a verdict).
+    lifecycle.picture(again)
 
 
 def _port_origin(deployment) -> str:

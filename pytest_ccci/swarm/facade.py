@@ -1,7 +1,7 @@
 """`Swarm`: the one handle the rest of pytest-ccci holds on the engine, and `connect()` to get it.
 
 A thin facade over the swarm modules (stack CLI, inventory, waiter, execution, archives,
-teardown). Services come out as small typed views (inventory.ServiceView, and a stack's
+picture, teardown). Services come out as small typed views (inventory.ServiceView, and a stack's
 snapshot of them), never as the engine's JSON. Every method is an engine boundary: whatever
 docker-py or requests raise leaves it as an InfraError, so no caller needs docker's exception
 classes. The UsageError of a missing daemon or CLI and the RecipeError of a recipe the engine
@@ -19,7 +19,7 @@ from docker.models.containers import Container
 
 from pytest_ccci.model.app import EXEC_TIMEOUT_SECONDS
 from pytest_ccci.model.idempotence import ServiceSnapshot
-from pytest_ccci.swarm import archives, execution, helper, images, inventory, networks, teardown, waiter
+from pytest_ccci.swarm import archives, execution, helper, images, inventory, networks, picture, teardown, waiter
 from pytest_ccci.swarm import stack as stack_cli
 from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, engine_boundary, manager_client, reachable
 from pytest_ccci.swarm.convergence import Convergence, ServiceState
@@ -169,6 +169,23 @@ class Swarm:
         container = inventory.running_container(self.client, service)
         return helper.run_beside(self.client, container, cmd, labels, timeout)
 
+    # -- a picture of the app ----------------------------------------------------------------------
+
+    @engine_boundary
+    def picture(
+        self,
+        stack: str,
+        service: str,
+        domain: str,
+        port: int,
+        path: str,
+        dest: Path,
+        say: Callable[[str], None] | None = None,
+    ) -> Path | None:
+        """The front page of the stack's service as a PNG at `dest` (picture.py); None, said
+        through `say`, when none could be taken."""
+        return picture.take_picture(self.client, stack, service, domain, port, path, dest, say)
+
     # -- teardown and leftovers ------------------------------------------------------------------
 
     @engine_boundary
@@ -178,8 +195,11 @@ class Swarm:
         label_filter: str,
         timeout: float = REMOVAL_TIMEOUT_SECONDS,
         say: Callable[[str], None] | None = None,
+        stopped: teardown.Stopped | None = None,
     ) -> list[str]:
-        return teardown.remove(self.api, stack, label_filter, timeout, say)
+        """Remove the stack and everything labelled; what is left, named. How each service's
+        tasks ended goes to `stopped` ({service: StopRecord})."""
+        return teardown.remove(self.api, stack, label_filter, timeout, say, stopped)
 
     @engine_boundary
     def leftovers(self, label_filter: str, stack: str | None = None) -> list[str]:

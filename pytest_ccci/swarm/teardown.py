@@ -6,9 +6,11 @@ label (`com.docker.stack.namespace`, which docker puts on services, networks, se
 and on every task's container). The runner's shared networks (networks.py) carry neither, and
 are never removed here.
 
-Teardown is judged by what is really left, never by a wait: a task container still there
-`STOP_PATIENCE_SECONDS` after its service was removed (a task that ignores SIGTERM under a long
-stop_grace_period) is force-removed, and said so; whatever survives is returned, named.
+Teardown is judged by what is really left, never by a wait: a task container still there once
+its service's stop grace has run out (`stop_patience`: the stack's longest stop_grace_period as
+deployed, plus the agent's own delay, at most `MAX_STOP_PATIENCE_SECONDS`) is force-removed with
+its anonymous volumes, and said so; whatever survives is returned, named. A service that stops
+within its grace, however long the policy lets it be, is never force-killed.
 
 How each service's tasks ended is read from the engine's events while they stop: a task
 container's first `kill` event carries its stop signal, its `die` event its exit code; the time
@@ -33,10 +35,12 @@ from pytest_ccci.swarm.stack import STACK_LABEL
 from pytest_ccci.swarm.waiter import REMOVAL_TIMEOUT_SECONDS, wait_gone
 
 Obj = dict[str, Any]
-# How long a removed service's containers get to stop before they are force-removed: swarm's
-# default stop grace period (10 s) and its agent's own delay. Teardown removes the volumes too,
-# so a longer graceful stop would save nothing.
-STOP_PATIENCE_SECONDS = 20.0
+# A removed service's containers get their stop grace period and this much more (swarm's agent
+# adds its own delay before its SIGKILL lands) before they are force-removed.
+STOP_SLACK_SECONDS = 10.0
+# Past this, teardown force-removes whatever the grace: a grace the policy leaves unbounded
+# (ccci_max_stop_grace empty) may be a year long, and the removal's timeout starts after it.
+MAX_STOP_PATIENCE_SECONDS = 120.0
 # (kind, list them, remove one, the key remove takes): the labelled kinds besides services.
 Kind = tuple[str, Callable[[], list[Obj]], Callable[[str], Any], str]
 # How long the `die` events of containers already gone may trail behind (the feed's reader
@@ -60,14 +64,16 @@ def remove(
     A task container that outlives its service's removal is force-removed, each said to `say`;
     how each service's running tasks ended goes to `stopped` ({service: record}, the compose
     service's name as key)."""
-    deadline = time.monotonic() + timeout
     with EventFeed(api, time.time(), kinds=("container",)) as stop_feed:
         running = _running_tasks(api, stack)
         graces = {svc["Spec"]["Name"]: _grace_seconds(svc) for svc in inventory.services(api, stack)}
+        patience = stop_patience(graces.values())
         removed = _remove_services(api, stack)
-        gone = wait_gone(api, stack, min(timeout, STOP_PATIENCE_SECONDS), removed)
+        gone = wait_gone(api, stack, patience, removed)
+        # The removal's own timeout starts once the tasks had their grace.
+        deadline = time.monotonic() + timeout
         if not gone:
-            for line in _force_remove_containers(api, stack):
+            for line in _force_remove_containers(api, stack, patience):
                 (say or (lambda _line: None))(line)
             gone = wait_gone(api, stack, max(0.0, deadline - time.monotonic()), removed)
         if stopped is not None:
@@ -87,6 +93,13 @@ def remove(
     if not gone:  # a wait that timed out is never clean, even when nothing is listed any more
         left += [f"tasks of {stack} (their removal did not finish within {timeout:.0f}s)"]
     return left
+
+
+def stop_patience(graces: Iterable[float]) -> float:
+    """How long removed services' tasks get to stop before they are force-removed: the longest
+    stop grace period (swarm's default at least), its agent's delay, bounded."""
+    longest = max([stops.DEFAULT_GRACE_SECONDS, *graces])
+    return min(longest + STOP_SLACK_SECONDS, MAX_STOP_PATIENCE_SECONDS)
 
 
 def _remove_services(api: docker.APIClient, stack: str) -> list[str]:
@@ -160,13 +173,13 @@ def _int(text: str | None, default: int) -> int:
         return default
 
 
-def _force_remove_containers(api: docker.APIClient, stack: str) -> list[str]:
+def _force_remove_containers(api: docker.APIClient, stack: str, patience: float) -> list[str]:
     """Force-remove the stack's containers still there (their services are removed); what was done."""
     said = []
     for container in inventory.stack_containers(api, stack):
         name = _container_name(container)
         try:
-            api.remove_container(container["Id"], force=True)
+            api.remove_container(container["Id"], force=True, v=True)  # its anonymous volumes too
         except docker.errors.NotFound:
             continue
         except docker.errors.APIError as exc:
@@ -174,8 +187,8 @@ def _force_remove_containers(api: docker.APIClient, stack: str) -> list[str]:
             continue
         said.append(
             f"force-removed container {name} of stack {stack}: still {container.get('State') or 'there'} "
-            f"{STOP_PATIENCE_SECONDS:.0f}s after its service was removed (SIGTERM ignored under a long "
-            "stop_grace_period?)"
+            f"{patience:.0f}s after its service was removed (its stop signal ignored under a stop_grace_period "
+            "longer than that?)"
         )
     return said
 
@@ -212,7 +225,7 @@ def _kinds(api: docker.APIClient, label_filter: str, stack: str) -> tuple[Kind, 
         return list(api.containers(all=True, filters=by_label))
 
     return (
-        ("container", containers, lambda cid: api.remove_container(cid, force=True), "Id"),
+        ("container", containers, lambda cid: api.remove_container(cid, force=True, v=True), "Id"),
         ("network", lambda: api.networks(filters=by_stack) + api.networks(filters=by_label), api.remove_network, "Id"),
         ("volume", volumes, api.remove_volume, "Name"),
         ("secret", lambda: [*api.secrets(filters=by_label), *api.secrets(filters=by_stack)], api.remove_secret, "ID"),

@@ -102,3 +102,23 @@ def test_hello_and_notes_pg_stop_on_sigterm_without_a_warning(lab, stops_at_tear
     assert set(notes) == {"app", "db"}, notes
     assert all(r.how == GRACEFUL and r.seconds < 5 for r in notes.values()), notes
     assert stop_warnings({**hello, **notes}) == []
+
+
+def test_a_plugin_run_warns_on_install_for_the_app_that_ignores_sigterm_and_not_for_hello(lab, tmp_path):
+    lab.enroll("tstopwarn", extra_steps=stopless_step(tmp_path))
+    lab.enroll("tstopquiet")
+    run = lab.run("--recipe", "tstopwarn", "--recipe", "tstopquiet", "--tiers", "install")
+    stopless, hello = run.recipe("tstopwarn"), run.recipe("tstopquiet")
+    assert stopless["rungs"]["install"]["status"] == "pass", stopless["rungs"]
+    assert stopless["stops"]["app"]["how"] == KILLED, stopless["stops"]
+    assert [(w["id"], w.get("rung")) for w in stopless["warnings"]] == [("S001", "install")], stopless["warnings"]
+    assert hello["rungs"]["install"]["status"] == "pass", hello["rungs"]
+    assert hello["stops"]["app"]["how"] == GRACEFUL, hello["stops"]
+    assert not [w for w in hello["warnings"] if w["id"].startswith("S")], hello["warnings"]
+    table = run.result.stdout.str().splitlines()
+    header = next(line for line in table if line.startswith("recipe ") and " install" in line)
+    column = header.index("install")
+    row_of = {name: next(line for line in table if line.startswith(name + " ")) for name in ("tstopwarn", "tstopquiet")}
+    assert row_of["tstopwarn"][column:].startswith("pass (1 warn)"), row_of["tstopwarn"]
+    assert row_of["tstopquiet"][column:].startswith("pass ") and "warn" not in row_of["tstopquiet"], row_of
+    assert any(line.strip().startswith("tstopwarn install: 1 warning(s): S001") for line in table), run.output

@@ -77,3 +77,18 @@ def test_hellos_front_page_is_pictured_and_shown_on_its_dashboard_page(
             "const i = document.getElementById('picture'); return i && [i.complete, i.naturalWidth, i.naturalHeight];"
         )
     assert loaded == [True, 1280, 800], "hello's page does not show its picture"
+
+
+def test_a_plugin_run_of_hello_names_its_picture_in_results_json(lab, swarm, missing_requirement):
+    reason = why_no_picture(swarm.client)
+    if reason:
+        missing_requirement(reason)
+    lab.enroll("tpicture")
+    run = lab.run("--recipe", "tpicture", "--tiers", "install")
+    rec = run.recipe("tpicture")
+    assert rec["rungs"]["install"]["status"] == "pass", rec["rungs"]
+    picture = rec.get("picture")
+    assert picture and not picture.startswith("/"), f"no picture named relative to results.json: {picture!r}"
+    png = (lab.tmp / picture).resolve()  # results.json is written in lab.tmp
+    assert png.is_file() and png.name.endswith(".png"), png
+    assert png_size(png.read_bytes()) == (1280, 800)

@@ -71,6 +71,7 @@ class StackApi:
         self.removable = removable
         self.task_containers = [dict(TASK)]
         self.forced: list[str] = []
+        self.with_volumes: list[str] = []  # forced with their anonymous volumes (v=True)
 
     def services(self, filters=None):
         return []
@@ -78,11 +79,13 @@ class StackApi:
     def containers(self, all=False, filters=None):
         return list(self.task_containers) if filters == {"label": STACK_FILTER} else []
 
-    def remove_container(self, cid, force=False):
+    def remove_container(self, cid, force=False, v=False):
         assert force, "a running container goes only by force"
         if not self.removable:
             raise docker.errors.APIError("removal of container is already in progress")
         self.forced.append(cid)
+        if v:
+            self.with_volumes.append(cid)
         self.task_containers = [c for c in self.task_containers if c["Id"] != cid]
 
     def networks(self, filters=None, names=None):
@@ -114,6 +117,7 @@ def test_a_container_outliving_its_service_is_force_removed_and_said(stuck_wait)
     api, said = StackApi(), []
     left = teardown.remove(api, STACK, "ccci.domain=stub.test", timeout=0.2, say=said.append)
     assert api.forced == [TASK["Id"]]
+    assert api.with_volumes == [TASK["Id"]], "its anonymous volumes must go with it"
     assert left == []
     assert len(said) == 1 and said[0].startswith(f"force-removed container {STACK}_app.1.xyz of stack {STACK}")
 

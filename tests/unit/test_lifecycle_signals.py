@@ -32,7 +32,7 @@ class RecordingBackend:
         self.events: list[str] = []
         self.during_teardown: Any = None
 
-    def teardown(self, app: App) -> list[str]:
+    def teardown(self, app: App, stopped: Any = None) -> list[str]:
         self.events.append("teardown started")
         if self.during_teardown:
             self.during_teardown()
