@@ -25,7 +25,7 @@ APP_SERVICE = "app"  # the service abra stamps and exposes the env to
 AUTO_UPDATE_VAR = "ENABLE_AUTO_UPDATE"
 
 
-def environment_from_env(config: Mapping[str, Any], env: Mapping[str, str]) -> dict:
+def environment_from_env(config: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     """A copy of `config` where every service's valueless environment entry (`- NAME` in list
     form, which `docker stack config` with an empty process env prints as `NAME: null`) takes
     the app env's value, as abra's deploy does (abra loads the compose files with the app env
@@ -45,7 +45,7 @@ def environment_from_env(config: Mapping[str, Any], env: Mapping[str, str]) -> d
     return out
 
 
-def expose_all_env(config: Mapping[str, Any], env: Mapping[str, str]) -> dict:
+def expose_all_env(config: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
     """A copy of `config` where the `app` service's environment gains every app env variable it
     does not set (abra's ExposeAllEnv): entries it sets win, a valueless one takes the env's
     value (abra fills those at load time, before ExposeAllEnv runs). Only the `app` service;

@@ -63,11 +63,11 @@ def _label_value(value: Any) -> str:
     return str(value)
 
 
-def _set_labels(holder: dict, labels: Mapping[str, str]) -> None:
+def _set_labels(holder: dict[str, Any], labels: Mapping[str, str]) -> None:
     holder["labels"] = {**labels_dict(holder.get("labels")), **labels}
 
 
-def stamp(config: Mapping, app_labels: Mapping[str, str], run_labels: Mapping[str, str]) -> dict:
+def stamp(config: Mapping[str, Any], app_labels: Mapping[str, str], run_labels: Mapping[str, str]) -> dict[str, Any]:
     """The config to deploy: abra's labels on `app`, the run's labels on everything it creates."""
     out = copy.deepcopy(dict(config))
     services = out.get("services") or {}
@@ -97,19 +97,19 @@ def swarm_name(key: str, spec: Mapping[str, Any] | None, stack: str | None = Non
     return f"{stack}_{key}" if stack else str(key)
 
 
-def external_secrets(config: Mapping) -> dict[str, str]:
+def external_secrets(config: Mapping[str, Any]) -> dict[str, str]:
     """Compose secret key → the swarm secret name it expects to exist."""
     declared = config.get("secrets") or {}
     return {key: swarm_name(key, spec) for key, spec in declared.items() if (spec or {}).get("external")}
 
 
-def external_networks(config: Mapping) -> list[str]:
+def external_networks(config: Mapping[str, Any]) -> list[str]:
     """The swarm names of the networks the config declares `external` (they must exist)."""
     declared = config.get("networks") or {}
     return [swarm_name(key, spec) for key, spec in declared.items() if (spec or {}).get("external")]
 
 
-def service_images(config: Mapping) -> dict[str, str]:
+def service_images(config: Mapping[str, Any]) -> dict[str, str]:
     """Service name -> the image it runs, for the services that name one (not `build:` only)."""
     services = config.get("services") or {}
     return {str(name): str(svc["image"]) for name, svc in services.items() if (svc or {}).get("image")}
@@ -126,7 +126,7 @@ def parse_memory(value: Any) -> int | None:
     return int(float(m.group(1)) * scale)
 
 
-def declared_memory(config: Mapping) -> int:
+def declared_memory(config: Mapping[str, Any]) -> int:
     """Bytes the stack may use, for deploy admission: per service the larger of its memory
     reservation and its limit, per replica, summed.
 

@@ -49,7 +49,7 @@ def choose_endpoint_mode(setting: str, ipvs: bool | None) -> EndpointMode:
     return EndpointMode("dnsrr", "no IPVS on this runner")
 
 
-def apply_endpoint_mode(config: Mapping[str, Any], endpoint: EndpointMode) -> dict:
+def apply_endpoint_mode(config: Mapping[str, Any], endpoint: EndpointMode) -> dict[str, Any]:
     """`config` with `deploy.endpoint_mode: dnsrr` on every service, when the runner needs it.
 
     Left as they are: a service that sets its own endpoint mode (the recipe chose), and one that

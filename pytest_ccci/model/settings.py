@@ -107,7 +107,7 @@ class Settings:
         }
 
 
-def _expect(value: Any, kind: type | tuple, where: str, origin: str) -> Any:
+def _expect(value: Any, kind: type | tuple[type, ...], where: str, origin: str) -> Any:
     # bool is an int in Python; a YAML `true` where a number belongs is still a wrong type.
     numeric = kind in (int, float, (int, float))
     if not isinstance(value, kind) or (numeric and isinstance(value, bool)):
@@ -162,7 +162,7 @@ def _pull(raw: dict[str, Any], origin: str) -> str | None:
     pull = _expect(raw["pull"], str, "pull", origin)
     if pull not in PULL_CHOICES:
         raise RecipeError(f"{origin}: pull must be one of {', '.join(PULL_CHOICES)}, got {pull!r}")
-    return pull
+    return str(pull)
 
 
 def _top_level(raw: Any, origin: str) -> dict[str, Any]:
@@ -174,7 +174,7 @@ def _top_level(raw: Any, origin: str) -> dict[str, Any]:
             raise RecipeError(f"{origin}: unknown key {key!r} (known: {', '.join(sorted(known))})")
     if "source" not in raw:
         raise RecipeError(f"{origin}: missing key 'source' (a git URL or path of the recipe repository)")
-    return raw
+    return dict(raw)
 
 
 def _health(raw: Any, origin: str) -> Health:
@@ -269,7 +269,9 @@ def _not_applicable(raw: Any, origin: str) -> dict[str, str]:
     return dict(declared)
 
 
-def _positive(raw: Mapping[str, Any], key: str, default: float, origin: str, kind: type | tuple = (int, float)) -> Any:
+def _positive(
+    raw: Mapping[str, Any], key: str, default: float, origin: str, kind: type | tuple[type, ...] = (int, float)
+) -> Any:
     """A top-level number: of the right type, and positive."""
     value = _expect(raw.get(key, default), kind, key, origin)
     if value <= 0:

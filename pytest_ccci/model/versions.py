@@ -23,7 +23,7 @@ class Release:
     version: semver.Version
     sha: str
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[semver.Version, str]:
         # Build metadata (the upstream version) does not count for semver precedence;
         # it only breaks ties so that the order is total and stable.
         return (self.version, self.version.build or "")

@@ -49,7 +49,7 @@ def ccci_recipe(request: pytest.FixtureRequest) -> str:
         def test_knows_its_recipe(ccci_recipe):
             assert ccci_recipe == "hello"
     """
-    return request.node.stash[tier_item_key].recipe
+    return str(request.node.stash[tier_item_key].recipe)
 
 
 @pytest.fixture

@@ -247,7 +247,7 @@ def _json_path(config: pytest.Config) -> Path | None:
     given = config.getoption("ccci_json")
     if not given:
         return None
-    target = Path(config.invocation_params.dir) / given  # an absolute `given` stays as it is
+    target = Path(str(config.invocation_params.dir)) / str(given)  # an absolute `given` stays as it is
     if target.is_dir():
         raise pytest.UsageError(f"ccci: --ccci-json {given} is a directory; give a file path")
     if not target.parent.is_dir() or not os.access(target.parent, os.W_OK):

@@ -48,7 +48,7 @@ def history_dir(config: pytest.Config) -> Path | None:
     relative to the ini file (as the recipes dir); None when neither is set."""
     given = config.getoption("ccci_history")
     if given:
-        return Path(config.invocation_params.dir) / given
+        return Path(str(config.invocation_params.dir)) / str(given)
     ini = str(config.getini("ccci_history_dir")).strip()
     if not ini:
         return None

@@ -123,7 +123,8 @@ def oom_text(memory_limit: int | None) -> str:
 
 def task_memory_limit(task: Mapping[str, Any]) -> int | None:
     """The memory limit of a task's spec in bytes (None: unbounded)."""
-    return ((task.get("Spec") or {}).get("Resources") or {}).get("Limits", {}).get("MemoryBytes")
+    limit = ((task.get("Spec") or {}).get("Resources") or {}).get("Limits", {}).get("MemoryBytes")
+    return int(limit) if limit is not None else None
 
 
 def task_failure(service: str, task: Mapping[str, Any], since: float) -> TaskFailure | None:
