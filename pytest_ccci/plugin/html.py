@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pytest_ccci.documents.results import rung_text, warning_text
+from pytest_ccci.documents.results import rung_text, warning_text, warnings_of_rung
 from pytest_ccci.errors import CcciError
 from pytest_ccci.model.secrets import redact
 from pytest_ccci.model.tiers import RUNGS
@@ -69,9 +69,10 @@ class HtmlReport:
 
 
 def _rung_cell(name: str, rung: dict[str, Any], warnings: list[dict[str, str]]) -> str:
-    """The rung's status; the lint rung also says how many warnings it has, listed in its title."""
+    """The rung's status; a rung with warnings (lint's, install's graceful stop) says how many, listed
+    in its title."""
     status = Status(rung["status"])
-    listed = [warning_text(w) for w in warnings] if name == "lint" else []
+    listed = [warning_text(w) for w in warnings_of_rung(name, warnings)]
     title = "; ".join(part for part in (rung["reason"], *listed) if part)
     return (
         f'<td class="ccci-{status.value}" title="{_html.escape(title)}" '

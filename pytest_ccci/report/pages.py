@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pytest_ccci.documents.history import Point, RecipeHistory
-from pytest_ccci.documents.results import rung_text
+from pytest_ccci.documents.results import rung_text, warnings_of_rung
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIERS
 from pytest_ccci.report.assets import duration, percent, render, when
@@ -170,9 +170,9 @@ def picture_link(e: Mapping[str, Any], up: str = "") -> str | None:
 
 def _rung_reason(e: Mapping[str, Any], rung: str) -> str:
     reason = str((e.get("rungs") or {}).get(rung, {}).get("reason") or "")
-    warnings = e.get("warnings") or []
-    if rung == "lint" and warnings:
-        said = f"{len(warnings)} warning(s), listed under Lint warnings (they do not change the level)"
+    warnings = warnings_of_rung(rung, e.get("warnings") or [])
+    if warnings:
+        said = f"{len(warnings)} warning(s), listed under Warnings (they do not change the level)"
         return f"{reason}; {said}" if reason else said
     return reason
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pytest_ccci.documents.history import Flake, RecipeHistory
-from pytest_ccci.documents.results import rung_text
+from pytest_ccci.documents.results import rung_text, warning_rung
 from pytest_ccci.report.assets import markdown_text as markdown_text  # its home is assets (the filter)
 from pytest_ccci.report.assets import render
 from pytest_ccci.report.pages import level_tally, picture_link
@@ -89,13 +89,17 @@ def _below(
 
 
 def _warned(recipes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
-    """(name, the lint rung as shown, the warnings listed) of the recipes with lint warnings."""
+    """(name, each rung with warnings as shown, the warnings listed) of the recipes with warnings."""
     rows = []
     for name, e in sorted(recipes.items()):
         warnings = e.get("warnings") or []
         if warnings:
-            lint = rung_text("lint", str((e.get("rungs") or {}).get("lint", {}).get("status", "unver")), warnings)
-            rows.append((name, lint, "; ".join(f"{w.get('id')} {w.get('description')}" for w in warnings)))
+            rungs = e.get("rungs") or {}
+            shown = ", ".join(
+                f"{rung} {rung_text(rung, str(rungs.get(rung, {}).get('status', 'unver')), warnings)}"
+                for rung in dict.fromkeys(warning_rung(w) for w in warnings)
+            )
+            rows.append((name, shown, "; ".join(f"{w.get('id')} {w.get('description')}" for w in warnings)))
     return rows
 
 

@@ -85,7 +85,7 @@ class Deployment:
     mode: DeployMode
     version: str | None
     expected_chaos: str | None
-    config: dict = field(repr=False)  # interpolated compose: holds the env's values (see Settings.env)
+    config: dict[str, Any] = field(repr=False)  # interpolated compose: holds the env's values (see Settings.env)
     convergence: Convergence
     deploy_seconds: float
     endpoint_note: str = ""  # how its services are reached on this runner, said: "dnsrr (no IPVS on this runner)"
@@ -180,7 +180,7 @@ class Deployer:
         folder = f"{app.stack}-{checkout.head_sha[:8]}-{uuid.uuid4().hex[:6]}"
         return build_view(checkout, app, self.run_dir / "views" / folder, policy)
 
-    def _pull_missing(self, app: App, merged: dict, pulled: dict[str, float]) -> float:
+    def _pull_missing(self, app: App, merged: dict[str, Any], pulled: dict[str, float]) -> float:
         """Pull the images the engine lacks, each recorded in `pulled` (image -> seconds) as it
         completes; the seconds they took in all.
 
@@ -228,7 +228,7 @@ class Deployer:
         app: App,
         checkout: Checkout,
         mode: DeployMode,
-        merged: dict,
+        merged: dict[str, Any],
         view: RecipeView,
         start: float,
         infrastructure: Sequence[str],
@@ -249,7 +249,7 @@ class Deployer:
             app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe(), deadline, before
         )
 
-    def _ensure_networks(self, merged: dict, infrastructure: Sequence[str]) -> None:
+    def _ensure_networks(self, merged: dict[str, Any], infrastructure: Sequence[str]) -> None:
         """The external networks a Co-op Cloud server has (traefik's `proxy`: the ini's
         `ccci_networks`), where missing: created as the runner's shared infrastructure, never
         removed (swarm/networks.py). Any other external network an allowance let through must
@@ -262,7 +262,7 @@ class Deployer:
                 "(what a Co-op Cloud server has; never removed by teardown or the janitor)"
             )
 
-    def _write_deploy_file(self, view: RecipeView, mode: DeployMode, stamped: dict) -> Path:
+    def _write_deploy_file(self, view: RecipeView, mode: DeployMode, stamped: dict[str, Any]) -> Path:
         """In the view's directory: the config's recipe-relative paths mean the view's files."""
         deploy_file = view.root / f".ccci-deploy-{mode.value}-{uuid.uuid4().hex[:6]}.yml"
         deploy_file.write_text(yaml.safe_dump(compose.escape_dollars(stamped), sort_keys=False))
@@ -296,7 +296,7 @@ class Deployer:
             progress=self.progress,
         )
 
-    def _ensure_secrets(self, app: App, view: RecipeView, merged: dict, labels: dict) -> None:
+    def _ensure_secrets(self, app: App, view: RecipeView, merged: dict[str, Any], labels: dict[str, Any]) -> None:
         """The secrets the compose file names, as abra generates them (model/abra.py): each
         `SECRET_<KEY>_VERSION` of the app env, with its `.env.sample` modifiers. generate=false
         means abra leaves the value to the operator; CI has no operator, so it still generates one

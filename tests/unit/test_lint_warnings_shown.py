@@ -72,12 +72,12 @@ def test_html_report_lint_cell_counts_and_lists_the_warnings():
 def test_recipe_page_lists_the_warnings_and_the_lint_rung_says_so():
     e = entry("demo") | {"warnings": WARNINGS, "lint_mirrors": ABRA_RULES}
     page = recipe_page("demo", e, doc({"demo": e}), None)
-    assert "<h2>Lint warnings (2)</h2>" in page and "abra pkg/lint/recipe.go" in page
+    assert "<h2>Warnings (2)</h2>" in page and "abra pkg/lint/recipe.go" in page
     assert "<td>R002</td><td>healthcheck enabled for all services</td><td>service db has no healthcheck</td>" in page
     assert "&lt;db_password_x&gt;" in page and "<db_password_x>" not in page
-    assert "2 warning(s), listed under Lint warnings" in page
+    assert "2 warning(s), listed under Warnings" in page
     plain = recipe_page("demo", entry("demo"), doc({"demo": entry("demo")}), None)
-    assert "Lint warnings" not in plain
+    assert "<h2>Warnings" not in plain
 
 
 def test_index_lint_cell_shows_the_count():
@@ -91,9 +91,9 @@ def test_index_lint_cell_shows_the_count():
 def test_summary_lists_recipes_with_warnings():
     warned = entry("demo") | {"warnings": WARNINGS}
     text = summary(doc({"demo": warned, "other": entry("other")}), None, "ccci")
-    assert "| recipe | lint | warnings |" in text
+    assert "| recipe | rungs | warnings |" in text
     row = next(line for line in text.splitlines() if line.startswith("| demo |"))
     # Markdown-escaped text (parentheses too): renders as `pass (2 warn)`.
     assert "pass \\(2 warn\\)" in row and "R002 healthcheck enabled for all services" in row and "R015" in row
     assert "| other |" not in text
-    assert "Lint warnings" not in summary(doc({"other": entry("other")}), None, "ccci")
+    assert "Warnings (lint" not in summary(doc({"other": entry("other")}), None, "ccci")
