@@ -34,7 +34,7 @@ def test_app_lists_the_notes_from_the_database(app):
 def test_db_password_reaches_both_services_as_a_secret_file(app):
     # *_FILE: the password is a mounted swarm secret, never an environment value. (abra's
     # ExposeAllEnv gives app SECRET_DB_PASSWORD_VERSION: a secret's version, not the secret.)
-    listing = "sorted(k for k in os.environ if \"PASSWORD\" in k and not k.endswith(\"_VERSION\"))"
+    listing = 'sorted(k for k in os.environ if "PASSWORD" in k and not k.endswith("_VERSION"))'
     code, out = app.exec(f"python3 -c 'import os; print({listing})'")
     assert code == 0 and out.strip() == "[]", f"password-shaped environment in app: {out.strip()!r}"
     code, out = app.exec("test -s /run/secrets/db_password && echo present", service="db")
