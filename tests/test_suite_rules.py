@@ -90,3 +90,10 @@ def test_real_recipes_are_found_beside_the_repository(pytester, suite_copy, monk
     (suite_copy / "bore").mkdir(parents=True)
     result = run_copy(pytester)
     result.assert_outcomes(passed=1, failed=1)  # the other test still lacks root, in CI
+
+
+def test_every_test_module_has_a_basename_of_its_own():
+    """The test folders are not packages: two modules of one basename stop collection of the suite."""
+    root = Path(__file__).parent
+    names = sorted(p.name for p in root.rglob("test_*.py"))
+    assert not [n for n in set(names) if names.count(n) > 1]
