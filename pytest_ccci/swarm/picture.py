@@ -38,8 +38,9 @@ NSENTER = "/usr/bin/nsenter"  # util-linux
 PICTURE_SECONDS = 30.0  # a front page renders in about a second; this bounds a hung app or browser
 REAP_SECONDS = 5.0  # past the bound and the kill, how long the output may take to close
 WINDOW_SIZE = "1280,800"
-# As root, headless, quiet on the network: no sync, no updates, no QUIC, nothing in the background.
-CHROMIUM_FLAGS = (
+# Debian's chromium as root, headless, quiet on the network: no sync, no updates, no QUIC, nothing
+# in the background (the browser tests start it the same way).
+QUIET_CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",  # as root
     "--disable-gpu",
@@ -48,6 +49,9 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+)
+CHROMIUM_FLAGS = (
+    *QUIET_CHROMIUM_FLAGS,
     "--no-proxy-server",  # a proxy in the environment would be an address other than 127.0.0.1
     "--hide-scrollbars",
 )

@@ -25,18 +25,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_ccci.swarm.picture import QUIET_CHROMIUM_FLAGS
+
 if TYPE_CHECKING:  # imported where a browser starts: selenium is a test extra, the swarm tests need none
     from selenium.webdriver.chrome.webdriver import WebDriver
 
 FLAGS = (
-    "--headless",
-    "--no-sandbox",  # as root
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *QUIET_CHROMIUM_FLAGS,  # the plugin's own way of starting chromium quietly
     "--disable-dev-shm-usage",
     "--window-size=1400,900",
 )
