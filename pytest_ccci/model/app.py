@@ -28,8 +28,9 @@ class App:
     settings: Settings
 
     @classmethod
-    def for_checkout(cls, settings: Settings, head_sha: str, base_domain: str, run_id: str) -> App:
-        domain = naming.app_domain(settings.name, head_sha, base_domain)
+    def for_checkout(cls, settings: Settings, head_sha: str, base_domain: str, run_id: str, variant: str = "") -> App:
+        """`variant`: naming.app_domain's, for a lifecycle that needs a domain of its own."""
+        domain = naming.app_domain(settings.name, head_sha, base_domain, variant)
         return cls(settings.name, domain, naming.stack_name(domain), run_id, settings)
 
     @property

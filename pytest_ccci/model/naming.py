@@ -21,11 +21,14 @@ LABEL_RECIPE = "ccci.recipe"
 LABEL_LOCKS = "ccci.locks"
 
 
-def app_domain(recipe: str, head_sha: str, base_domain: str) -> str:
-    """`<first 4 of recipe>-<6 hex>.<base domain>`: stable for one (recipe, commit)."""
+def app_domain(recipe: str, head_sha: str, base_domain: str, variant: str = "") -> str:
+    """`<first 4 of recipe>-<6 hex>[-<variant>].<base domain>`: stable for one (recipe, commit,
+    variant). The variant keeps apart lifecycles of one commit that must never share a domain
+    (the upgrade's `up`, a rerun's `r2`): each has its own stack and its own lock."""
     digest = hashlib.sha256(f"{recipe}@{head_sha}".encode()).hexdigest()[:6]
     prefix = "".join(ch for ch in recipe.lower() if ch.isalnum())[:4] or "app"
-    return f"{prefix}-{digest}.{base_domain}"
+    suffix = "".join(ch for ch in variant.lower() if ch.isalnum())[:8]
+    return f"{prefix}-{digest}{'-' + suffix if suffix else ''}.{base_domain}"
 
 
 def stack_name(domain: str) -> str:

@@ -180,3 +180,19 @@ def test_run_labels():
     labels = run_labels("run-42", "hell-abc123.x.test", "hello")
     assert labels == {LABEL_RUN: "run-42", LABEL_DOMAIN: "hell-abc123.x.test", LABEL_RECIPE: "hello"}
     assert set(labels) == {"ccci.run", "ccci.domain", "ccci.recipe"}
+
+
+def test_a_variant_gives_a_domain_of_its_own():
+    plain = app_domain("hello", SHA_A, "x.test")
+    upgrade = app_domain("hello", SHA_A, "x.test", "up")
+    rerun = app_domain("hello", SHA_A, "x.test", "r2")
+    assert len({plain, upgrade, rerun}) == 3
+    assert upgrade == plain.replace(".x.test", "-up.x.test")
+    assert app_domain("hello", SHA_A, "x.test", "u p!") == upgrade  # only letters and digits
+
+
+def test_variant_stacks_stay_apart_when_truncated():
+    base = "a.rather.long.base.domain.example.org.that.abra.truncates"
+    stacks = {stack_name(app_domain("recipe", SHA_A, base, v)) for v in ("", "up", "r2", "upr2")}
+    assert len(stacks) == 4
+    assert all(len(s) <= MAX_STACK_NAME_LENGTH for s in stacks)
