@@ -92,9 +92,10 @@ def backup_facts(archive: BackupArchive) -> document.Backup:
 
 
 class RecipeLifecycle:
-    def __init__(self, ctx: RunContext, name: str):
+    def __init__(self, ctx: RunContext, name: str, variant: str = ""):
         self.ctx = ctx
         self.name = name
+        self.variant = variant  # naming.app_domain's: "" for the recipe's first lifecycle
         self.facts = RecipeFacts()  # what results.json records of the recipe, as it is learnt
         self.settings: _Once[Settings] = _Once(self._load_settings)
         self.repo: _Once[RecipeRepo] = _Once(self._fetch)
@@ -161,7 +162,7 @@ class RecipeLifecycle:
 
     def app(self) -> App:
         return App.for_checkout(
-            self.settings(), self.checkout().head_sha, self.ctx.options.base_domain, self.ctx.run_id
+            self.settings(), self.checkout().head_sha, self.ctx.options.base_domain, self.ctx.run_id, self.variant
         )
 
     def secret_values(self) -> list[str]:
