@@ -4,11 +4,14 @@ run, written from results documents and read back, here, in one module.
 A history file keeps per recipe only what the reports read, so a year of daily runs of hundreds
 of recipes loads in a moment:
 
-    {"level": 4, "head": "<sha>", "release": "1.2.0+2.1", "tiers": "pp--fp", "wall": 123.4}
+    {"level": 4, "head": "<sha>", "release": "1.2.0+2.1", "tiers": "pp--fp", "wall": 123.4,
+     "runs": {"functional": "fpp"}}
 
 `tiers` has one letter per tier, in the order the file's `tier_order` lists them (the order of
 model/tiers.py TIERS when it was written; read back in today's): p pass, f fail, s skip,
-u unverified, - did not run.
+u unverified, - did not run. `runs` (only when a failed tier was rerun, --ccci-reruns) has, per
+such tier, a letter per run of it, the first run first: the tier's letter in `tiers` stays the
+run's verdict (a fail), the runs are counted one by one in the flake rate.
 
 `record` writes each run of a results document (each run a merged document was made of) as
 `<run_id>.json`, once: recording the same run again (a shard that recorded itself, then the
@@ -16,9 +19,10 @@ merge job recording the merged document) changes nothing.
 
 What a history tells per recipe:
 - levels over time, and since when the recipe has had its latest level;
-- the flake rate per tier: of the runs that gave the tier a pass or a fail, the share that
-  failed on a head on which the same tier also passed (a head that always fails is a real
-  failure, not a flake);
+- the flake rate per tier: of the runs that gave the tier a pass or a fail (each rerun a run of
+  its own), the share that failed on a head on which the same tier also passed (a head that
+  always fails is a real failure, not a flake); and how many runs found the tier intermittent
+  (it failed, then passed on a rerun);
 - the last green release: the highest release whose latest run was green, where green means the
   install tier passed and no tier failed. The run layer reads it (upgrade_from: last-green).
 """
@@ -56,6 +60,7 @@ class Point(NamedTuple):
     release: str | None
     tiers: str  # a letter per tier (see the module docstring)
     wall: float | None
+    runs: Mapping[str, str] | None = None  # a rerun tier's letter per run (see the module docstring)
 
     @property
     def green(self) -> bool:
@@ -65,12 +70,24 @@ class Point(NamedTuple):
         """Each tier that ran, with its status (`pass`, `fail`...)."""
         return {t: STATUS_OF_LETTER[c] for t, c in zip(TIERS, self.tiers, strict=False) if c in STATUS_OF_LETTER}
 
+    def letters(self, index: int) -> str:
+        """Every run's letter for the tier at `index` of TIERS: its reruns' when it was rerun,
+        else its one letter."""
+        reruns = (self.runs or {}).get(TIERS[index])
+        return reruns if isinstance(reruns, str) and reruns else self.tiers[index : index + 1]
+
+    def intermittent(self, index: int) -> bool:
+        """Whether the tier at `index` failed and passed on a rerun within this run."""
+        letters = self.letters(index)
+        return "f" in letters and "p" in letters
+
 
 @dataclass(frozen=True)
 class Flake:
     rate: float  # failed runs on heads that also passed / runs with a pass or fail
     flaky_heads: int
     runs: int
+    intermittent: int = 0  # runs (of the pipeline) in which the tier failed, then passed on a rerun
 
 
 @dataclass
@@ -102,21 +119,22 @@ class RecipeHistory:
         return self._flakes[1]
 
     def _count_flakes(self) -> dict[str, Flake]:
-        by_head: dict[str | None, list[str]] = {}
+        by_head: dict[str | None, list[Point]] = {}
         for point in self.points:
-            by_head.setdefault(point.head, []).append(point.tiers)
+            by_head.setdefault(point.head, []).append(point)
         out = {}
         for i, tier in enumerate(TIERS):
             runs = flaky_heads = failed_on_flaky = 0
-            for codes in by_head.values():
-                column = [c[i] for c in codes]
+            for points in by_head.values():
+                column = "".join(p.letters(i) for p in points)
                 passed, failed = column.count("p"), column.count("f")
                 runs += passed + failed
                 if passed and failed:
                     flaky_heads += 1
                     failed_on_flaky += failed
             if runs:
-                out[tier] = Flake(failed_on_flaky / runs, flaky_heads, runs)
+                intermittent = sum(p.intermittent(i) for p in self.points)
+                out[tier] = Flake(failed_on_flaky / runs, flaky_heads, runs, intermittent)
         return out
 
     def last_green(self) -> str | None:
@@ -147,7 +165,8 @@ def load(history_dir: Path, recipes: Iterable[str] | None = None) -> dict[str, R
             if wanted is not None and name not in wanted:
                 continue
             code = recode(e["tiers"]) if recode else e["tiers"]
-            point = Point(run["finished"], run["run_id"], e["level"], e["head"], e["release"], code, e["wall"])
+            runs = e.get("runs") if isinstance(e.get("runs"), dict) else None
+            point = Point(run["finished"], run["run_id"], e["level"], e["head"], e["release"], code, e["wall"], runs)
             out.setdefault(name, RecipeHistory(name)).points.append(point)
     return out
 
@@ -200,14 +219,18 @@ def runs_of(doc: ResultsDocument) -> dict[str, dict[str, Any]]:
 
 
 def compact(entry: RecipeResult) -> dict[str, Any]:
-    """A recipe's line in a history file."""
-    return {
+    """A recipe's line in a history file (`runs` only when a tier was rerun)."""
+    line: dict[str, Any] = {
         "level": entry.level,
         "head": entry.head_sha,
         "release": entry.head_release,
         "tiers": tier_code(entry.tier_statuses()),
         "wall": entry.wall,
     }
+    runs = {tier: "".join(LETTER[s] for s in statuses) for tier, statuses in entry.tier_runs().items()}
+    if runs:
+        line["runs"] = runs
+    return line
 
 
 def tier_code(statuses: Mapping[str, Status]) -> str:

@@ -43,19 +43,35 @@ class Wire:
 
 @dataclass(frozen=True)
 class RungVerdict(Wire):
-    """A rung's status (pass, fail, skip, unver) and why, when it is not a pass."""
+    """A rung's status (pass, fail, skip, unver) and why, when it is not a pass; whether it
+    failed only sometimes (a rerun passed: it stays a fail), and the command that reruns it."""
 
     status: str = wire_field("unver", choices=STATUSES)
     reason: str = ""
+    intermittent: bool | None = wire_field(omit_none=True)  # true, or absent
+    repro: str | None = wire_field(omit_none=True)  # a failed or unverified rung's repro line
+
+
+@dataclass(frozen=True)
+class TierRun(Wire):
+    """One run of a tier item that was rerun (--ccci-reruns): its status, why, and the app
+    domain it deployed on (absent: it deployed nothing)."""
+
+    status: str = wire_field("unver", choices=STATUSES)
+    reason: str = ""
+    domain: str | None = wire_field(omit_none=True)
 
 
 @dataclass(frozen=True)
 class TierItem(Wire):
-    """One test item's verdict (keyed by its node id): its tier, status and reason."""
+    """One test item's verdict (keyed by its node id): its tier, status and reason; every run
+    when it was rerun (the first one first), and the command that reruns it when it did not pass."""
 
     tier: str = ""
     status: str = wire_field("unver", choices=STATUSES)
     reason: str = ""
+    runs: list[TierRun] | None = wire_field(omit_none=True)
+    repro: str | None = wire_field(omit_none=True)
 
 
 @dataclass(frozen=True)
@@ -236,6 +252,15 @@ class RecipeResult(Wire):
                 items.setdefault(item.tier, []).append(TierResult(Status(item.status), item.reason or ""))
         return {tier: aggregate_tier(results).status for tier, results in items.items()}
 
+    def tier_runs(self) -> dict[str, list[Status]]:
+        """Each rerun tier, with the statuses of every run of the item that decided its
+        verdict (its first failed item that was rerun), the first run first."""
+        out: dict[str, list[Status]] = {}
+        for item in self.tiers.values():
+            if item.tier in TIERS and item.tier not in out and item.status == Status.FAIL.value and item.runs:
+                out[item.tier] = [Status(r.status) for r in item.runs if r.status in _STATUSES]
+        return out
+
 
 @dataclass(frozen=True)
 class RunRef(Wire):
@@ -303,11 +328,17 @@ def warnings_of_rung(rung: str, warnings: list[Any]) -> list[Any]:
     return [w for w in warnings if warning_rung(w) == rung]
 
 
-def rung_text(rung: str, status: str, warnings: list[Any]) -> str:
-    """A rung's status as the tables show it: a rung with warnings says how many it has
-    (`pass (3 warn)`); warnings never change the status or the level."""
+INTERMITTENT_MARK = "intermittent"  # beside a rung that failed and passed on a rerun: `fail (intermittent)`
+
+
+def rung_text(rung: str, status: str, warnings: list[Any], intermittent: bool | None = False) -> str:
+    """A rung's status as the tables show it: an intermittent one says so (`fail
+    (intermittent)`), a rung with warnings says how many it has (`pass (3 warn)`); neither
+    changes the status or the level."""
+    marks = [INTERMITTENT_MARK] if intermittent else []
     mine = warnings_of_rung(rung, warnings)
-    return f"{status} ({len(mine)} warn)" if mine else status
+    marks += [f"{len(mine)} warn"] if mine else []
+    return f"{status} ({', '.join(marks)})" if marks else status
 
 
 # What differs between two runs of the same recipes by nature: identities and clocks.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from pytest_ccci.model.repro import Repro
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIERS
 from pytest_ccci.model.verdict import Status
@@ -25,17 +26,24 @@ _STATUS_WORDS: dict[Status, str] = {
 
 @dataclass(frozen=True)
 class TierResult:
-    """One tier item's verdict; reason is "" when it passed."""
+    """One tier item's verdict; reason is "" when it passed. `intermittent`: it failed, and
+    passed on a rerun (model/reruns.py); `repro`: the command that reruns it (model/repro.py)."""
 
     status: Status
     reason: str = ""
+    intermittent: bool = False
+    repro: Repro | None = None
 
 
 @dataclass(frozen=True)
 class Rung:
+    """A rung's verdict: that of the tier result that decides it, with its marks."""
+
     name: str
     status: Status
     reason: str = ""
+    intermittent: bool = False
+    repro: Repro | None = None
 
 
 def aggregate_tier(results: Sequence[TierResult], not_run_reason: str = "not run") -> TierResult:
@@ -55,7 +63,8 @@ def _backup_restore(backup: TierResult, restore: TierResult) -> Rung:
     named = (("backup", backup), ("restore", restore))
     failed = next(((n, r) for n, r in named if r.status == Status.FAIL), None)
     if failed is not None:
-        return Rung("backup_restore", Status.FAIL, f"{failed[0]}: {failed[1].reason}")
+        name, result = failed
+        return Rung("backup_restore", Status.FAIL, f"{name}: {result.reason}", result.intermittent, result.repro)
     if backup.status == restore.status == Status.PASS:
         return Rung("backup_restore", Status.PASS, "")
     if backup.status == restore.status == Status.SKIP:
@@ -63,7 +72,8 @@ def _backup_restore(backup: TierResult, restore: TierResult) -> Rung:
         reason = backup.reason if backup.reason == restore.reason else _join_reasons(named)
         return Rung("backup_restore", Status.SKIP, reason)
     # Anything else (an UNVER, or one half passed while the other skipped) proves nothing.
-    return Rung("backup_restore", Status.UNVER, _join_reasons(n for n in named if n[1].status != Status.PASS))
+    repro = next((r.repro for _, r in named if r.status == Status.UNVER and r.repro), None)
+    return Rung("backup_restore", Status.UNVER, _join_reasons(n for n in named if n[1].status != Status.PASS), repro=repro)
 
 
 def _join_reasons(named: Iterable[tuple[str, TierResult]]) -> str:
@@ -93,7 +103,8 @@ def rungs_from_tiers(
         if name == "backup_restore":
             rungs.append(_backup_restore(agg["backup"], agg["restore"]))
         else:
-            rungs.append(Rung(name, agg[name].status, agg[name].reason))
+            result = agg[name]
+            rungs.append(Rung(name, result.status, result.reason, result.intermittent, result.repro))
     return rungs
 
 

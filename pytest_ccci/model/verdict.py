@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pytest_ccci.errors import InfraError, RecipeError, UsageError
 from pytest_ccci.model.secrets import Fingerprint
 from pytest_ccci.model.text import one_line
+
+if TYPE_CHECKING:  # reruns.py and repro.py import Status from here
+    from pytest_ccci.model.repro import Repro
+    from pytest_ccci.model.reruns import TierRun
 
 # The report attribute that carries a verdict. A plain attribute, not user_properties: xdist
 # ships it from the workers all the same, and JUnit XML does not get the whole record.
@@ -62,6 +66,8 @@ class TierVerdict:
     reason: str = ""
     facts: Payload | None = None  # the lifecycle's record when the report was made (None: no lifecycle)
     fingerprints: tuple[Fingerprint, ...] = ()  # of the secrets this process knows (model.secrets)
+    runs: tuple[TierRun, ...] = ()  # every run, the first one included, when the item was rerun (reruns.py)
+    repro: Repro | None = None  # the command that reruns just this verdict (repro.py), when it is not a pass
 
     def to_wire(self) -> dict[str, Any]:
         """As plain data, for the report attribute (xdist serialises it)."""
@@ -72,6 +78,8 @@ class TierVerdict:
             "reason": self.reason,
             "facts": self.facts.to_wire() if self.facts is not None else None,
             "fingerprints": [list(fp) for fp in self.fingerprints],
+            "runs": [run.to_wire() for run in self.runs],
+            "repro": self.repro.to_wire() if self.repro is not None else None,
         }
 
     @classmethod
@@ -79,7 +87,10 @@ class TierVerdict:
         cls, data: Mapping[str, Any], read_facts: Callable[[Mapping[str, Any]], Payload] | None = None
     ) -> TierVerdict:
         """The verdict `data` describes; its payload read by `read_facts` (None: left unread)."""
-        facts = data.get("facts")
+        from pytest_ccci.model.repro import Repro
+        from pytest_ccci.model.reruns import TierRun
+
+        facts, repro = data.get("facts"), data.get("repro")
         return cls(
             recipe=data["recipe"],
             tier=data["tier"],
@@ -87,6 +98,8 @@ class TierVerdict:
             reason=data.get("reason", ""),
             facts=read_facts(facts) if read_facts is not None and facts is not None else None,
             fingerprints=tuple(Fingerprint.from_wire(fp) for fp in data.get("fingerprints") or ()),
+            runs=tuple(TierRun.from_wire(run) for run in data.get("runs") or ()),
+            repro=Repro.from_wire(repro) if repro else None,
         )
 
 

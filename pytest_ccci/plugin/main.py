@@ -5,6 +5,7 @@ registers. Each piece owns its hooks:
 - state.py        the per-process state (run context, lifecycles)
 - collection.py   the tier items per recipe, a recipe's own tests, their order
 - runner.py       setup gating, the verdict of every report, teardown
+- reruns.py       --ccci-reruns: a failed swarm tier run again on fresh app domains
 - session.py      controller: the swarm connection checked, the janitor
 - reporter.py     controller: results.json, JUnit properties, leak scan, level table
 - scheduler.py    controller under xdist: one recipe, one worker
@@ -27,6 +28,7 @@ from pytest_ccci.plugin.arguments import check_path_options
 from pytest_ccci.plugin.collection import RecipeCollection
 from pytest_ccci.plugin.interrupts import InterruptReport, TerminateAsInterrupt
 from pytest_ccci.plugin.options import CcciOptions, read_options
+from pytest_ccci.plugin.reruns import TierReruns
 from pytest_ccci.plugin.runner import TierRunner
 from pytest_ccci.plugin.state import CcciContext, build_context, ccci_context_key
 from pytest_ccci.run.results import Results
@@ -90,7 +92,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         help="add this run's results to the history in DIR (ini ccci_history_dir)",
     )
+    group.addoption(
+        "--ccci-reruns",
+        default=None,
+        metavar="N",
+        help="run a failed swarm tier N more times, each on a fresh app domain; it stays failed, "
+        "its reason says how many runs failed (ini ccci_reruns, default 0)",
+    )
     parser.addini("ccci_recipes_dir", "where recipes are enrolled, relative to the ini file", default="recipes")
+    parser.addini("ccci_reruns", "how often a failed swarm tier runs again (as --ccci-reruns)", default="0")
     parser.addini("ccci_lock_dir", "stable directory for host-wide locks", default="/tmp/pytest-ccci/locks")
     parser.addini("ccci_cache_dir", "where recipe mirrors are cached", default="")
     parser.addini("ccci_base_domain", "base domain of app domains", default="ccci.test")
@@ -149,6 +159,8 @@ def _register(config: pytest.Config, ctx: CcciContext) -> None:
     manager.register(fixtures, "ccci-fixtures")
     manager.register(RecipeCollection(ctx), "ccci-collection")
     manager.register(TierRunner(ctx), "ccci-runner")
+    if ctx.options.reruns:
+        manager.register(TierReruns(ctx), "ccci-reruns")
     is_controller = not hasattr(config, "workerinput")  # the controller, or a run without xdist
     results = _register_controller(config, ctx) if is_controller else None
     if manager.hasplugin("html"):

@@ -48,6 +48,8 @@ class CcciOptions(RunOptions):
     json_path: Path | None  # --ccci-json, absolute
     janitor: bool
     shard: str | None = None  # --ccci-shard K/N: `recipes` are that shard's (plugin/scaleout.py)
+    reruns: int = 0  # --ccci-reruns: how often a failed swarm tier runs again (plugin/reruns.py)
+    recipes_dir_given: str | None = None  # --recipes-dir as given, for the repro lines (model/repro.py)
 
     @property
     def needs_swarm(self) -> bool:
@@ -90,6 +92,8 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
         runner=RunnerChoices(_endpoint_mode(config), _pull(config), _host_policy(config)),
         shard=shard,
         history_dir=history,
+        reruns=_reruns(config),
+        recipes_dir_given=config.getoption("recipes_dir") or None,
     )
 
 
@@ -151,6 +155,19 @@ def _numbers(config: pytest.Config) -> tuple[int, float]:
     if max_deploys < 1 or lock_timeout <= 0:
         raise pytest.UsageError("ccci: ccci_max_deploys must be at least 1 and ccci_lock_timeout positive")
     return max_deploys, lock_timeout
+
+
+def _reruns(config: pytest.Config) -> int:
+    """--ccci-reruns, else ini ccci_reruns: a whole number, 0 (the default) for none."""
+    given = config.getoption("ccci_reruns")
+    text = str(given if given is not None else config.getini("ccci_reruns")).strip() or "0"
+    try:
+        reruns = int(text)
+    except ValueError:
+        reruns = -1
+    if reruns < 0:
+        raise pytest.UsageError(f"ccci: --ccci-reruns / ccci_reruns {text!r}: give a whole number, 0 for no reruns")
+    return reruns
 
 
 def _endpoint_mode(config: pytest.Config) -> str:

@@ -4,7 +4,8 @@
   the reason (`n/a: ...` or `blocked: <tier> <status>`). Only a skip made by
   `skip_not_applicable` counts as not applicable (SKIP); any other skip is unverified;
 - makereport: every report of a tier item gets one `TierVerdict` (model/verdict.py), carried as
-  the report attribute REPORT_ATTRIBUTE; secrets are masked in the report first;
+  the report attribute REPORT_ATTRIBUTE; secrets are masked in the report first; a verdict that
+  is not a pass carries its repro line (model/repro.py);
 - teardown: a recipe's last item tears its lifecycle down; at session end whatever is still
   deployed goes, with signals deferred until it is gone.
 """
@@ -18,6 +19,7 @@ import pytest
 
 from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.errors import CcciError
+from pytest_ccci.model.repro import Repro, tier_repro
 from pytest_ccci.model.secrets import fingerprints, redact
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import PREREQUISITES
@@ -124,14 +126,23 @@ class TierRunner:
 
     def verdict(self, tier_item: TierItem, status: Status, reason: str, secrets: list[str]) -> TierVerdict:
         lifecycle = self.ctx.lifecycles.get(tier_item.recipe)
+        facts = lifecycle.facts if lifecycle else None
         return TierVerdict(
             recipe=tier_item.recipe,
             tier=tier_item.tier,
             status=status,
             reason=reason,
-            facts=json_safe(lifecycle.facts) if lifecycle else None,
+            facts=json_safe(facts) if facts is not None else None,
             fingerprints=tuple(fingerprints(secrets)),
+            repro=self.repro(tier_item, facts) if status in (Status.FAIL, Status.UNVER) else None,
         )
+
+    def repro(self, tier_item: TierItem, facts: RecipeFacts | None) -> Repro:
+        """The command that reruns this tier: at the head's full SHA once it was resolved (else
+        the ref as given), from the upgrade base this verdict's upgrade started from."""
+        base = facts.upgrade_base.version if facts and facts.upgrade_base else None
+        ref = (facts.head_sha if facts else None) or self.ctx.options.ref
+        return tier_repro(tier_item.recipe, tier_item.tier, ref, base, self.ctx.options.recipes_dir_given)
 
     def record(self, item: pytest.Item, report: pytest.TestReport, verdict: TierVerdict) -> None:
         """The verdict for prerequisites, and the item's JUnit properties."""

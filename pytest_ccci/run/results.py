@@ -28,11 +28,15 @@ from pytest_ccci.documents.results import (
     ResultsDocument,
     RungVerdict,
     TierItem,
+    TierRun,
     rung_text,
     warnings_of_rung,
 )
 from pytest_ccci.model import stops
 from pytest_ccci.model.level import Rung, TierResult, compute_level, rungs_from_tiers, why_not_higher
+from pytest_ccci.model.repro import Repro, combined
+from pytest_ccci.model.reruns import TierRun as Run
+from pytest_ccci.model.reruns import intermittent
 from pytest_ccci.model.secrets import Fingerprint, LeakScan, fingerprints
 from pytest_ccci.model.text import one_line
 from pytest_ccci.model.tiers import RUNGS, TIER_OF_TEST_FUNCTION, TIERS
@@ -49,6 +53,21 @@ class ItemVerdict:
     reason: str = ""
     duration: float = 0.0
     settled: bool = False  # a setup or call verdict has been seen
+    runs: tuple[Run, ...] = ()  # every run, when it was rerun (--ccci-reruns)
+    repro: Repro | None = None  # the command that reruns it, when it did not pass
+
+    def result(self) -> TierResult:
+        return TierResult(self.status, self.reason, intermittent(self.runs), self.repro)
+
+    def document(self) -> TierItem:
+        """As results.json's `tiers` has it."""
+        return TierItem(
+            self.tier,
+            self.status.value if self.settled else "unver",
+            self.reason,
+            runs=[TierRun(r.status.value, r.reason, r.domain) for r in self.runs] or None,
+            repro=self.repro.command() if self.repro else None,
+        )
 
 
 @dataclass
@@ -95,6 +114,7 @@ class Results:
         if item.settled and item.status != Status.PASS:
             return  # the first verdict that is not a pass is the one that counts
         item.status, item.reason, item.settled = verdict.status, verdict.reason, True
+        item.runs, item.repro = verdict.runs, verdict.repro
 
     def add_artifact(self, text: str) -> None:
         """An artifact's text (the JUnit XML, the HTML report), scanned for secrets once, now."""
@@ -132,7 +152,7 @@ class Results:
         by_tier: dict[str, list[TierResult]] = {t: [] for t in TIERS}
         for item in rec.items.values():
             if item.settled:
-                by_tier[item.tier].append(TierResult(item.status, item.reason))
+                by_tier[item.tier].append(item.result())
             else:
                 by_tier[item.tier].append(TierResult(Status.UNVER, "interrupted" if self.interrupted else "no verdict"))
         return rungs_from_tiers(by_tier, {t: self.not_run_reason(t) for t in TIERS})
@@ -162,11 +182,8 @@ class Results:
         return RecipeResult(
             level=compute_level(rungs),
             why_not_higher=why_not_higher(rungs),
-            rungs={r.name: RungVerdict(r.status.value, r.reason) for r in rungs},
-            tiers={
-                item.nodeid: TierItem(item.tier, item.status.value if item.settled else "unver", item.reason)
-                for item in rec.items.values()
-            },
+            rungs={r.name: rung_verdict(r) for r in rungs},
+            tiers={item.nodeid: item.document() for item in rec.items.values()},
             ref=facts.ref,
             head_sha=facts.head_sha,
             head_release=facts.head_release,
@@ -218,7 +235,7 @@ class Results:
                     name,
                     (rec.facts.head_sha or "-")[:8],
                     f"L{compute_level(rungs)}",
-                    *(rung_text(r.name, r.status.value, warnings) for r in rungs),
+                    *(rung_text(r.name, r.status.value, warnings, r.intermittent) for r in rungs),
                 ]
             )
             for rung in RUNGS:
@@ -227,16 +244,23 @@ class Results:
                     listed = "; ".join(f"{w.id} {w.description}" for w in mine)
                     reasons.append(f"  {name} {rung}: {len(mine)} warning(s): {listed}")
             # One line per distinct reason: a source that could not be fetched fails every rung
-            # with the same words, and is said once.
-            grouped: dict[tuple[str, str], list[str]] = {}
+            # with the same words, and is said once; then the command that reruns them.
+            grouped: dict[tuple[str, str], list[Rung]] = {}
             for r in rungs:
                 if r.status != Status.PASS and r.reason:
-                    grouped.setdefault((r.status.value, one_line(r.reason)), []).append(r.name)
-            for (status, reason), names in grouped.items():
-                reasons.append(f"  {name} {', '.join(names)}: {status}: {reason}")
+                    grouped.setdefault((r.status.value, one_line(r.reason)), []).append(r)
+            for (status, reason), same in grouped.items():
+                reasons.append(f"  {name} {', '.join(r.name for r in same)}: {status}: {reason}")
+                reasons += [f"    rerun: {repro.command()}" for repro in combined(r.repro for r in same if r.repro)]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
         return lines + reasons
+
+
+def rung_verdict(rung: Rung) -> RungVerdict:
+    """A rung as results.json has it: marked when intermittent, with its repro line unless it passed."""
+    repro = rung.repro.command() if rung.repro and rung.status != Status.PASS else None
+    return RungVerdict(rung.status.value, rung.reason, True if rung.intermittent else None, repro)
 
 
 def lint_warnings_of(facts: RecipeFacts) -> list[LintWarning]:
