@@ -1,6 +1,8 @@
 """pytest-html integration, registered only when pytest-html is active (so `-p no:html` works):
 the level table in the report's summary (the lint rung with its warnings: `pass (2 warn)`, each
-listed in the cell's title), and swarm diagnostics on a failed tier."""
+listed in the cell's title; an intermittent rung: `fail (intermittent)`), under it the command
+that reruns each rung that failed or could not be verified, and swarm diagnostics on a failed
+tier."""
 
 from __future__ import annotations
 
@@ -32,15 +34,17 @@ class HtmlReport:
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
         if self.results is None:
             return
-        rows = []
+        rows, repros = [], []
         for name, rec in self.results.as_dict()["recipes"].items():
             cells = "".join(_rung_cell(r, rec["rungs"][r], rec.get("warnings") or []) for r in RUNGS)
             rows.append(
                 f"<tr><td>{_html.escape(name)}</td><td>{_html.escape((rec.get('head_sha') or '-')[:8])}</td>"
                 f"<td><b>L{rec['level']}</b></td>{cells}<td>{_html.escape(rec['why_not_higher'])}</td></tr>"
             )
+            repros += [_repro_line(name, r, rec["rungs"][r]) for r in RUNGS if rec["rungs"][r].get("repro")]
         head = "".join(f"<th>{h}</th>" for h in ("recipe", "head", "level", *RUNGS, "why not higher"))
-        prefix.append(f'<h2>ccci levels</h2><table id="ccci-levels"><tr>{head}</tr>{"".join(rows)}</table>')
+        listed = f'<p>Rerun with:</p><ul id="ccci-repro">{"".join(repros)}</ul>' if repros else ""
+        prefix.append(f'<h2>ccci levels</h2><table id="ccci-levels"><tr>{head}</tr>{"".join(rows)}</table>{listed}')
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
@@ -74,7 +78,14 @@ def _rung_cell(name: str, rung: dict[str, Any], warnings: list[dict[str, str]]) 
     status = Status(rung["status"])
     listed = [warning_text(w) for w in warnings_of_rung(name, warnings)]
     title = "; ".join(part for part in (rung["reason"], *listed) if part)
+    shown = rung_text(name, status.value, warnings, rung.get("intermittent"))
     return (
         f'<td class="ccci-{status.value}" title="{_html.escape(title)}" '
-        f'style="color:{_COLOUR[status]};font-weight:bold">{_html.escape(rung_text(name, status.value, warnings))}</td>'
+        f'style="color:{_COLOUR[status]};font-weight:bold">{_html.escape(shown)}</td>'
     )
+
+
+def _repro_line(recipe: str, name: str, rung: dict[str, Any]) -> str:
+    """One rung's repro line (results.json's), as an item of the list under the level table."""
+    said = f"{recipe} {name} ({rung['status']})"
+    return f"<li>{_html.escape(said)}: <code>{_html.escape(rung['repro'])}</code></li>"

@@ -58,6 +58,16 @@ def markdown_text(text: object, limit: int | None = MARKDOWN_LIMIT) -> str:
     return _MARKDOWN_LIVE.sub(_inert_markdown, escape(one_line(text, limit), quote=False))
 
 
+def markdown_code(text: object) -> str:
+    """`text` as one Markdown code span (a command to copy): one line, uncut; a table's `|`
+    escaped (GitHub reads `\\|` inside a table's code span as `|`), fenced by more backticks than
+    it holds in a row. Inside a code span nothing else is live."""
+    line = one_line(text, None).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", line)), default=0) + 1)
+    pad = " " if line.startswith("`") or line.endswith("`") else ""
+    return f"{fence}{pad}{line}{pad}{fence}"
+
+
 def duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -84,7 +94,7 @@ def environment() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(markdown=markdown_text, duration=duration, when=when, percent=percent)
+    env.filters.update(markdown=markdown_text, code=markdown_code, duration=duration, when=when, percent=percent)
     env.globals["inline"] = functools.partial(_inline, env)
     return env
 

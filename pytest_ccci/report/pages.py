@@ -1,7 +1,9 @@
 """The dashboard's pages: `index.html` (every recipe's level, sortable and filterable) and one
 page per recipe (tier reasons, lint warnings, stamps, upgrade runs, durations, its history, and
 install's picture of its front page when the run took one). The lint rung says how many
-warnings it passed with (`pass (2 warn)`); warnings never change a level.
+warnings it passed with (`pass (2 warn)`); warnings never change a level. A rung that failed
+and passed on a rerun says so (`fail (intermittent)`), and a recipe's page gives each rung that
+failed or could not be verified the command that reruns it.
 
 This module says what a page shows, as plain values read off results documents (JSON-shaped
 dicts); the templates in `report/templates/` (assets.py) say how, and escape every value they
@@ -101,13 +103,13 @@ def _index_row(
     name: str, e: Mapping[str, Any], doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | None
 ) -> IndexRow:
     rungs = e.get("rungs") or {}
-    statuses = [(r, str((rungs.get(r) or {}).get("status", "unver"))) for r in RUNGS]
+    verdicts = [(r, rungs.get(r) or {}) for r in RUNGS]
     finished = finished_of(doc, e)
     row = IndexRow(
         name=name,
         stem=file_stem(name),
         level=_level(e),
-        rungs=[(status, rung_text(r, status, e.get("warnings") or [])) for r, status in statuses],
+        rungs=[_shown_rung(r, v, e.get("warnings") or []) for r, v in verdicts],
         head=(e.get("head_sha") or "-")[:8],
         ref=str(e.get("ref") or "-"),
         why=one_line(e.get("why_not_higher") or "", WHY_LIMIT),
@@ -122,6 +124,12 @@ def _index_row(
     return replace(
         row, since=history.since() or finished, history=history.levels(HISTORY_CELLS), flaky=_flaky_text(history)
     )
+
+
+def _shown_rung(rung: str, verdict: Mapping[str, Any], warnings: list[Any]) -> tuple[str, str]:
+    """(status, as shown) of a rung: its warnings counted, an intermittent one marked."""
+    status = str(verdict.get("status", "unver"))
+    return status, rung_text(rung, status, warnings, verdict.get("intermittent"))
 
 
 def _flaky_text(history: RecipeHistory) -> str:
@@ -142,7 +150,7 @@ def recipe_page(name: str, e: Mapping[str, Any], doc: Mapping[str, Any], history
         stem=file_stem(name),
         level=level,
         facts=_facts(e, doc, history),
-        rungs=[(r, rungs.get(r, {}).get("status", "unver"), _rung_reason(e, r)) for r in RUNGS],
+        rungs=[(r, *_shown_rung(r, rungs.get(r) or {}, warnings), _rung_reason(e, r), _repro(rungs, r)) for r in RUNGS],
         tiers=[
             (nodeid, t.get("tier"), t.get("status"), t.get("reason")) for nodeid, t in (e.get("tiers") or {}).items()
         ],
@@ -166,6 +174,11 @@ def picture_link(e: Mapping[str, Any], up: str = "") -> str | None:
     if ".." in PurePosixPath(picture).parts:
         return None
     return up + quote(picture)
+
+
+def _repro(rungs: Mapping[str, Any], rung: str) -> str | None:
+    """The command that reruns a rung that failed or could not be verified (results.json's)."""
+    return (rungs.get(rung) or {}).get("repro") or None
 
 
 def _rung_reason(e: Mapping[str, Any], rung: str) -> str:
@@ -237,7 +250,7 @@ def _duration_rows(e: Mapping[str, Any]) -> list[tuple[str, str]]:
 class HistorySection:
     runs: int
     last_green: str | None
-    flakes: list[tuple[str, str, int, int]]  # tier, flake rate, flaky heads, runs with a pass or fail
+    flakes: list[tuple[str, str, int, int, int]]  # tier, flake rate, flaky heads, runs with a pass or fail, intermittent runs
     levels: list[tuple[str, str, str, str, str]]  # when, head, release, level, tiers: the latest first
 
 
@@ -247,7 +260,7 @@ def _history_section(history: RecipeHistory | None) -> HistorySection | None:
     return HistorySection(
         runs=len(history.points),
         last_green=history.last_green(),
-        flakes=[(t, percent(f.rate), f.flaky_heads, f.runs) for t, f in history.flakes().items()],
+        flakes=[(t, percent(f.rate), f.flaky_heads, f.runs, f.intermittent) for t, f in history.flakes().items()],
         levels=[
             (when(p.finished), (p.head or "-")[:8], p.release or "-", f"L{p.level}", _tiers_text(p.statuses()))
             for p in reversed(history.levels(HISTORY_ROWS))

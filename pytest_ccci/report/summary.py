@@ -1,8 +1,10 @@
 """summary.md: the run in a few lines of Markdown, for a pull-request comment or a CI job summary.
 
 Levels tallied, then every recipe below L5 (level, the level it had before when the history
-knows it, and why not higher), then the recipes with lint warnings (never part of a level), then
-the flaky tiers, then the front pages install pictured (images beside summary.md, in the
+knows it, and why not higher), then each rung that failed or could not be verified with the
+command that reruns it (an intermittent one marked `fail (intermittent)`), then the recipes
+with lint warnings (never part of a level), then the flaky tiers (reruns counted), then the
+front pages install pictured (images beside summary.md, in the
 dashboard's pictures/). Kept under GitHub's comment size limit:
 past `MAX_CHARS` the list stops with how many were left out (the dashboard has them all).
 
@@ -67,6 +69,7 @@ def summary(doc: Mapping[str, Any], histories: Mapping[str, RecipeHistory] | Non
         interrupted=bool(doc.get("interrupted")),
         tally=level_tally(recipes),
         below=_below(recipes, doc, histories),
+        repros=_repros(recipes),
         warned=_warned(recipes),
         flaky=_flaky(recipes, histories),
         pictures=_pictures(recipes),
@@ -86,6 +89,18 @@ def _below(
             (name, e.get("level", 0), f"L{before}" if before is not None else "-", e.get("why_not_higher") or "")
         )
     return rows
+
+
+def _repros(recipes: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(name, rung, its verdict as shown, the command that reruns it) of every rung that has
+    one (failed, or unverified), the failures first."""
+    rows = []
+    for name, e in sorted(recipes.items()):
+        for rung, verdict in (e.get("rungs") or {}).items():
+            if verdict.get("repro"):
+                shown = rung_text(rung, str(verdict.get("status")), [], verdict.get("intermittent"))
+                rows.append((name, rung, shown, str(verdict["repro"])))
+    return sorted(rows, key=lambda row: not row[2].startswith("fail"))
 
 
 def _warned(recipes: Mapping[str, Any]) -> list[tuple[str, str, str]]:
