@@ -165,8 +165,8 @@ def load(history_dir: Path, recipes: Iterable[str] | None = None) -> dict[str, R
             if wanted is not None and name not in wanted:
                 continue
             code = recode(e["tiers"]) if recode else e["tiers"]
-            runs = e.get("runs") if isinstance(e.get("runs"), dict) else None
-            point = Point(run["finished"], run["run_id"], e["level"], e["head"], e["release"], code, e["wall"], runs)
+            reruns = e.get("runs") if isinstance(e.get("runs"), dict) else None
+            point = Point(run["finished"], run["run_id"], e["level"], e["head"], e["release"], code, e["wall"], reruns)
             out.setdefault(name, RecipeHistory(name)).points.append(point)
     return out
 

@@ -73,7 +73,9 @@ def _backup_restore(backup: TierResult, restore: TierResult) -> Rung:
         return Rung("backup_restore", Status.SKIP, reason)
     # Anything else (an UNVER, or one half passed while the other skipped) proves nothing.
     repro = next((r.repro for _, r in named if r.status == Status.UNVER and r.repro), None)
-    return Rung("backup_restore", Status.UNVER, _join_reasons(n for n in named if n[1].status != Status.PASS), repro=repro)
+    return Rung(
+        "backup_restore", Status.UNVER, _join_reasons(n for n in named if n[1].status != Status.PASS), repro=repro
+    )
 
 
 def _join_reasons(named: Iterable[tuple[str, TierResult]]) -> str:

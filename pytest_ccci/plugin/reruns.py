@@ -146,7 +146,8 @@ def run_of(reports: Sequence[pytest.TestReport], domain: str | None) -> TierRun:
 def run_lines(runs: Sequence[TierRun]) -> list[str]:
     """Every run, one a line, for the failing report's section."""
     return [
-        f"run {number}: {run.status.value}" + (f" on {run.domain}" if run.domain else "")
+        f"run {number}: {run.status.value}"
+        + (f" on {run.domain}" if run.domain else "")
         + (f": {run.reason}" if run.reason else "")
         for number, run in enumerate(runs, start=1)
     ]

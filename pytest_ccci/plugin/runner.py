@@ -5,7 +5,7 @@
   `skip_not_applicable` counts as not applicable (SKIP); any other skip is unverified;
 - makereport: every report of a tier item gets one `TierVerdict` (model/verdict.py), carried as
   the report attribute REPORT_ATTRIBUTE; secrets are masked in the report first; a verdict that
-  is not a pass carries its repro line (model/repro.py);
+  failed (or could not be verified while it ran) carries its repro line (model/repro.py);
 - teardown: a recipe's last item tears its lifecycle down; at session end whatever is still
   deployed goes, with signals deferred until it is gone.
 """
@@ -104,7 +104,7 @@ class TierRunner:
             report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
         secrets = self.ctx.secret_values()
         mask_report(report, secrets)
-        verdict = self.verdict(tier_item, status, redact(reason, secrets), secrets)
+        verdict = self.verdict(tier_item, status, redact(reason, secrets), secrets, ran=not report.skipped)
         setattr(report, REPORT_ATTRIBUTE, verdict.to_wire())
         self.record(item, report, verdict)
         return report
@@ -124,7 +124,11 @@ class TierRunner:
         runtime = self.ctx.runtime
         return not runtime.connected or runtime.swarm.reachable()
 
-    def verdict(self, tier_item: TierItem, status: Status, reason: str, secrets: list[str]) -> TierVerdict:
+    def verdict(
+        self, tier_item: TierItem, status: Status, reason: str, secrets: list[str], ran: bool = True
+    ) -> TierVerdict:
+        """The report's verdict, with the lifecycle's record; a repro line when it failed, or
+        could not be verified while it ran (not a skip: a blocked tier's cause is another tier's)."""
         lifecycle = self.ctx.lifecycles.get(tier_item.recipe)
         facts = lifecycle.facts if lifecycle else None
         return TierVerdict(
@@ -134,7 +138,7 @@ class TierRunner:
             reason=reason,
             facts=json_safe(facts) if facts is not None else None,
             fingerprints=tuple(fingerprints(secrets)),
-            repro=self.repro(tier_item, facts) if status in (Status.FAIL, Status.UNVER) else None,
+            repro=self.repro(tier_item, facts) if status == Status.FAIL or (status == Status.UNVER and ran) else None,
         )
 
     def repro(self, tier_item: TierItem, facts: RecipeFacts | None) -> Repro:

@@ -250,7 +250,8 @@ def _duration_rows(e: Mapping[str, Any]) -> list[tuple[str, str]]:
 class HistorySection:
     runs: int
     last_green: str | None
-    flakes: list[tuple[str, str, int, int, int]]  # tier, flake rate, flaky heads, runs with a pass or fail, intermittent runs
+    # tier, flake rate, flaky heads, runs with a pass or fail, runs in which it was intermittent
+    flakes: list[tuple[str, str, int, int, int]]
     levels: list[tuple[str, str, str, str, str]]  # when, head, release, level, tiers: the latest first
 
 

@@ -29,7 +29,8 @@ def test_failing_functional_test_fails_the_functional_rung_naming_its_assert(lab
     rec = run.recipe("ffun")
     functional = rec["rungs"]["functional"]
     promised = "/version says '3', the release notes promise revision 9"
-    assert functional == {"status": "fail", "reason": promised}, functional
+    repro = f"pytest --recipe ffun --recipes-dir {lab.recipes_dir} --ref {rec['head_sha']} --tiers functional"
+    assert functional == {"status": "fail", "reason": promised, "repro": repro}, functional
     assert rec["level"] == 3, rec
     assert rec["why_not_higher"] == f"L4 functional failed: {functional['reason']}", rec["why_not_higher"]
     assert all(rec["rungs"][r]["status"] == "pass" for r in ("install", "upgrade", "backup_restore", "lint")), rec

@@ -62,11 +62,13 @@ def test_app_down_in_a_functional_test_is_a_failure_not_unverified(project):
         "tier": "functional",
         "status": "fail",
         "reason": "ConnectionError: HTTPConnectionPool(host='127.0.0.1', port=8080): Connection refused",
+        "repro": "pytest --recipe a --tiers functional",
     }
     assert tiers["recipes/a/test_a.py::test_notes"] == {
         "tier": "functional",
         "status": "fail",
         "reason": "ConnectionRefusedError: [Errno 111] Connection refused",
+        "repro": "pytest --recipe a --tiers functional",
     }
     assert tiers["recipes/a/test_a.py::test_fine"]["status"] == "pass"
     assert rec["rungs"]["functional"]["status"] == "fail"

@@ -145,7 +145,8 @@ def test_unreachable_source_errors_in_one_line(project):
     doc = load_json(project.pytester.path / "out.json")
     rec = doc["recipes"]["gone"]
     assert rec["level"] == 0
-    assert rec["rungs"] == _only_lint_rungs({"status": "fail", "reason": rec["rungs"]["lint"]["reason"]})
+    lint = {"status": "fail", "reason": rec["rungs"]["lint"]["reason"], "repro": "pytest --recipe gone --tiers lint"}
+    assert rec["rungs"] == _only_lint_rungs(lint)  # no commit resolved: the repro has no --ref
     assert "recipe gone: source /nonexistent/repo could not be fetched" in rec["rungs"]["lint"]["reason"]
     assert rec["head_sha"] is None
     assert not [m for m in project.mirrors() if m.suffix == ".git"]  # no half-made mirror left
@@ -185,6 +186,7 @@ def test_unknown_ref_fails_with_does_not_exist(project):
     assert rec["rungs"]["lint"] == {
         "status": "fail",
         "reason": f"recipe a: ref 'doesnotexist' does not exist in {project.pytester.path / 'src' / 'a'}",
+        "repro": "pytest --recipe a --ref doesnotexist --tiers lint",  # the ref as given: none resolved
     }
 
 

@@ -54,8 +54,7 @@ def test_runs_that_failed_or_could_not_be_verified_are_not_intermittent():
     runs = [Run(Status.FAIL, "exit 1"), Run(Status.UNVER, "infrastructure: lock timeout"), Run(Status.FAIL, "exit 1")]
     assert not intermittent(runs)
     assert reruns_reason(runs) == (
-        "failed 2 of 3 runs: run 1 failed: exit 1; run 2 unverified: infrastructure: lock timeout; "
-        "run 3 failed: exit 1"
+        "failed 2 of 3 runs: run 1 failed: exit 1; run 2 unverified: infrastructure: lock timeout; run 3 failed: exit 1"
     )
 
 
@@ -77,7 +76,9 @@ def test_repro_names_recipe_full_sha_and_tier():
 
 def test_repro_pins_the_upgrade_base_with_real_options_and_quotes_it():
     line = tier_repro("hello", "upgrade", SHA, "1.2.0+3.4.5").command()
-    assert line == f"pytest --recipe hello --ref {SHA} --tiers upgrade --upgrade-from all -k 'test_upgrade[1.2.0+3.4.5]'"
+    assert (
+        line == f"pytest --recipe hello --ref {SHA} --tiers upgrade --upgrade-from all -k 'test_upgrade[1.2.0+3.4.5]'"
+    )
     args = shlex.split(line)
     assert args[args.index("--upgrade-from") + 1] in ("auto", "all", "last-green")  # what the option takes
 
@@ -264,3 +265,20 @@ def test_summary_lists_each_rung_to_rerun_with_its_command_marked_intermittent()
 )
 def test_a_command_is_one_inert_code_span(command, shown):
     assert markdown_code(command) == shown
+
+
+# -- prerequisites see the first run's fail ----------------------------------------------------
+
+
+def test_a_pass_on_a_rerun_never_lifts_the_outcome_prerequisites_read():
+    """runner.py records every verdict of an item, its reruns' included: the worse one stays."""
+    from pytest_ccci.plugin.runner import TierRunner, item_status_key
+
+    ctx = SimpleNamespace(outcomes={})
+    runner = TierRunner(ctx)  # type: ignore[arg-type]  # record() reads ctx.outcomes only
+    item = SimpleNamespace(stash=pytest.Stash())
+    for status in (Status.FAIL, Status.PASS, Status.PASS):  # the first run, then two reruns
+        verdict = TierVerdict("a", "install", status)
+        runner.record(item, SimpleNamespace(when="call"), verdict)  # type: ignore[arg-type]
+    assert ctx.outcomes[("a", "install")] == Status.FAIL
+    assert item.stash[item_status_key] == Status.FAIL

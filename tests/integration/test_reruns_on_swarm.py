@@ -1,0 +1,80 @@
+"""--ccci-reruns on the real swarm: a failed tier runs again, each time on a fresh app domain, and
+stays a fail whatever the reruns give.
+
+Two hello recipes in one `-n 2` run, each with one functional test that deploys (`app`):
+- `rrfl`'s fails one time in two: its first run finds no marker file, leaves one and fails;
+  every later run passes. With --ccci-reruns 2 that is 3 runs, 1 failed: `intermittent: failed
+  1 of 3 runs`, never a pass. Its upgrade runs after the reruns, on the recipe's own domain,
+  and goes into the same record as the first run's facts.
+- `rrbr`'s always fails, naming its stack (each run's differs): `failed 3 of 3 runs: <cause>`,
+  said once (causes are compared without the run's own app domain).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+ONE_IN_TWO = """\
+from pathlib import Path
+
+MARKER = Path(__file__).with_name("ran-once")
+
+
+def test_passes_from_the_second_run(app):
+    status, _ = app.http("/health")
+    assert status == 200, f"GET /health answered {status}"
+    first = not MARKER.exists()
+    MARKER.touch()
+    assert not first, "no marker yet: the first run fails"
+"""
+
+ALWAYS = """\
+def test_always_fails(app):
+    status, _ = app.http("/health")
+    assert status == 200, f"GET /health answered {status}"
+    assert False, f"{app.stack} fails every time"
+"""
+
+
+def test_a_failed_tier_reruns_on_fresh_domains_and_stays_a_fail(lab, swarm, assert_clean):
+    flaky_source = lab.enroll("rrfl")
+    lab.enroll("rrbr", settings={"not_applicable": {"upgrade": "its upgrade is not what this test is about"}})
+    (lab.recipes_dir / "rrfl" / "test_rrfl.py").write_text(ONE_IN_TWO)
+    (lab.recipes_dir / "rrbr" / "test_rrbr.py").write_text(ALWAYS)
+
+    run = lab.run(
+        "--recipe", "rrfl", "--recipe", "rrbr", "--tiers", "functional,upgrade", "--ccci-reruns", "2", "-n", "2"
+    )
+
+    run.result.assert_outcomes(passed=1, failed=2, skipped=1)  # rrfl's upgrade passes; rrbr's is n/a
+    flaky, broken = run.recipe("rrfl"), run.recipe("rrbr")
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=flaky_source, capture_output=True, text=True).stdout.strip()
+
+    item = next(i for i in flaky["tiers"].values() if i["tier"] == "functional")
+    assert item["status"] == "fail", item
+    assert item["reason"] == (
+        "intermittent: failed 1 of 3 runs: run 1 failed: no marker yet: the first run fails; run 2 passed; run 3 passed"
+    ), item
+    domains = [r["domain"] for r in item["runs"]]
+    assert [r["status"] for r in item["runs"]] == ["fail", "pass", "pass"], item["runs"]
+    assert domains[0] == flaky["domain"], (domains, flaky["domain"])  # the record is the main run's
+    assert [d.split(".")[0].rsplit("-", 1)[1] for d in domains[1:]] == ["r2", "r3"], domains
+    assert flaky["rungs"]["functional"]["intermittent"] is True
+    assert (
+        flaky["rungs"]["functional"]["repro"]
+        == f"pytest --recipe rrfl --recipes-dir {lab.recipes_dir} --ref {head} --tiers functional"
+    )
+    assert flaky["level"] == 0, flaky  # install not selected; the functional rung is a fail either way
+    # The upgrade ran after the reruns on the recipe's own domain, into the same record.
+    assert flaky["rungs"]["upgrade"]["status"] == "pass", flaky["rungs"]["upgrade"]
+    assert "upgrade_stamp" in flaky["stamps"] and flaky["clean_teardown"] is True, flaky
+
+    item = next(i for i in broken["tiers"].values() if i["tier"] == "functional")
+    stack = broken["domain"].replace(".", "_")
+    assert item["reason"] == f"failed 3 of 3 runs: {stack} fails every time", item
+    assert "intermittent" not in broken["rungs"]["functional"]
+    assert len({r["domain"] for r in item["runs"]}) == 3, item["runs"]
+
+    assert "fail (intermittent)" in run.output
+    for domain in {r["domain"] for rec in (flaky, broken) for i in rec["tiers"].values() for r in i.get("runs", [])}:
+        assert_clean(domain)
