@@ -6,7 +6,8 @@ controller as a report attribute (xdist ships it), and is read there by the resu
 terminal table, JUnit and HTML. Nothing else builds or parses that attribute. It carries a
 typed payload, the lifecycle's record (documents/facts.py's RecipeFacts): written with its own
 `to_wire()`, read back by the reader its receiver hands to `from_wire` (this layer knows no
-document class).
+document class). A verdict may also carry every run of a rerun item (model/reruns.py) and its
+repro line (model/repro.py).
 """
 
 from __future__ import annotations

@@ -113,12 +113,16 @@ def test_lint_is_never_rerun(project):
     compose.write_text(compose.read_text().replace('        - "traefik.enable=true"\n', ""))
     git("commit", "--quiet", "-am", "no traefik", cwd=src)
 
-    result = project.run("--tiers", "lint", "--ccci-reruns", "2", "--ccci-json", "out.json")
+    result = project.run("--tiers", "lint", "--ccci-reruns", "2", "--ccci-json", "out.json", "--html=report.html")
 
     result.assert_outcomes(failed=1)
     lint = load_json(project.pytester.path / "out.json")["recipes"]["a"]["tiers"]["ccci/a::test_lint"]
     assert lint["status"] == "fail" and "runs" not in lint and "failed 1 of" not in lint["reason"]
-    assert lint["repro"] == f"pytest --recipe a --ref {project.head('a')} --tiers lint"
+    repro = f"pytest --recipe a --ref {project.head('a')} --tiers lint"
+    assert lint["repro"] == repro
+    # The HTML report lists it under the level table.
+    html = (project.pytester.path / "report.html").read_text()
+    assert f'<ul id="ccci-repro"><li>a lint (fail): <code>{repro}</code></li></ul>' in html
 
 
 @pytest.mark.parametrize("value", ["-1", "two", "1.5"])

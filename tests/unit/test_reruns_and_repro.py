@@ -282,3 +282,16 @@ def test_a_pass_on_a_rerun_never_lifts_the_outcome_prerequisites_read():
         runner.record(item, SimpleNamespace(when="call"), verdict)  # type: ignore[arg-type]
     assert ctx.outcomes[("a", "install")] == Status.FAIL
     assert item.stash[item_status_key] == Status.FAIL
+
+
+def test_the_dashboard_marks_the_rung_and_gives_its_command():
+    from pytest_ccci.report.pages import index_page, recipe_page
+
+    e = entry("a", level=0)
+    command = f"pytest --recipe a --ref {SHA} --tiers functional -k 'x<y'"
+    e["rungs"]["functional"] = {"status": "fail", "reason": "r", "intermittent": True, "repro": command}
+    document = doc({"a": e})
+    assert '<td class="fail">fail (intermittent)</td>' in index_page(document, None, "t")
+    page = recipe_page("a", e, document, None)
+    assert '<td class="fail">fail (intermittent)</td>' in page
+    assert "<code>pytest --recipe a --ref " + SHA + " --tiers functional -k &#39;x&lt;y&#39;</code>" in page
