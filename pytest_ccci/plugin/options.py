@@ -90,6 +90,7 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
         runner=RunnerChoices(_endpoint_mode(config), _pull(config), _host_policy(config)),
         shard=shard,
         history_dir=history,
+        keep_failed_hours=_keep_failed_hours(config),
     )
 
 
@@ -151,6 +152,19 @@ def _numbers(config: pytest.Config) -> tuple[int, float]:
     if max_deploys < 1 or lock_timeout <= 0:
         raise pytest.UsageError("ccci: ccci_max_deploys must be at least 1 and ccci_lock_timeout positive")
     return max_deploys, lock_timeout
+
+
+def _keep_failed_hours(config: pytest.Config) -> float | None:
+    """--ccci-keep-failed: how long a recipe with a failed tier stays deployed (ini
+    ccci_keep_failed_hours, checked whether or not the flag is given); None: not kept."""
+    given = str(config.getini("ccci_keep_failed_hours")).strip()
+    try:
+        hours = float(given)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours < float("inf"):
+        raise pytest.UsageError(f"ccci: ccci_keep_failed_hours {given!r}: give a positive number of hours (e.g. 2)")
+    return hours if config.getoption("ccci_keep_failed") else None
 
 
 def _endpoint_mode(config: pytest.Config) -> str:

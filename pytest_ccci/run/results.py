@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.documents.files import write_results
 from pytest_ccci.documents.results import (
     SCHEMA,
+    Artifact,
     LintWarning,
     RecipeResult,
     ResultsDocument,
@@ -164,7 +165,12 @@ class Results:
             why_not_higher=why_not_higher(rungs),
             rungs={r.name: RungVerdict(r.status.value, r.reason) for r in rungs},
             tiers={
-                item.nodeid: TierItem(item.tier, item.status.value if item.settled else "unver", item.reason)
+                item.nodeid: TierItem(
+                    item.tier,
+                    item.status.value if item.settled else "unver",
+                    item.reason,
+                    artifacts=_artifacts(facts.stories.get(item.nodeid, []), folder),
+                )
                 for item in rec.items.values()
             },
             ref=facts.ref,
@@ -193,6 +199,7 @@ class Results:
             leftovers=list(facts.leftovers),
             stops=dict(facts.stops),
             no_secret_leak=not self.leaked,
+            kept=facts.kept,
             picture=_relative(facts.picture, folder),
         )
 
@@ -256,13 +263,18 @@ def warnings_of(facts: RecipeFacts) -> list[LintWarning]:
 
 
 def _relative(picture: str | None, folder: Path | None) -> str | None:
-    """A picture's path relative to `folder` (results.json's), when given and possible."""
+    """A picture's (or an artifact's) path relative to `folder` (results.json's), when given and possible."""
     if picture is None or folder is None:
         return picture
     try:
         return Path(os.path.relpath(picture, folder.absolute())).as_posix()
     except ValueError:  # another drive (Windows): it stays absolute
         return picture
+
+
+def _artifacts(artifacts: list[Artifact], folder: Path | None) -> list[Artifact]:
+    """A failed tier's story files, each named relative to `folder` (where results.json goes)."""
+    return [replace(a, path=_relative(a.path, folder) or a.path) for a in artifacts]
 
 
 def _report_text(report: Any) -> str:
