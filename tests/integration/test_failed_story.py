@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from types import SimpleNamespace
@@ -88,10 +89,8 @@ def test_keep_failed_holds_the_app_until_released_and_the_janitor_waits_for_its_
         release_line = f"pytest-ccci release --lock-dir {lock_dir} {domain}"
         assert release_line in out, out[-3000:]
         shell = next(ln for ln in out.splitlines() if "docker exec -it" in ln).split(":  ", 1)[1]
-        probe = subprocess.run(
-            shell.replace("docker exec -it", "docker exec") + " true", shell=True, capture_output=True, text=True
-        )
-        assert probe.returncode == 0, f"{shell}: {probe.stderr}"
+        assert shell.endswith(" sh"), shell
+        assert_runs(shell.replace("docker exec -it", "docker exec").removesuffix(" sh") + " true")
         # Another run of the same recipe meets the held domain: one line naming the marker and the release.
         again = lab.run(
             "--recipe", "kbroken", "--tiers", "install", *keep, "-o", "ccci_lock_timeout=3", json_name="again.json"
@@ -127,6 +126,18 @@ def test_release_tears_a_kept_app_down_and_frees_its_domain(lab, swarm, assert_c
     assert f"{domain} torn down and released" in released.stdout
     assert not kept_marker_path(app_lock_path(lock_dir, domain)).exists()
     assert_clean(domain)
+
+
+def assert_runs(command: str, patience: float = 60) -> None:
+    """`command` (a shell line) exits 0, once the crash-looping app has a running task: between
+    two of its tasks there is none to exec into (a test's bounded readiness loop)."""
+    deadline = time.monotonic() + patience
+    while True:
+        done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=60)
+        if done.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert done.returncode == 0, f"{command}: {done.stderr}"
 
 
 def release(lock_dir: Path, domain: str) -> subprocess.CompletedProcess[str]:
