@@ -100,7 +100,7 @@ def acquire(
                 break
             who = kept_description(kept, kept_marker_path(lock_path))
             if deadline_seconds(kept) - time.time() > timeout - waited:
-                raise InfraError(f"lock {lock_path.name} not obtainable within {timeout:.0f}s: {who}")
+                raise InfraError(f"{who}; not waiting the {timeout:.0f}s lock timeout for it")
             time.sleep(POLL_SECONDS)  # the marker is a file: nothing to be woken by
         if waited >= timeout:
             raise InfraError(f"lock {lock_path.name} not obtained within {timeout:.0f}s: held by {who}") from None
@@ -155,8 +155,8 @@ def read_kept_marker(lock_path: Path) -> KeptApp | None:
 def kept_description(kept: KeptApp, marker: Path) -> str:
     """One line naming the kept app, its marker and how to free it."""
     return (
-        f"app {kept.domain} is kept (--ccci-keep-failed) by run {kept.run_id} until {kept.deadline} "
-        f"(marker {marker}); free it with `pytest-ccci release {kept.domain}`"
+        f"{kept.domain} is kept (--ccci-keep-failed) until {kept.deadline} by run {kept.run_id}: "
+        f"free it with `pytest-ccci release {kept.domain}` (marker {marker})"
     )
 
 

@@ -97,7 +97,8 @@ def test_keep_failed_holds_the_app_until_released_and_the_janitor_waits_for_its_
         )
         reason = again.recipe("kbroken")["rungs"]["install"]["reason"]
         assert again.recipe("kbroken")["rungs"]["install"]["status"] == "unver", reason
-        assert str(marker) in reason and f"pytest-ccci release {domain}" in reason, reason
+        assert reason.startswith(f"infrastructure: {domain} is kept (--ccci-keep-failed) until "), reason
+        assert f"free it with `pytest-ccci release {domain}`" in reason and str(marker) in again.output, reason
         # The janitor: not before the deadline ...
         janitor = SimpleNamespace(swarm=swarm, lock_dir=lock_dir)
         assert reap(janitor) == [] and f"service {service}" in leftovers(swarm, domain)
