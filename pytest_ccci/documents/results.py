@@ -72,7 +72,7 @@ class TierItem(Wire):
     tier: str = ""
     status: str = wire_field("unver", choices=STATUSES)
     reason: str = ""
-    artifacts: list[Artifact] = wire_field(factory=list, required=False)
+    artifacts: list[Artifact] | None = wire_field(omit_none=True)  # written only when a story was saved
 
 
 @dataclass(frozen=True)

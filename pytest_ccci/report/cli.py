@@ -98,6 +98,8 @@ def pictures_from(doc: ResultsDocument, folder: Path) -> ResultsDocument:
 
 
 def _absolute_artifacts(item: TierItem, folder: Path) -> TierItem:
+    if not item.artifacts:
+        return item
     artifacts = [dataclasses.replace(a, path=str((folder / a.path).absolute())) for a in item.artifacts if a.path]
     return dataclasses.replace(item, artifacts=artifacts)
 

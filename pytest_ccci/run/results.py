@@ -272,9 +272,10 @@ def _relative(picture: str | None, folder: Path | None) -> str | None:
         return picture
 
 
-def _artifacts(artifacts: list[Artifact], folder: Path | None) -> list[Artifact]:
-    """A failed tier's story files, each named relative to `folder` (where results.json goes)."""
-    return [replace(a, path=_relative(a.path, folder) or a.path) for a in artifacts]
+def _artifacts(artifacts: list[Artifact], folder: Path | None) -> list[Artifact] | None:
+    """A failed tier's story files, each named relative to `folder` (where results.json goes);
+    None when it has none."""
+    return [replace(a, path=_relative(a.path, folder) or a.path) for a in artifacts] or None
 
 
 def _report_text(report: Any) -> str:
