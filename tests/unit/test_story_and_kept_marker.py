@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -231,8 +234,6 @@ class KeptSwarm:
 
 @pytest.mark.parametrize("hours, reaped", [(1, False), (-1, True)])
 def test_the_janitor_reaps_a_kept_app_only_past_its_deadline(tmp_path, hours, reaped):
-    from types import SimpleNamespace
-
     from pytest_ccci.run import janitor
 
     path = app_lock_path(tmp_path, "d.ccci.test")
@@ -245,8 +246,6 @@ def test_the_janitor_reaps_a_kept_app_only_past_its_deadline(tmp_path, hours, re
 
 
 def test_the_janitor_drops_an_expired_marker_whose_app_is_gone(tmp_path):
-    from types import SimpleNamespace
-
     from pytest_ccci.run import janitor
 
     path = app_lock_path(tmp_path, "gone.ccci.test")
@@ -285,3 +284,96 @@ def test_the_dashboard_copies_a_failed_tiers_story_and_links_it_from_the_recipe_
     page = (out / "recipes/hello.html").read_text()
     assert '<a href="../stories/hello/0/s_app.log">log</a>' in page
     assert "kept deployed until" in page and "2026-01-01T02:00:00Z" in page
+
+
+# -- the lifecycle: a story saved (masked) while deployed, the app kept at close -------------------
+
+
+class StorySwarm:
+    """Stands in for the swarm: one service whose log holds a secret; records teardowns."""
+
+    def __init__(self, stack: str) -> None:
+        from pytest_ccci.swarm.story import ServiceStory
+
+        self.stack = stack
+        self.torn_down: list[str] = []
+        self.story = ServiceStory(
+            name=f"{stack}_app",
+            log="2026-01-01T00:00:01Z app.1.t1 starting with password s3cret\n",
+            tasks=[TaskRecord("t1", f"{stack}_app.1", "img", "shutdown", "failed", "2026-01-01T00:00:02Z", "boom", 1)],
+            update_status=None,
+            spec=spec(),
+        )
+
+    def stack_story(self, stack: str):
+        return [self.story] if stack == self.stack else []
+
+    def services(self, stack: str):
+        return [SimpleNamespace(name=self.story.name)]
+
+    def teardown(self, app, stopped=None) -> list[str]:
+        self.torn_down.append(app.stack)
+        return []
+
+
+def story_lifecycle(tmp_path, keep_hours: float | None):
+    from pytest_ccci.model.app import App
+    from pytest_ccci.model.settings import parse_settings
+    from pytest_ccci.run.context import RunContext, RunOptions
+    from pytest_ccci.run.lifecycle import RecipeLifecycle
+
+    app = App.for_checkout(parse_settings("hello", {"source": "/x"}, "ccci.yml"), "a" * 40, "ccci.test", "story-test")
+    swarm = StorySwarm(app.stack)
+    options = RunOptions(
+        recipes_dir=tmp_path / "recipes",
+        ref=None,
+        base_domain="ccci.test",
+        cache_dir=tmp_path / "cache",
+        lock_dir=tmp_path / "locks",
+        lock_timeout=5,
+        max_deploys=1,
+        keep_failed_hours=keep_hours,
+    )
+    ctx = RunContext(options, lambda: tmp_path / "run", "story-test", lambda message: None, lambda: swarm)  # type: ignore[arg-type,return-value]
+    ctx._backend = swarm  # type: ignore[assignment]
+    ctx._swarm = swarm  # type: ignore[assignment]  # connected, as any process that deployed is
+    lifecycle = RecipeLifecycle(ctx, "hello")
+    lifecycle.app = lambda: app  # type: ignore[method-assign]
+    lifecycle.hold_lock()
+    lifecycle._deployed.add(app.stack)  # as a deploy does
+    return lifecycle, swarm, app
+
+
+def test_a_story_is_saved_masked_and_recorded_for_its_item(tmp_path):
+    lifecycle, swarm, app = story_lifecycle(tmp_path, keep_hours=None)
+    lifecycle.save_story("ccci/hello::test_install", "test_install", ["s3cret"])
+    saved = lifecycle.facts.stories["ccci/hello::test_install"]
+    assert [(a.kind, a.service) for a in saved] == [(k, f"{app.stack}_app") for k in ("log", "tasks", "update")]
+    folder = tmp_path / "run" / "artifacts" / app.stack / "test_install"
+    assert {Path(a.path).parent for a in saved} == {folder}
+    log = (folder / f"{app.stack}_app.log").read_text()
+    assert "s3cret" not in log and "password ********" in log
+    assert "boom" in (folder / f"{app.stack}_app.tasks.txt").read_text()
+    lifecycle.close()  # not kept: torn down
+    assert swarm.torn_down == [app.stack, app.stack] and lifecycle.facts.kept is None
+
+
+def test_a_failed_app_is_kept_at_close_its_lock_freed_and_its_marker_written(tmp_path):
+    lifecycle, swarm, app = story_lifecycle(tmp_path, keep_hours=2)
+    lifecycle.save_story("ccci/hello::test_install", "test_install", [])
+    lifecycle.close()
+    assert swarm.torn_down == [app.stack], "only hold_lock's clean start: the failed app stays"
+    kept = lifecycle.facts.kept
+    assert kept is not None and kept.domain == app.domain and kept.services == [f"{app.stack}_app"]
+    path = app_lock_path(tmp_path / "locks", app.domain)
+    assert read_kept_marker(path) == replace(kept, marker=None) and kept.marker == str(kept_marker_path(path))
+    assert 7000 < deadline_seconds(kept) - time.time() <= 7200
+    assert lifecycle.facts.clean_teardown is None and lifecycle.facts.leftovers == []
+    with pytest.raises(InfraError, match="free it with `pytest-ccci release"):
+        acquire(path, "next-run", "a test", timeout=1)  # the domain stays held past the lock's release
+
+
+def test_a_passing_lifecycle_is_never_kept(tmp_path):
+    lifecycle, swarm, app = story_lifecycle(tmp_path, keep_hours=2)
+    lifecycle.close()
+    assert lifecycle.facts.kept is None and swarm.torn_down == [app.stack, app.stack]
