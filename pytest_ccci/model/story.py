@@ -128,21 +128,32 @@ UPDATE_FIELDS = ("State", "StartedAt", "CompletedAt", "Message")
 
 
 def update_text(
-    update_status: Mapping[str, Any] | None, spec: Mapping[str, Any], previous: Mapping[str, Any] | None
+    update_status: Mapping[str, Any] | None,
+    spec: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    deployed: tuple[Mapping[str, Any], Mapping[str, Any]] | None = None,
 ) -> str:
     """The service's last update: the engine's UpdateStatus, then what it changed (PreviousSpec
-    to Spec), one line per field; says so when the service was never updated."""
+    to Spec), one line per field; says so when the service was never updated. A rollback makes
+    the engine forget the update's spec (PreviousSpec goes): then `deployed`, (the Spec before
+    the run's last deploy, the Spec just after it) as the engine reported them then, is diffed."""
     lines = ["UpdateStatus:"]
     if update_status:
         lines += [f"  {k}: {inert(str(update_status[k]))}" for k in UPDATE_FIELDS if update_status.get(k)]
     else:
         lines.append("  none (the service was created and never updated)")
-    lines.append("Spec changes (PreviousSpec -> Spec):")
-    if previous is None:
-        lines.append("  none: the engine keeps no previous spec")
+    if previous is not None:
+        lines += ["Spec changes (PreviousSpec -> Spec):", *_changes(previous, spec)]
+    elif deployed is not None:
+        lines.append("Spec changes of the last deploy (the engine keeps no PreviousSpec: the Spec before the deploy")
+        lines += ["  -> the Spec just after it, as the engine reported them then):", *_changes(*deployed)]
     else:
-        lines += [f"  {change_text(c)}" for c in field_changes(previous, spec)] or ["  none: the specs are equal"]
+        lines += ["Spec changes (PreviousSpec -> Spec):", "  none: the engine keeps no previous spec"]
     return "\n".join(lines) + "\n"
+
+
+def _changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    return [f"  {change_text(c)}" for c in field_changes(before, after)] or ["  none: the specs are equal"]
 
 
 def change_text(change: FieldChange) -> str:

@@ -109,6 +109,7 @@ class RecipeLifecycle:
         self._policy = DeployPolicy()  # the recipe's, set with its settings
         self._views: dict[str, RecipeView] = {}  # by checkout directory: the head's, each base's
         self.failed = False  # a tier failed (or was unverified) with something deployed: --ccci-keep-failed keeps it
+        self.last_deployment: Deployment | None = None
 
     # -- recipe ------------------------------------------------------------------------------
 
@@ -228,6 +229,7 @@ class RecipeLifecycle:
         deployment = self.ctx.backend.deploy(
             app, checkout, mode, admit=admit, policy=self.policy(), pulled=self.facts.pulled, view=view
         )
+        self.last_deployment = deployment  # a failed tier's story reads the specs of its update
         self.facts.endpoint_note = deployment.endpoint_note
         self.facts.deploy_deadline = document.DeployDeadline.from_wire(deployment.deadline.shown())
         self._record_bounds(deployment)
@@ -404,7 +406,8 @@ class RecipeLifecycle:
             return
         self.failed = True
         try:
-            saved = story.save_story(self.ctx.swarm, self._deployed, self.ctx.run_dir / "artifacts", item, secrets)
+            root = self.ctx.run_dir / "artifacts"
+            saved = story.save_story(self.ctx.swarm, self._deployed, root, item, secrets, self.last_deployment)
         except (InfraError, OSError) as exc:
             self.ctx.progress(f"no story of {self.name} {item}: {type(exc).__name__}: {exc}")
             return

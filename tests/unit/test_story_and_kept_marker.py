@@ -377,3 +377,12 @@ def test_a_passing_lifecycle_is_never_kept(tmp_path):
     lifecycle, swarm, app = story_lifecycle(tmp_path, keep_hours=2)
     lifecycle.close()
     assert lifecycle.facts.kept is None and swarm.torn_down == [app.stack, app.stack]
+
+
+def test_after_a_rollback_the_update_text_diffs_the_specs_the_run_saw_around_its_deploy():
+    status = {"State": "rollback_completed", "Message": "update rolled back"}
+    text = update_text(status, spec(), None, deployed=(spec(), spec(image="ccci/busybox:head")))
+    assert "the engine keeps no PreviousSpec" in text and "keeps no previous spec" not in text
+    assert 'TaskTemplate.ContainerSpec.Image: "ccci/busybox:1.35.0" -> "ccci/busybox:head"' in text
+    # The engine's own PreviousSpec, when it has one, is what the text diffs.
+    assert "PreviousSpec -> Spec" in update_text(status, spec(), spec(), deployed=(spec(), spec(image="x")))
