@@ -417,14 +417,20 @@ class RecipeLifecycle:
         """Whether close() leaves the app deployed: --ccci-keep-failed, a tier failed, something is up."""
         return self.ctx.options.keep_failed_hours is not None and self.failed and bool(self._deployed)
 
-    def _keep(self) -> None:
+    def _keep(self) -> bool:
         """Leave the app deployed, its domain held by a marker until the deadline (run/keep.py),
-        and free the lock: the marker holds the domain from now on."""
+        and free the lock: the marker holds the domain from now on. False (said) when the marker
+        cannot be written: the app is torn down as usual, never left up unheld."""
         assert self.ctx.options.keep_failed_hours is not None  # keeps() said so
-        self.facts.kept = keep.keep_app(self.ctx, self.app(), self._deployed, self.ctx.options.keep_failed_hours)
+        try:
+            self.facts.kept = keep.keep_app(self.ctx, self.app(), self._deployed, self.ctx.options.keep_failed_hours)
+        except OSError as exc:
+            self.ctx.progress(f"{self.name} not kept: its marker could not be written: {exc}")
+            return False
         self._deployed.clear()
         self.torn_down = True
         self._release_lock()
+        return True
 
     # -- the end -----------------------------------------------------------------------------
 
@@ -437,8 +443,7 @@ class RecipeLifecycle:
             self._close()
 
     def _close(self) -> None:
-        if self.keeps():
-            self._keep()
+        if self.keeps() and self._keep():
             return
         try:
             if self._deployed:
