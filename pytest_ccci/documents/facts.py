@@ -17,8 +17,10 @@ import dataclasses
 from dataclasses import dataclass
 
 from pytest_ccci.documents.results import (
+    Artifact,
     Backup,
     DeployDeadline,
+    KeptApp,
     LintWarning,
     Lock,
     Policy,
@@ -66,6 +68,8 @@ class RecipeFacts(Wire):
     leftovers: list[str] = wire_field(factory=list)
     stops: dict[str, Stop] = wire_field(factory=dict)  # each service's worst stop over the teardowns
     picture: str | None = None  # install's picture of the front page, absolute (RecipeResult.picture)
+    stories: dict[str, list[Artifact]] = wire_field(factory=dict)  # by item node id: a failed tier's story, absolute
+    kept: KeptApp | None = None  # left deployed by --ccci-keep-failed
 
     def stamps(self) -> dict[str, dict[str, str]]:
         """The stamps recorded, as results.json keys them ("<tier>_stamp")."""

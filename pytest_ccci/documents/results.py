@@ -62,16 +62,33 @@ class TierRun(Wire):
     domain: str | None = wire_field(omit_none=True)
 
 
+ARTIFACT_KINDS = ("log", "tasks", "update")
+
+
+@dataclass(frozen=True)
+class Artifact(Wire):
+    """A file of a failed tier's story, saved before teardown (secrets masked): a service's log
+    (bounded, its tail kept), its task history, or its last update (UpdateStatus and spec diff).
+    `path` is relative to the results file's folder, or absolute."""
+
+    kind: str = wire_field("log", choices=ARTIFACT_KINDS)
+    service: str = ""
+    path: str = ""
+    bytes: int = 0
+
+
 @dataclass(frozen=True)
 class TierItem(Wire):
     """One test item's verdict (keyed by its node id): its tier, status and reason; every run
-    when it was rerun (the first one first), and the command that reruns it when it did not pass."""
+    when it was rerun (the first one first), and the command that reruns it when it did not pass;
+    a failed or unverified item that had something deployed, the story saved of it (`artifacts`)."""
 
     tier: str = ""
     status: str = wire_field("unver", choices=STATUSES)
     reason: str = ""
     runs: list[TierRun] | None = wire_field(omit_none=True)
     repro: str | None = wire_field(omit_none=True)
+    artifacts: list[Artifact] | None = wire_field(omit_none=True)  # written only when a story was saved
 
 
 @dataclass(frozen=True)
@@ -191,6 +208,19 @@ class DeployDeadline(Wire):
 
 
 @dataclass(frozen=True)
+class KeptApp(Wire):
+    """A recipe with a failed tier left deployed (--ccci-keep-failed): its app domain stays held
+    by a marker file beside its lock until `deadline` (ISO 8601, UTC), or `pytest-ccci release`."""
+
+    domain: str = ""
+    stack: str = ""
+    deadline: str = ""
+    run_id: str = ""
+    services: list[str] = wire_field(factory=list)  # the stack's services, as `docker service ls` names them
+    marker: str | None = wire_field(omit_none=True)  # the marker file, on the runner
+
+
+@dataclass(frozen=True)
 class RecipeResult(Wire):
     """One recipe's results in a run. In a merged document, also the run it came from."""
 
@@ -226,6 +256,7 @@ class RecipeResult(Wire):
     # Each service's stop at teardown (model/stops.py); absent when teardown measured none.
     stops: dict[str, Stop] = wire_field(factory=dict, required=False)
     no_secret_leak: bool | None = None
+    kept: KeptApp | None = wire_field(omit_none=True)  # left deployed by --ccci-keep-failed
     # install's picture of the front page (a PNG): a path relative to the results file's folder,
     # or absolute; absent when none was taken (a remote engine, no browser on the runner).
     picture: str | None = wire_field(omit_none=True)

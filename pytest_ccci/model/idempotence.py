@@ -33,24 +33,40 @@ def task_template(spec: Mapping[str, Any]) -> Mapping[str, Any]:
     return spec.get("TaskTemplate") or {}
 
 
-def changed_fields(before: Any, after: Any, path: str = "") -> list[str]:
-    """The paths (`A.B[0].C`) where two engine documents differ, deepest first-differing field each.
+@dataclass(frozen=True)
+class FieldChange:
+    """A field where two engine documents differ: its path (`A.B[0].C`), the values on each side
+    (None: absent), or for an env list only the names of the variables that changed (`hidden`:
+    env values may be secrets)."""
 
-    An env list names the variables whose values differ (`...Env (NAME, OTHER)`), not the values."""
+    path: str
+    before: Any = None
+    after: Any = None
+    hidden: bool = False
+
+
+def field_changes(before: Any, after: Any, path: str = "") -> list[FieldChange]:
+    """Where two engine documents differ, deepest first-differing field each. An env list is one
+    change naming the variables whose values differ (`...Env (NAME, OTHER)`), values hidden."""
     if isinstance(before, Mapping) and isinstance(after, Mapping):
-        out: list[str] = []
+        out: list[FieldChange] = []
         for key in sorted(set(before) | set(after), key=str):
-            out += changed_fields(before.get(key), after.get(key), f"{path}.{key}" if path else str(key))
+            out += field_changes(before.get(key), after.get(key), f"{path}.{key}" if path else str(key))
         return out
     if path.endswith(".Env") and isinstance(before, list) and isinstance(after, list):
         names = _changed_env_names(before, after)
-        return [f"{path} ({', '.join(names)})"] if names else []
+        return [FieldChange(f"{path} ({', '.join(names)})", hidden=True)] if names else []
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         out = []
         for i, (b, a) in enumerate(zip(before, after, strict=True)):
-            out += changed_fields(b, a, f"{path}[{i}]")
+            out += field_changes(b, a, f"{path}[{i}]")
         return out
-    return [] if before == after else [path or "(the whole document)"]
+    return [] if before == after else [FieldChange(path or "(the whole document)", before, after)]
+
+
+def changed_fields(before: Any, after: Any) -> list[str]:
+    """The paths where two engine documents differ (field_changes', values left out)."""
+    return [change.path for change in field_changes(before, after)]
 
 
 def _changed_env_names(before: list[Any], after: list[Any]) -> list[str]:

@@ -1,17 +1,22 @@
 """pytest-html integration, registered only when pytest-html is active (so `-p no:html` works):
 the level table in the report's summary (the lint rung with its warnings: `pass (2 warn)`, each
 listed in the cell's title; an intermittent rung: `fail (intermittent)`), under it the command
-that reruns each rung that failed or could not be verified, and swarm diagnostics on a failed
-tier."""
+that reruns each rung that failed or could not be verified, swarm diagnostics on a failed tier,
+and links in its row to the files of its story (run/story.py: each service's log, task history
+and last update)."""
 
 from __future__ import annotations
 
 import html as _html
+import os
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
+from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.documents.results import rung_text, warning_text, warnings_of_rung
 from pytest_ccci.errors import CcciError
 from pytest_ccci.model.secrets import redact
@@ -61,6 +66,9 @@ class HtmlReport:
                 text = f"ccci diagnostics unavailable: {type(exc).__name__}: {exc}"
             more = [*getattr(report, "extras", []), extras.text(text, name="ccci diagnostics")]
             report.extras = more  # type: ignore[attr-defined]  # pytest-html reads its extras off the report
+        if data and report.failed and report.when != "teardown":
+            links = _story_links(TierVerdict.from_wire(data, RecipeFacts.from_wire), item)
+            report.extras = [*getattr(report, "extras", []), *links]  # type: ignore[attr-defined]
         return report
 
     def _diagnostics(self, verdict: TierVerdict) -> str:
@@ -70,6 +78,28 @@ class HtmlReport:
         if lifecycle is not None:
             lines += lifecycle.diagnostics()
         return "\n".join(lines)
+
+
+def _story_links(verdict: TierVerdict, item: pytest.Item) -> list[dict[str, Any]]:
+    """A link in the tier's row to each file of its story (runner.py saved it just before),
+    relative to the HTML report's folder (the report and the run dir move together in a CI
+    artifact), or absolute when there is no relative way."""
+    from pytest_html import extras
+
+    facts = verdict.facts if isinstance(verdict.facts, RecipeFacts) else None
+    artifacts = facts.stories.get(item.nodeid, []) if facts else []
+    html_path = getattr(item.config.option, "htmlpath", None)
+    folder = Path(html_path).absolute().parent if html_path else None
+    return [extras.url(_link(a.path, folder), name=f"ccci {a.service} {a.kind}") for a in artifacts]
+
+
+def _link(path: str, folder: Path | None) -> str:
+    if folder is not None:
+        try:
+            return quote(Path(os.path.relpath(path, folder)).as_posix())
+        except ValueError:  # another drive (Windows)
+            pass
+    return Path(path).absolute().as_uri()
 
 
 def _rung_cell(name: str, rung: dict[str, Any], warnings: list[dict[str, str]]) -> str:

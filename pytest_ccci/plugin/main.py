@@ -31,6 +31,7 @@ from pytest_ccci.plugin.options import CcciOptions, read_options
 from pytest_ccci.plugin.reruns import TierReruns
 from pytest_ccci.plugin.runner import TierRunner
 from pytest_ccci.plugin.state import CcciContext, build_context, ccci_context_key
+from pytest_ccci.run.locks import DEFAULT_LOCK_DIR
 from pytest_ccci.run.results import Results
 
 
@@ -99,9 +100,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run a failed swarm tier N more times, each on a fresh app domain; it stays failed, "
         "its reason says how many runs failed (ini ccci_reruns, default 0)",
     )
+    group.addoption(
+        "--ccci-keep-failed",
+        action="store_true",
+        help="leave a recipe with a failed tier deployed, its app domain held for ini ccci_keep_failed_hours "
+        "(release it with `pytest-ccci release DOMAIN`)",
+    )
     parser.addini("ccci_recipes_dir", "where recipes are enrolled, relative to the ini file", default="recipes")
     parser.addini("ccci_reruns", "how often a failed swarm tier runs again (as --ccci-reruns)", default="0")
-    parser.addini("ccci_lock_dir", "stable directory for host-wide locks", default="/tmp/pytest-ccci/locks")
+    parser.addini("ccci_lock_dir", "stable directory for host-wide locks", default=str(DEFAULT_LOCK_DIR))
     parser.addini("ccci_cache_dir", "where recipe mirrors are cached", default="")
     parser.addini("ccci_base_domain", "base domain of app domains", default="ccci.test")
     parser.addini("ccci_max_deploys", "deploys in flight at once on the host", default="2")
@@ -135,6 +142,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "services' endpoint mode: auto (dnsrr where the host has no IPVS), vip or dnsrr",
         default="auto",
     )
+    parser.addini("ccci_keep_failed_hours", "hours a failed app stays deployed under --ccci-keep-failed", default="2")
     parser.addini(
         "ccci_pull", "images the engine lacks: missing (pull them before the deploy) or never", default="missing"
     )

@@ -94,6 +94,7 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
         history_dir=history,
         reruns=_reruns(config),
         recipes_dir_given=config.getoption("recipes_dir") or None,
+        keep_failed_hours=_keep_failed_hours(config),
     )
 
 
@@ -168,6 +169,19 @@ def _reruns(config: pytest.Config) -> int:
     if reruns < 0:
         raise pytest.UsageError(f"ccci: --ccci-reruns / ccci_reruns {text!r}: give a whole number, 0 for no reruns")
     return reruns
+
+
+def _keep_failed_hours(config: pytest.Config) -> float | None:
+    """--ccci-keep-failed: how long a recipe with a failed tier stays deployed (ini
+    ccci_keep_failed_hours, checked whether or not the flag is given); None: not kept."""
+    given = str(config.getini("ccci_keep_failed_hours")).strip()
+    try:
+        hours = float(given)
+    except ValueError:
+        hours = 0.0
+    if not 0 < hours < float("inf"):
+        raise pytest.UsageError(f"ccci: ccci_keep_failed_hours {given!r}: give a positive number of hours (e.g. 2)")
+    return hours if config.getoption("ccci_keep_failed") else None
 
 
 def _endpoint_mode(config: pytest.Config) -> str:

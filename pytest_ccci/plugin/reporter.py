@@ -1,7 +1,8 @@
 """The controller's reporter: one object that owns every report of the run, the way pytest's
 junitxml.py has LogXML. Registered on the controller only (never on an xdist worker); it feeds
 every test report (a worker's included) into the `Results`, writes results.json, puts the
-levels into the JUnit XML, scans the written artifacts for secrets, and prints the level table.
+levels into the JUnit XML, scans the written artifacts for secrets, and prints the level table
+(and, for each app --ccci-keep-failed kept, how to reach it and how to release it).
 
 The secrets looked for include the runner's own: the values of its secret-shaped environment
 variables (model/secrets.py runner_secrets), read once, here, when the reporter is made.
@@ -20,6 +21,7 @@ import pytest
 from pytest_ccci.model.secrets import runner_secrets
 from pytest_ccci.plugin.runner import json_safe
 from pytest_ccci.plugin.state import CcciContext
+from pytest_ccci.run.keep import instructions
 from pytest_ccci.run.results import RecipeRecord, Results
 
 # Where pytest's JUnit XML and pytest-html keep their output paths (both public option names).
@@ -93,6 +95,12 @@ class CcciReporter:
         terminalreporter.section("ccci levels")
         for line in self.results.table():
             terminalreporter.write_line(line)
+        kept = [rec.facts.kept for rec in self.results.records.values() if rec.facts.kept is not None]
+        if kept:
+            terminalreporter.section("ccci kept apps")
+            for app in kept:  # once per kept recipe: how to reach it, how to release it
+                for line in instructions(app, self.ctx.options.lock_dir):
+                    terminalreporter.write_line(line)
 
 
 def _junit_xml(config: pytest.Config) -> Any:

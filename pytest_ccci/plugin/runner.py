@@ -5,7 +5,9 @@
   `skip_not_applicable` counts as not applicable (SKIP); any other skip is unverified;
 - makereport: every report of a tier item gets one `TierVerdict` (model/verdict.py), carried as
   the report attribute REPORT_ATTRIBUTE; secrets are masked in the report first; a verdict that
-  failed (or could not be verified while it ran) carries its repro line (model/repro.py);
+  failed (or could not be verified while it ran) carries its repro line (model/repro.py); a
+  failed or unverified tier's story is saved first, before any teardown (run/story.py), and
+  named in the item's JUnit properties (`ccci.artifact`);
 - teardown: a recipe's last item tears its lifecycle down; at session end whatever is still
   deployed goes, with signals deferred until it is gone.
 """
@@ -104,10 +106,19 @@ class TierRunner:
             report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
         secrets = self.ctx.secret_values()
         mask_report(report, secrets)
+        self.save_story(item, report, secrets)
         verdict = self.verdict(tier_item, status, redact(reason, secrets), secrets, ran=not report.skipped)
         setattr(report, REPORT_ATTRIBUTE, verdict.to_wire())
         self.record(item, report, verdict)
         return report
+
+    def save_story(self, item: pytest.Item, report: pytest.TestReport, secrets: list[str]) -> None:
+        """A tier that failed or was unverified (not skipped) in setup or call, with something
+        deployed: its whole story saved now, before any teardown (lifecycle.save_story)."""
+        tier_item = item.stash[tier_item_key]
+        lifecycle = self.ctx.lifecycles.get(tier_item.recipe)
+        if report.failed and report.when != "teardown" and lifecycle is not None:
+            lifecycle.save_story(item.nodeid, item.name, secrets)
 
     def classify(self, item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Status, str]:
         if report.passed:
@@ -157,11 +168,14 @@ class TierRunner:
             return
         # JUnit XML reads properties off the teardown report (the levels come as suite properties).
         final = item.stash.get(item_status_key, Status.UNVER)
+        facts = verdict.facts if isinstance(verdict.facts, RecipeFacts) else None
+        artifacts = facts.stories.get(item.nodeid, []) if facts else []
         report.user_properties = [
             *report.user_properties,
             ("ccci.recipe", verdict.recipe),
             ("ccci.tier", verdict.tier),
             ("ccci.status", final.value),
+            *(("ccci.artifact", artifact.path) for artifact in artifacts),  # the failed tier's story
         ]
 
     @pytest.hookimpl(tryfirst=True)

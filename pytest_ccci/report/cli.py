@@ -3,9 +3,9 @@ script `pytest-ccci report`): merge shard results and write the dashboard.
 
 Writes DIR/results.json (merged), DIR/index.html, DIR/recipes/<recipe>.html,
 DIR/badges/<recipe>.svg and DIR/summary.md, and copies each recipe's picture (install's PNG of
-its front page, named relative to its results.json) to DIR/pictures/<recipe>.png, so the pages
-show it from file:// and DIR/results.json names the copy (a picture whose file is gone is left
-out). With `--history DIR` the inputs' runs are first
+its front page, named relative to its results.json) to DIR/pictures/<recipe>.png, and each
+failed tier's story files to DIR/stories/<recipe>/, so the pages show them from file:// and
+DIR/results.json names the copies (a file that is gone is left out). With `--history DIR` the inputs' runs are first
 added to that history (once per run: `--no-record` only reads it), and the pages show levels
 over time, flake rates and the last green release. A bad input is one line on stderr, exit 2.
 """
@@ -25,7 +25,7 @@ from pytest_ccci.documents import history
 from pytest_ccci.documents.files import read_results, write_json_atomically
 from pytest_ccci.documents.history import RecipeHistory
 from pytest_ccci.documents.merge import merge
-from pytest_ccci.documents.results import ResultsDocument
+from pytest_ccci.documents.results import ResultsDocument, TierItem
 from pytest_ccci.errors import UsageError
 from pytest_ccci.report import badges, pages
 from pytest_ccci.report.summary import summary
@@ -34,6 +34,7 @@ PROG = "pytest-ccci report"
 DEFAULT_TITLE = "pytest-ccci: recipe levels"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PICTURE_BYTES = 20 << 20  # a 1280x800 front page is well under 1 MiB
+STORY_FILE_BYTES = 4 << 20  # a story's log is bounded at 1 MiB (model/story.py), its other files far less
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def write_site(out: Path, doc: dict[str, Any], histories: dict[str, RecipeHistor
     """The dashboard of `doc` (JSON-shaped: the pages render plain data) in `out`."""
     (out / "recipes").mkdir(parents=True, exist_ok=True)
     (out / "badges").mkdir(exist_ok=True)
-    doc = copy_pictures(out, doc)
+    doc = copy_stories(out, copy_pictures(out, doc))
     write_json_atomically(out / "results.json", doc)
     (out / "index.html").write_text(pages.index_page(doc, histories, title))
     (out / "summary.md").write_text(summary(doc, histories, title))
@@ -82,15 +83,55 @@ def write_site(out: Path, doc: dict[str, Any], histories: dict[str, RecipeHistor
 
 
 def pictures_from(doc: ResultsDocument, folder: Path) -> ResultsDocument:
-    """`doc` with each recipe's picture as an absolute path (a relative one is relative to
-    `folder`, where its results.json is): merging forgets which file a recipe came from."""
+    """`doc` with each recipe's picture, and each failed tier's story file, as an absolute path
+    (a relative one is relative to `folder`, where its results.json is): merging forgets which
+    file a recipe came from."""
     recipes = {
         name: dataclasses.replace(
-            e, picture=str((folder / e.picture).absolute()) if isinstance(e.picture, str) and e.picture else None
+            e,
+            picture=str((folder / e.picture).absolute()) if isinstance(e.picture, str) and e.picture else None,
+            tiers={nodeid: _absolute_artifacts(item, folder) for nodeid, item in e.tiers.items()},
         )
         for name, e in doc.recipes.items()
     }
     return dataclasses.replace(doc, recipes=recipes)
+
+
+def _absolute_artifacts(item: TierItem, folder: Path) -> TierItem:
+    if not item.artifacts:
+        return item
+    artifacts = [dataclasses.replace(a, path=str((folder / a.path).absolute())) for a in item.artifacts if a.path]
+    return dataclasses.replace(item, artifacts=artifacts)
+
+
+def copy_stories(out: Path, doc: dict[str, Any]) -> dict[str, Any]:
+    """`doc` with each failed tier's story file copied to out/stories/<stem>/<n>/<file name> and
+    named as that copy (relative to out); a file that is gone, is no regular file or is larger
+    than STORY_FILE_BYTES is left out."""
+    recipes = {}
+    for name, entry in doc["recipes"].items():
+        tiers = {}
+        for index, (nodeid, item) in enumerate((entry.get("tiers") or {}).items()):
+            kept = []
+            for artifact in item.get("artifacts") or []:
+                source = Path(str(artifact.get("path") or ""))
+                if not _is_story_file(source):
+                    continue
+                copy = out / "stories" / pages.file_stem(name) / str(index) / source.name
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                if source.resolve() != copy.resolve():
+                    shutil.copyfile(source, copy)
+                kept.append({**artifact, "path": copy.relative_to(out).as_posix()})
+            tiers[nodeid] = {**item, "artifacts": kept} if "artifacts" in item else item
+        recipes[name] = {**entry, "tiers": tiers}
+    return {**doc, "recipes": recipes}
+
+
+def _is_story_file(path: Path) -> bool:
+    try:
+        return path.is_absolute() and path.is_file() and path.stat().st_size <= STORY_FILE_BYTES
+    except OSError:
+        return False
 
 
 def copy_pictures(out: Path, doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """The dashboard's pages: `index.html` (every recipe's level, sortable and filterable) and one
-page per recipe (tier reasons, lint warnings, stamps, upgrade runs, durations, its history, and
-install's picture of its front page when the run took one). The lint rung says how many
+page per recipe (tier reasons, lint warnings, stamps, upgrade runs, durations, its history,
+install's picture of its front page when the run took one, and links to each failed tier's
+story: its services' logs, task histories and last updates). The lint rung says how many
 warnings it passed with (`pass (2 warn)`); warnings never change a level. A rung that failed
 and passed on a rerun says so (`fail (intermittent)`), and a recipe's page gives each rung that
 failed or could not be verified the command that reruns it.
@@ -162,18 +163,36 @@ def recipe_page(name: str, e: Mapping[str, Any], doc: Mapping[str, Any], history
         history=_history_section(history),
         settings=_mapping_section(e.get("settings")),
         picture=picture_link(e, "../"),
+        stories=story_rows(e, "../"),
     )
 
 
 def picture_link(e: Mapping[str, Any], up: str = "") -> str | None:
     """The recipe's picture as a link from a page `up` from the dashboard's folder: only a
     relative path inside it (cli.copy_pictures names the copy so), never an address elsewhere."""
-    picture = e.get("picture")
-    if not isinstance(picture, str) or not picture or picture.startswith("/") or ":" in picture:
+    return _inside_link(e.get("picture"), up)
+
+
+def _inside_link(path: Any, up: str) -> str | None:
+    """`path` as a link from a page `up` from the dashboard's folder, when it is a relative path
+    inside that folder; else None (never an address elsewhere)."""
+    if not isinstance(path, str) or not path or path.startswith("/") or ":" in path:
         return None
-    if ".." in PurePosixPath(picture).parts:
+    if ".." in PurePosixPath(path).parts:
         return None
-    return up + quote(picture)
+    return up + quote(path)
+
+
+def story_rows(e: Mapping[str, Any], up: str = "") -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(test, service, [(kind, link)]) for each service of each failed tier's story (the files
+    cli.copy_stories copied into the dashboard; a file named elsewhere is not linked)."""
+    rows: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for nodeid, tier in (e.get("tiers") or {}).items():
+        for artifact in tier.get("artifacts") or []:
+            link = _inside_link(artifact.get("path"), up)
+            if link is not None:
+                rows.setdefault((nodeid, str(artifact.get("service"))), []).append((str(artifact.get("kind")), link))
+    return [(nodeid, service, links) for (nodeid, service), links in rows.items()]
 
 
 def _repro(rungs: Mapping[str, Any], rung: str) -> str | None:
@@ -206,6 +225,9 @@ def _facts(e: Mapping[str, Any], doc: Mapping[str, Any], history: RecipeHistory 
         ("leftovers", ", ".join(e.get("leftovers") or []) or "-"),
         ("no secret leak", e.get("no_secret_leak")),
     ]
+    kept = e.get("kept")
+    if isinstance(kept, Mapping):
+        facts.append(("kept deployed until", f"{kept.get('deadline')} (--ccci-keep-failed): {kept.get('stack')}"))
     if history is not None:
         facts += [("level since", when(history.since())), ("last green release", history.last_green() or "-")]
     return facts

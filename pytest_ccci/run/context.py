@@ -41,6 +41,7 @@ class RunOptions:
     runner: RunnerChoices = DEFAULT_RUNNER  # the ini's choices for every deploy (model/runner.py)
     history_dir: Path | None = None  # --ccci-history: where `upgrade_from: last-green` looks
     upgrade_from: str = "auto"  # --upgrade-from: auto | all | last-green
+    keep_failed_hours: float | None = None  # --ccci-keep-failed: how long a failed app is kept; None: off
 
 
 @dataclass

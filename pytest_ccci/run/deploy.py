@@ -93,6 +93,9 @@ class Deployment:
     # The stack's services as they were just before this deploy (a redeploy's idempotence check
     # compares them with what runs after it).
     before: dict[str, ServiceSnapshot] = field(default_factory=dict, repr=False)
+    # Each service's Spec as the engine reported it just after this deploy (the update's target):
+    # a failed tier's story diffs it with `before` when a rollback made the engine forget it.
+    deployed_specs: dict[str, Mapping[str, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def app_service(self) -> str:
@@ -243,10 +246,22 @@ class Deployer:
         deploy_file = self._write_deploy_file(view, mode, stamped)
         deadline = convergence_deadline(app, merged)
         before = self.swarm.snapshot(app.stack)
-        convergence = self._stack_deploy(app, view, deploy_file, deadline, before)
+        deployed_specs: dict[str, Mapping[str, Any]] = {}
+        convergence = self._stack_deploy(app, view, deploy_file, deadline, before, deployed_specs)
         took = time.monotonic() - start
         return Deployment(
-            app, checkout, mode, version, chaos, merged, convergence, took, self.endpoint.describe(), deadline, before
+            app,
+            checkout,
+            mode,
+            version,
+            chaos,
+            merged,
+            convergence,
+            took,
+            self.endpoint.describe(),
+            deadline,
+            before,
+            deployed_specs,
         )
 
     def _ensure_networks(self, merged: dict[str, Any], infrastructure: Sequence[str]) -> None:
@@ -275,18 +290,18 @@ class Deployer:
         deploy_file: Path,
         deadline: Deadline,
         before: Mapping[str, ServiceSnapshot],
+        deployed_specs: dict[str, Mapping[str, Any]],
     ) -> Convergence:
+        """Deploy and wait; each service's Spec just after the deploy goes into `deployed_specs`."""
         since = time.time()
         try:
             self.swarm.stack_deploy(app.stack, deploy_file, view.root)
         except CcciError as exc:  # docker resolves the view's files by their run path: say them recipe-relative
             raise type(exc)(view.files.relative_text(str(exc))) from None
         # Services whose task spec changed are being updated: their update must reach `completed`.
-        changed = {
-            s.name
-            for s in self.swarm.services(app.stack)
-            if s.name in before and s.task_template != before[s.name].task_template
-        }
+        deployed = self.swarm.services(app.stack)
+        deployed_specs.update((s.name, s.spec) for s in deployed)
+        changed = {s.name for s in deployed if s.name in before and s.task_template != before[s.name].task_template}
         return self.swarm.wait_converged(
             app.stack,
             since=since,

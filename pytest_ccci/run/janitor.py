@@ -7,17 +7,26 @@ A task's container that outlived its service (a task ignoring SIGTERM, a teardow
 killed) carries none of the run's labels, only swarm's stack namespace label: it is traced to
 its app domain through this lock dir's app locks (a lock file whose domain names that stack),
 and reaped with the rest of that domain, under its lock, as anything else is.
+
+A kept app (--ccci-keep-failed: a marker beside its free lock, run/locks.py) is left alone until
+its deadline, and reaped after it, its marker with it (a marker whose app is already gone goes too).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from pytest_ccci.documents.kept import expired
 from pytest_ccci.model.naming import LABEL_DOMAIN, LABEL_LOCKS, stack_name
 from pytest_ccci.run.context import RunContext
-from pytest_ccci.run.locks import app_lock_path, release, try_acquire
+from pytest_ccci.run.locks import app_lock_path, kept_marker_path, read_kept_marker, release, try_acquire
 from pytest_ccci.swarm.stack import STACK_LABEL
+
+if TYPE_CHECKING:
+    from pytest_ccci.swarm.facade import Swarm
 
 
 def reap(runtime: RunContext) -> list[str]:
@@ -30,18 +39,40 @@ def reap(runtime: RunContext) -> list[str]:
     orphans = orphaned_containers(swarm.labelled(STACK_LABEL), known_domains(runtime.lock_dir))
     for domain, things in orphans.items():
         found.setdefault(domain, set()).update(things)
-    for domain, things in sorted(found.items()):
-        lock = try_acquire(app_lock_path(runtime.lock_dir, domain))
+    for domain in sorted(set(found) | set(kept_domains(runtime.lock_dir))):
+        lock_path = app_lock_path(runtime.lock_dir, domain)
+        lock = try_acquire(lock_path)
         if lock is None:
             continue  # in use by a live run
         try:
-            stacks = swarm.stack_of_domain(f"{LABEL_DOMAIN}={domain}") or {stack_name(domain)}
-            for stack in stacks:
-                swarm.remove(stack, f"{LABEL_DOMAIN}={domain}")
-            reaped += sorted(things)
+            kept = read_kept_marker(lock_path)
+            if kept is not None and not expired(kept, time.time()):
+                continue  # kept for a maintainer until its deadline
+            if domain in found:
+                remove_domain(swarm, domain)
+                reaped += sorted(found[domain])
+            kept_marker_path(lock_path).unlink(missing_ok=True)
         finally:
             release(lock)
     return reaped
+
+
+def remove_domain(swarm: Swarm, domain: str) -> list[str]:
+    """Remove every stack of the app domain and everything labelled with it; what is left.
+    The caller holds the domain's lock."""
+    label = f"{LABEL_DOMAIN}={domain}"
+    left: list[str] = []
+    for stack in sorted(swarm.stack_of_domain(label) or {stack_name(domain)}):
+        left += swarm.remove(stack, label)
+    return left
+
+
+def kept_domains(lock_dir: Path) -> list[str]:
+    """The app domains this lock dir has a kept-app marker for."""
+    if not lock_dir.is_dir():
+        return []
+    names = (p.name.removeprefix("app-").removesuffix(".kept.json") for p in lock_dir.glob("app-*.kept.json"))
+    return sorted(d for d in names if d and kept_marker_path(app_lock_path(lock_dir, d)).is_file())
 
 
 def known_domains(lock_dir: Path) -> list[str]:

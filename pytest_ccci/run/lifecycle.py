@@ -32,7 +32,7 @@ from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
 from pytest_ccci.model.settings import Settings, load_settings, resolve_source
 from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base
 from pytest_ccci.model.view import RecipeView
-from pytest_ccci.run import proofs
+from pytest_ccci.run import keep, proofs, story
 from pytest_ccci.run.context import RunContext
 from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, release
 from pytest_ccci.run.proofs import RestoreRun, Seeded
@@ -108,6 +108,8 @@ class RecipeLifecycle:
         self.torn_down = False
         self._policy = DeployPolicy()  # the recipe's, set with its settings
         self._views: dict[str, RecipeView] = {}  # by checkout directory: the head's, each base's
+        self.failed = False  # a tier failed (or was unverified) with something deployed: --ccci-keep-failed keeps it
+        self.last_deployment: Deployment | None = None
 
     # -- recipe ------------------------------------------------------------------------------
 
@@ -227,6 +229,7 @@ class RecipeLifecycle:
         deployment = self.ctx.backend.deploy(
             app, checkout, mode, admit=admit, policy=self.policy(), pulled=self.facts.pulled, view=view
         )
+        self.last_deployment = deployment  # a failed tier's story reads the specs of its update
         self.facts.endpoint_note = deployment.endpoint_note
         self.facts.deploy_deadline = document.DeployDeadline.from_wire(deployment.deadline.shown())
         self._record_bounds(deployment)
@@ -393,6 +396,42 @@ class RecipeLifecycle:
             return []
         return self.ctx.backend.diagnostics(self.app().stack)
 
+    # -- a failed tier ---------------------------------------------------------------------------
+
+    def save_story(self, nodeid: str, item: str, secrets: list[str]) -> None:
+        """A failed or unverified tier's story, before any teardown (run/story.py), recorded as
+        facts.stories[nodeid]; masked with `secrets`. Nothing when nothing is deployed. A story
+        that cannot be read is said, never a verdict."""
+        if not self._deployed or not self.ctx.connected:
+            return
+        self.failed = True
+        try:
+            root = self.ctx.run_dir / "artifacts"
+            saved = story.save_story(self.ctx.swarm, self._deployed, root, item, secrets, self.last_deployment)
+        except (InfraError, OSError) as exc:
+            self.ctx.progress(f"no story of {self.name} {item}: {type(exc).__name__}: {exc}")
+            return
+        self.facts.stories[nodeid] = saved
+
+    def keeps(self) -> bool:
+        """Whether close() leaves the app deployed: --ccci-keep-failed, a tier failed, something is up."""
+        return self.ctx.options.keep_failed_hours is not None and self.failed and bool(self._deployed)
+
+    def _keep(self) -> bool:
+        """Leave the app deployed, its domain held by a marker until the deadline (run/keep.py),
+        and free the lock: the marker holds the domain from now on. False (said) when the marker
+        cannot be written: the app is torn down as usual, never left up unheld."""
+        assert self.ctx.options.keep_failed_hours is not None  # keeps() said so
+        try:
+            self.facts.kept = keep.keep_app(self.ctx, self.app(), self._deployed, self.ctx.options.keep_failed_hours)
+        except OSError as exc:
+            self.ctx.progress(f"{self.name} not kept: its marker could not be written: {exc}")
+            return False
+        self._deployed.clear()
+        self.torn_down = True
+        self._release_lock()
+        return True
+
     # -- the end -----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -404,6 +443,8 @@ class RecipeLifecycle:
             self._close()
 
     def _close(self) -> None:
+        if self.keeps() and self._keep():
+            return
         try:
             if self._deployed:
                 self.teardown_deployments()
@@ -414,11 +455,14 @@ class RecipeLifecycle:
         finally:
             # The lock goes even when teardown failed: the next holder (or the janitor) reaps
             # what is left on the domain before deploying anything there.
-            if self._lock is not None:
-                release(self._lock)
-                self._lock = None
-                if self.facts.lock is not None:
-                    self.facts.lock = replace(self.facts.lock, released=time.time())
+            self._release_lock()
         self.facts.clean_teardown = not self.leftovers
         if self.leftovers:
             self.facts.leftovers = list(self.leftovers)
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            release(self._lock)
+            self._lock = None
+            if self.facts.lock is not None:
+                self.facts.lock = replace(self.facts.lock, released=time.time())

@@ -3,6 +3,12 @@
 Locks live in a stable directory (never a per-run temp dir) so that separate pytest processes
 and xdist workers on one host see each other. Whoever holds a lock says so in a holder file
 beside it, so a waiting run can name the holder.
+
+A kept app (--ccci-keep-failed) holds its domain past its process's exit by a marker file
+beside the lock (documents/kept.py): `acquire` treats the domain as held until the marker's
+deadline (waiting for it, or failing at once with one line naming the marker and `pytest-ccci
+release` when the deadline is beyond the wait), and removes a marker past its deadline once it
+holds the lock (the caller then reaps what is on the domain).
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from pytest_ccci.documents.kept import deadline_seconds, expired, marker_text, parse_marker
+from pytest_ccci.documents.results import KeptApp
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
 
@@ -25,6 +33,8 @@ _PROCESS_LOCKS: dict[str, FileLock] = {}
 # How often a waiter tries again: a freed lock or slot is taken within a fifth of a second,
 # without a busy loop (deploys take tens of seconds; this delay is lost in them).
 POLL_SECONDS = 0.2
+# The host-wide lock dir unless ini ccci_lock_dir says otherwise (`pytest-ccci release` too).
+DEFAULT_LOCK_DIR = Path("/tmp/pytest-ccci/locks")
 MEMINFO = Path("/proc/meminfo")
 
 
@@ -72,26 +82,82 @@ def acquire(
     timeout: float,
     progress: Callable[[str], None] | None = None,
 ) -> FileLock:
-    """Take the lock, saying who holds it while waiting; InfraError if not obtained in time."""
+    """Take the lock, saying who holds it while waiting; InfraError if not obtained in time. A
+    kept app's marker holds the domain as the lock would, until its deadline."""
     lock = process_lock(lock_path)
     start = time.monotonic()
     announced = -PROGRESS_EVERY_SECONDS
     while True:
+        waited = time.monotonic() - start
         try:
             lock.acquire(timeout=POLL_SECONDS)
-            break
         except Timeout:
-            waited = time.monotonic() - start
             holder = read_holder(lock_path)
             who = holder.describe() if holder else "another process"
-            if waited >= timeout:
-                raise InfraError(f"lock {lock_path.name} not obtained within {timeout:.0f}s: held by {who}") from None
-            if progress and waited - announced >= PROGRESS_EVERY_SECONDS:
-                progress(f"waiting for lock {lock_path.name}, held by {who}: {waited:.0f}s of {timeout:.0f}s")
-                announced = waited
+        else:
+            kept = _live_kept(lock, lock_path)
+            if kept is None:
+                break
+            who = kept_description(kept, kept_marker_path(lock_path))
+            if deadline_seconds(kept) - time.time() > timeout - waited:
+                raise InfraError(f"{who}; not waiting the {timeout:.0f}s lock timeout for it")
+            time.sleep(POLL_SECONDS)  # the marker is a file: nothing to be woken by
+        if waited >= timeout:
+            raise InfraError(f"lock {lock_path.name} not obtained within {timeout:.0f}s: held by {who}") from None
+        if progress and waited - announced >= PROGRESS_EVERY_SECONDS:
+            progress(f"waiting for lock {lock_path.name}, held by {who}: {waited:.0f}s of {timeout:.0f}s")
+            announced = waited
     if lock.lock_counter == 1:
         _write_holder(lock_path, run_id, what)
     return lock
+
+
+def _live_kept(lock: FileLock, lock_path: Path) -> KeptApp | None:
+    """Just after `lock` was taken: the kept app whose marker still holds the domain (the lock
+    given back), or None (an expired marker removed: the domain is the caller's to reap)."""
+    if lock.lock_counter > 1:
+        return None  # this process held it already: it passed the marker then
+    kept = read_kept_marker(lock_path)
+    if kept is None:
+        return None
+    if expired(kept, time.time()):
+        kept_marker_path(lock_path).unlink(missing_ok=True)
+        return None
+    lock.release()
+    return kept
+
+
+# -- kept apps (--ccci-keep-failed) ---------------------------------------------------------
+
+
+def kept_marker_path(lock_path: Path) -> Path:
+    return lock_path.with_suffix(".kept.json")
+
+
+def write_kept_marker(lock_path: Path, kept: KeptApp) -> Path:
+    """The marker that holds the domain once the lock is released (atomically: a waiting run
+    never reads half of it)."""
+    path = kept_marker_path(lock_path)
+    partial = path.with_suffix(".partial")
+    partial.write_text(marker_text(kept))
+    partial.replace(path)
+    return path
+
+
+def read_kept_marker(lock_path: Path) -> KeptApp | None:
+    """The kept app beside the lock; None when there is none, or it is no marker (ignored)."""
+    try:
+        return parse_marker(kept_marker_path(lock_path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def kept_description(kept: KeptApp, marker: Path) -> str:
+    """One line naming the kept app, its marker and how to free it."""
+    return (
+        f"{kept.domain} is kept (--ccci-keep-failed) until {kept.deadline} by run {kept.run_id}: "
+        f"free it with `pytest-ccci release {kept.domain}` (marker {marker})"
+    )
 
 
 def release(lock: FileLock) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.documents.files import write_results
 from pytest_ccci.documents.results import (
     SCHEMA,
+    Artifact,
     LintWarning,
     RecipeResult,
     ResultsDocument,
@@ -59,14 +60,15 @@ class ItemVerdict:
     def result(self) -> TierResult:
         return TierResult(self.status, self.reason, intermittent(self.runs), self.repro)
 
-    def document(self) -> TierItem:
-        """As results.json's `tiers` has it."""
+    def document(self, artifacts: list[Artifact] | None = None) -> TierItem:
+        """As results.json's `tiers` has it, with the story saved of it (`artifacts`), if any."""
         return TierItem(
             self.tier,
             self.status.value if self.settled else "unver",
             self.reason,
             runs=[TierRun(r.status.value, r.reason, r.domain) for r in self.runs] or None,
             repro=self.repro.command() if self.repro else None,
+            artifacts=artifacts,
         )
 
 
@@ -183,7 +185,10 @@ class Results:
             level=compute_level(rungs),
             why_not_higher=why_not_higher(rungs),
             rungs={r.name: rung_verdict(r) for r in rungs},
-            tiers={item.nodeid: item.document() for item in rec.items.values()},
+            tiers={
+                item.nodeid: item.document(_artifacts(facts.stories.get(item.nodeid, []), folder))
+                for item in rec.items.values()
+            },
             ref=facts.ref,
             head_sha=facts.head_sha,
             head_release=facts.head_release,
@@ -210,6 +215,7 @@ class Results:
             leftovers=list(facts.leftovers),
             stops=dict(facts.stops),
             no_secret_leak=not self.leaked,
+            kept=facts.kept,
             picture=_relative(facts.picture, folder),
         )
 
@@ -280,13 +286,19 @@ def warnings_of(facts: RecipeFacts) -> list[LintWarning]:
 
 
 def _relative(picture: str | None, folder: Path | None) -> str | None:
-    """A picture's path relative to `folder` (results.json's), when given and possible."""
+    """A picture's (or an artifact's) path relative to `folder` (results.json's), when given and possible."""
     if picture is None or folder is None:
         return picture
     try:
         return Path(os.path.relpath(picture, folder.absolute())).as_posix()
     except ValueError:  # another drive (Windows): it stays absolute
         return picture
+
+
+def _artifacts(artifacts: list[Artifact], folder: Path | None) -> list[Artifact] | None:
+    """A failed tier's story files, each named relative to `folder` (where results.json goes);
+    None when it has none."""
+    return [replace(a, path=_relative(a.path, folder) or a.path) for a in artifacts] or None
 
 
 def _report_text(report: Any) -> str:

@@ -19,7 +19,7 @@ from docker.models.containers import Container
 
 from pytest_ccci.model.app import EXEC_TIMEOUT_SECONDS
 from pytest_ccci.model.idempotence import ServiceSnapshot
-from pytest_ccci.swarm import archives, execution, helper, images, inventory, networks, picture, teardown, waiter
+from pytest_ccci.swarm import archives, execution, helper, images, inventory, networks, picture, story, teardown, waiter
 from pytest_ccci.swarm import stack as stack_cli
 from pytest_ccci.swarm.connection import API_TIMEOUT_SECONDS, engine_boundary, manager_client, reachable
 from pytest_ccci.swarm.convergence import Convergence, ServiceState
@@ -185,6 +185,13 @@ class Swarm:
         """The front page of the stack's service as a PNG at `dest` (picture.py); None, said
         through `say`, when none could be taken."""
         return picture.take_picture(self.client, stack, service, domain, port, path, dest, say)
+
+    # -- a failed tier's story -------------------------------------------------------------------
+
+    @engine_boundary
+    def stack_story(self, stack: str) -> list[story.ServiceStory]:
+        """Each service of the stack with its bounded log, task history and last update (story.py)."""
+        return story.stack_story(self.api, stack)
 
     # -- teardown and leftovers ------------------------------------------------------------------
 
