@@ -94,6 +94,9 @@ class TierReruns:
         current = self.ctx.lifecycles.get(main.name)
         if current is None:
             return
+        # A run that is followed by another is never kept (--ccci-keep-failed): its marker would
+        # hold the recipe's domain against the lifecycles that run its next items.
+        current.failed = False
         try:
             current.close()
         except Exception as exc:  # the rerun goes on, on a domain of its own; the record says it

@@ -424,8 +424,8 @@ class RecipeLifecycle:
         assert self.ctx.options.keep_failed_hours is not None  # keeps() said so
         try:
             self.facts.kept = keep.keep_app(self.ctx, self.app(), self._deployed, self.ctx.options.keep_failed_hours)
-        except OSError as exc:
-            self.ctx.progress(f"{self.name} not kept: its marker could not be written: {exc}")
+        except Exception as exc:  # whatever failed, the app is torn down as usual, never left up unheld
+            self.ctx.progress(f"{self.name} not kept: its marker could not be written: {type(exc).__name__}: {exc}")
             return False
         self._deployed.clear()
         self.torn_down = True
