@@ -19,6 +19,8 @@ LABEL_RECIPE = "ccci.recipe"
 # The lock dir guarding a resource: a janitor only reaps what its own lock dir guards, so runs
 # configured with different lock dirs can never mistake each other's live apps for leftovers.
 LABEL_LOCKS = "ccci.locks"
+# The label swarm puts on each task's container: the service it runs for.
+SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
 
 
 def app_domain(recipe: str, head_sha: str, base_domain: str, variant: str = "") -> str:

@@ -39,7 +39,6 @@ from pytest_ccci.plugin.runner import json_safe
 from pytest_ccci.plugin.state import CcciContext
 from pytest_ccci.run.lifecycle import RecipeLifecycle
 
-RERUN_TIERS = SWARM_TIERS  # lint reads files only: a rerun could not tell anything new
 SECTION = "ccci reruns"  # the failing report's section that lists every run
 
 
@@ -52,7 +51,7 @@ class TierReruns:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
         tier_item = item.stash.get(tier_item_key, None)
-        if tier_item is None or tier_item.tier not in RERUN_TIERS:
+        if tier_item is None or tier_item.tier not in SWARM_TIERS:  # lint reads files only: a rerun tells nothing new
             return None  # pytest's own protocol runs it
         item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
         reports = runtestprotocol(item, nextitem=nextitem, log=False)

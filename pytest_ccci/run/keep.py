@@ -20,6 +20,7 @@ from pytest_ccci.documents.kept import deadline_after
 from pytest_ccci.documents.results import KeptApp
 from pytest_ccci.errors import InfraError, UsageError
 from pytest_ccci.model.app import App
+from pytest_ccci.model.naming import SERVICE_NAME_LABEL
 from pytest_ccci.run.context import RunContext
 from pytest_ccci.run.locks import (
     DEFAULT_LOCK_DIR,
@@ -34,10 +35,6 @@ from pytest_ccci.run.locks import (
 
 if TYPE_CHECKING:  # the engine (docker-py) is imported on first use
     from pytest_ccci.swarm.facade import Swarm
-
-# The label swarm puts on each task's container (swarm/inventory.py SERVICE_NAME_LABEL, spelled
-# here so that the instructions need no engine client to be printed).
-SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
 
 
 def keep_app(ctx: RunContext, app: App, stacks: Iterable[str], hours: float) -> KeptApp:

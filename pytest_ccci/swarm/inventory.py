@@ -21,14 +21,14 @@ from docker.models.containers import Container
 
 from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.idempotence import ServiceSnapshot, task_template
+from pytest_ccci.model.naming import SERVICE_NAME_LABEL
 from pytest_ccci.model.text import one_line
 from pytest_ccci.swarm.convergence import LOG_TAIL_LINES, ServiceState, oom_text, read_service_state, task_memory_limit
 from pytest_ccci.swarm.stack import STACK_LABEL
 
-# The labels swarm puts on each task's container: its service, its task's name and id.
-SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
 # How a container killed by SIGKILL exits (the OOM killer's signal, among others').
 SIGKILL_EXIT = 137
+# The labels swarm puts on each task's container: its task's name and id (its service's: naming.py).
 TASK_NAME_LABEL = "com.docker.swarm.task.name"
 TASK_ID_LABEL = "com.docker.swarm.task.id"
 

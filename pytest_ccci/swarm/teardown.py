@@ -29,6 +29,7 @@ import docker
 import docker.errors
 
 from pytest_ccci.model import stops
+from pytest_ccci.model.naming import SERVICE_NAME_LABEL
 from pytest_ccci.swarm import inventory
 from pytest_ccci.swarm.events import EventFeed
 from pytest_ccci.swarm.stack import STACK_LABEL
@@ -46,9 +47,8 @@ Kind = tuple[str, Callable[[], list[Obj]], Callable[[str], Any], str]
 # How long the `die` events of containers already gone may trail behind (the feed's reader
 # thread): past it (the engine restarted and the stream ended, say), those tasks have no record.
 DIE_EVENT_LAG_SECONDS = 5.0
-# Swarm's labels on a task's container (inventory.py names the service's and task's).
+# Swarm's label on a task's container naming its task (inventory.py's; the service's: naming.py).
 TASK_ID_LABEL = inventory.TASK_ID_LABEL
-SERVICE_NAME_LABEL = inventory.SERVICE_NAME_LABEL
 Stopped = Callable[[dict[str, stops.StopRecord]], None]
 
 

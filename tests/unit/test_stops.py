@@ -6,10 +6,11 @@ from __future__ import annotations
 import pytest
 
 from pytest_ccci.model import stops
+from pytest_ccci.model.naming import SERVICE_NAME_LABEL
 from pytest_ccci.model.stops import EXITED, GRACEFUL, KILLED, StopRecord, classify, merge, stop_warnings, worst
 from pytest_ccci.swarm import teardown
 from pytest_ccci.swarm.stack import STACK_LABEL
-from pytest_ccci.swarm.teardown import SERVICE_NAME_LABEL, TASK_ID_LABEL, task_stops
+from pytest_ccci.swarm.teardown import TASK_ID_LABEL, task_stops
 
 SIGQUIT = 3
 
