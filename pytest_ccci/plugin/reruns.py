@@ -74,9 +74,7 @@ class TierReruns:
         try:
             for number in range(2, total + 1):
                 self.retire(main)
-                fresh = RecipeLifecycle(self.ctx.runtime, main.name, variant=rerun_variant(number))
-                if main.repo.succeeded:
-                    fresh.repo = main.repo  # the mirror is fetched: the rerun checks out its own copy
+                fresh = self.fresh_lifecycle(main, rerun_variant(number))
                 self.ctx.lifecycles[main.name] = fresh
                 self.ctx.runtime.progress(f"{item.nodeid} failed: run {number} of {total}, on a fresh app domain")
                 reports = runtestprotocol(item, nextitem=nextitem, log=False)
@@ -112,8 +110,14 @@ class TierReruns:
         following = nextitem.stash.get(tier_item_key, None) if nextitem is not None else None
         if following is None or following.recipe != main.name:
             return main
-        fresh = RecipeLifecycle(self.ctx.runtime, main.name)
+        fresh = self.fresh_lifecycle(main)
         fresh.facts = main.facts
+        return fresh
+
+    def fresh_lifecycle(self, main: RecipeLifecycle, variant: str = "") -> RecipeLifecycle:
+        """A lifecycle of the recipe on the domain `variant` names, sharing main's fetched mirror
+        (it checks out its own copy)."""
+        fresh = RecipeLifecycle(self.ctx.runtime, main.name, variant=variant)
         if main.repo.succeeded:
             fresh.repo = main.repo
         return fresh
