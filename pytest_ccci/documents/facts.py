@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pytest_ccci.documents.results import (
     Backup,
     DeployDeadline,
+    DomainHold,
     LintWarning,
     Lock,
     Policy,
@@ -51,6 +52,7 @@ class RecipeFacts(Wire):
     policy: Policy | None = None  # the deploy policy; each deploy adds what the services got
     compose_files: list[str] | None = None  # as the head's resolved view read them
     lock: Lock | None = None
+    lifecycles: dict[str, DomainHold] = wire_field(factory=dict)  # by role: install's, upgrade's
     pulled: dict[str, float] = wire_field(factory=dict)  # image -> seconds its pull took
     endpoint_note: str | None = None
     deploy_deadline: DeployDeadline | None = None

@@ -75,6 +75,20 @@ class Lock(Wire):
 
 
 @dataclass(frozen=True)
+class DomainHold(Wire):
+    """One lifecycle's hold on its own app domain (a recipe's install and upgrade each have one):
+    the domain, its lock, when the first deploy there started and when the teardown ended (Unix
+    time, seconds), and what that teardown left."""
+
+    domain: str | None = None
+    lock: Lock | None = None
+    first_deploy: float | None = None
+    torn_down: float | None = None
+    clean_teardown: bool | None = None
+    leftovers: list[str] = wire_field(factory=list)
+
+
+@dataclass(frozen=True)
 class Backup(Wire):
     """A backup file on the runner's disk, its manifest, its size and the paths it holds."""
 
@@ -191,6 +205,9 @@ class RecipeResult(Wire):
     stamps: dict[str, dict[str, str]] = wire_field(factory=dict)  # "<tier>_stamp": the coop-cloud labels
     lock: Lock | None = None
     upgrade_runs: list[str] = wire_field(factory=list)
+    # Each lifecycle's domain and lock, by role ("install", "upgrade"): `domain` and `lock` above
+    # are the install's; the upgrade runs on a domain of its own.
+    lifecycles: dict[str, DomainHold] = wire_field(factory=dict, required=False)
     backup: Backup | None = None  # the backup tier's file
     restore: Backup | None = None  # the restore tier's own backup file
     settings: Settings | None = None
@@ -312,7 +329,7 @@ def rung_text(rung: str, status: str, warnings: list[Any]) -> str:
 
 # What differs between two runs of the same recipes by nature: identities and clocks.
 RUN_FIELDS = ("run_id", "started", "finished", "shard")
-RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock", "pulled")
+RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock", "pulled", "lifecycles")
 
 
 def comparable(doc: Mapping[str, Any]) -> dict[str, Any]:

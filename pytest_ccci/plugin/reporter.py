@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from pytest_ccci.model.secrets import runner_secrets
-from pytest_ccci.plugin.runner import json_safe
 from pytest_ccci.plugin.state import CcciContext
 from pytest_ccci.run.results import RecipeRecord, Results
 
@@ -52,7 +51,7 @@ class CcciReporter:
         finally:
             for lifecycle in self.ctx.lifecycles.values():  # an interrupted item sends no report
                 record = self.results.records.setdefault(lifecycle.name, RecipeRecord(lifecycle.name))
-                record.facts.update(json_safe(lifecycle.facts))
+                record.facts.update(lifecycle.recipe_record())
             self.write()
         self.config.hook.pytest_ccci_results(config=self.config, results=self.results.as_dict())
         return outcome
