@@ -117,7 +117,7 @@ class RecipeLifecycle:
         self.stops: dict[str, stops.StopRecord] = {}  # each service's worst stop over the teardowns
         self.torn_down = False
         self._policy = DeployPolicy()  # the recipe's, set with its settings
-        # By checkout directory: the head's, each base's; built (and base checkouts made) under
+        # By checkout directory and domain: the head's, each base's; built (and base checkouts made) under
         # `_files`, as the upgrade's thread may need one while the install's builds another.
         self._views: dict[str, RecipeView] = shares._views if shares else {}
         self._files: threading.RLock = shares._files if shares else threading.RLock()
@@ -164,10 +164,11 @@ class RecipeLifecycle:
     def view(self, checkout: Checkout) -> RecipeView:
         """The checkout resolved for this enrollment (run/view.py), once: lint, the policy and
         every deploy of it read this one view."""
-        key = str(checkout.path)
+        # A view holds its app's domain, stack and secret names: each lifecycle resolves its own.
+        key = f"{checkout.path}@{self.app().domain}"
         with self._files:
             if key not in self._views:
-                dest = self.ctx.run_dir / "views" / checkout.path.name
+                dest = self.ctx.run_dir / "views" / (checkout.path.name + (f"-{self.variant}" if self.variant else ""))
                 self._views[key] = build_view(checkout, self.app(), dest, self.policy())
                 if checkout.path == self.checkout().path:
                     self.facts.compose_files = list(self._views[key].compose_files)
@@ -181,7 +182,9 @@ class RecipeLifecycle:
 
     def reread_view(self, checkout: Checkout) -> RecipeView:
         """The checkout resolved again, in a directory of its own (the first view stays as it is)."""
-        dest = self.ctx.run_dir / "views" / f"{checkout.path.name}-reread"
+        dest = (
+            self.ctx.run_dir / "views" / (checkout.path.name + (f"-{self.variant}" if self.variant else "") + "-reread")
+        )
         return build_view(checkout, self.app(), dest, self.policy())
 
     def app(self) -> App:
@@ -509,8 +512,7 @@ class RecipeLifecycle:
                 if self.facts.lock is not None:
                     self.facts.lock = replace(self.facts.lock, released=time.time())
         self.facts.clean_teardown = not self.leftovers
-        if self.leftovers:
-            self.facts.leftovers = list(self.leftovers)
+        self.facts.leftovers = list(self.leftovers)  # what the last teardown left: [] once all went
 
 
 def _with_upgrade(install: RecipeFacts, upgrade: RecipeFacts, merged_stops: dict[str, stops.StopRecord]) -> RecipeFacts:
