@@ -74,6 +74,8 @@ class TierRunner:
         if UPGRADE not in options.tiers or options.upgrade_from == "all":
             return
         lifecycle = self.ctx.lifecycle(recipe)
+        if lifecycle.has_upgrade:  # started already (or run)
+            return
         try:
             if lifecycle.not_applicable(UPGRADE):
                 return
