@@ -23,6 +23,7 @@ from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.errors import CcciError
 from pytest_ccci.model.secrets import fingerprints, redact
 from pytest_ccci.model.text import one_line
+from pytest_ccci.model.tiers import OWN_LIFECYCLE_TIER as UPGRADE
 from pytest_ccci.model.tiers import PREREQUISITES, SWARM_TIERS
 from pytest_ccci.model.verdict import (
     NOT_APPLICABLE,
@@ -37,8 +38,6 @@ from pytest_ccci.plugin.collection import TierItem, tier_item_key
 from pytest_ccci.plugin.state import CcciContext
 from pytest_ccci.run import overlap
 from pytest_ccci.run.signals import signals_deferred
-
-UPGRADE = "upgrade"  # the tier that runs on a lifecycle of its own
 
 # An item's worst status over setup and call, for its JUnit properties (set on the teardown report).
 item_status_key = pytest.StashKey[Status]()
