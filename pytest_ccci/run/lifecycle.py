@@ -472,6 +472,9 @@ class RecipeLifecycle:
         upgrade = self._upgrade
         if upgrade is not None and upgrade.facts.domain:
             merged = _with_upgrade(merged, upgrade.record(), stops.merge(self.stops, upgrade.stops))
+            # `domain` names the recipe's domain at this ref (the install's) once anything was
+            # deployed, the upgrade's beside it, as when both shared one.
+            merged.domain = merged.domain or self.app().domain
             holds["upgrade"] = upgrade.hold() if upgrade.snapshot is None else document.DomainHold(upgrade.facts.domain)
         merged.lifecycles = holds
         return merged

@@ -54,8 +54,10 @@ def test_stop_first_overlay_fixes_the_same_upgrade(lab, assert_clean):
     run = lab.run("--recipe", "ufixed", "--tiers", "upgrade")
     run.result.assert_outcomes(passed=1)
     assert run.recipe("ufixed")["rungs"]["upgrade"]["status"] == "pass"
-    # Without the install tier only the upgrade lifecycle's domain was used (`domain` is the install's).
-    assert run.recipe("ufixed")["domain"] is None
+    # Without the install tier only the upgrade lifecycle's domain was used; `domain` still names
+    # the recipe's (the install's), beside which the upgrade's lives.
+    assert run.recipe("ufixed")["domain"] == domain_of("ufixed", source)
+    assert "install" not in run.recipe("ufixed")["lifecycles"]
     assert run.recipe("ufixed")["lifecycles"]["upgrade"]["domain"] == domain_of("ufixed", source, UPGRADE_VARIANT)
     assert_clean(domain_of("ufixed", source))  # the install's domain, and the upgrade's beside it
 
