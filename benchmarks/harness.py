@@ -164,8 +164,8 @@ def head_of(source: Path) -> str:
     ).stdout.strip()
 
 
-def domain_of(name: str, source: Path) -> str:
-    return naming.app_domain(name, head_of(source), "ccci.test")
+def domain_of(name: str, source: Path, variant: str = "") -> str:
+    return naming.app_domain(name, head_of(source), "ccci.test", variant)
 
 
 # -- recipes dirs --------------------------------------------------------------------------------
@@ -197,5 +197,6 @@ class Lab:
         (folder / "ccci.yml").write_text(yaml.safe_dump(settings))
         for test in (ROOT / "recipes" / example).glob("test_*.py"):
             (folder / f"test_{name.replace('-', '_')}.py").write_text(test.read_text())
-        self.domains.add(domain_of(name, source))
+        # The install's domain, and the upgrade lifecycle's beside it.
+        self.domains |= {domain_of(name, source), domain_of(name, source, naming.UPGRADE_VARIANT)}
         return source

@@ -3,7 +3,8 @@
 
     python benchmarks/run.py [--quick] [--only NAME...] [--out benchmarks/results/latest.json]
 
-Measures (see benchmarks/README.md): overhead and overhead_realistic (overhead.py), detection
+Measures (see benchmarks/README.md): overhead and overhead_realistic (overhead.py), latency and
+latency_realistic (latency.py: overlapped against serial and the longer chain alone), detection
 (detection.py), sweep, collection, memory, images (images.py). Every figure is measured in this
 one run on this machine; none is asserted anywhere.
 """
@@ -25,14 +26,26 @@ from typing import Any
 
 import detection
 import images
+import latency
 import overhead
 from harness import ROOT, Lab, cleanup_domains, contention, log, pytest_cmd, run, swarm
 
 from pytest_ccci.swarm.facade import Swarm
 
-MEASURES = ("overhead", "overhead_realistic", "detection", "sweep", "collection", "memory", "images")
+MEASURES = (
+    "overhead",
+    "overhead_realistic",
+    "latency",
+    "latency_realistic",
+    "detection",
+    "sweep",
+    "collection",
+    "memory",
+    "images",
+)
 TARGETS: dict[str, tuple[str, str | None, float | None]] = {
     **overhead.TARGETS,
+    **latency.TARGETS,
     **detection.TARGETS,
     "sweep_default": ("parallel/serial wall", "<=", 0.35),
     "sweep_max4": ("parallel/serial wall", "<=", 0.35),
@@ -209,6 +222,7 @@ def table(results: dict) -> list[str]:
 
 BENCHES: dict[str, Callable[[bool, Swarm], dict]] = {
     **overhead.BENCHES,
+    **latency.BENCHES,
     **detection.BENCHES,
     "collection": bench_collection,
     "sweep": bench_sweep,
@@ -218,7 +232,16 @@ BENCHES: dict[str, Callable[[bool, Swarm], dict]] = {
 
 def measure_all(wanted: list[str], quick: bool, sw: Swarm) -> dict:
     results: dict = {}
-    for name in ("collection", "detection", "overhead", "overhead_realistic", "sweep", "images"):
+    for name in (
+        "collection",
+        "detection",
+        "overhead",
+        "overhead_realistic",
+        "latency",
+        "latency_realistic",
+        "sweep",
+        "images",
+    ):
         if name not in wanted:
             continue
         t = time.monotonic()

@@ -20,6 +20,7 @@ from pytest_ccci.documents.results import (
     Artifact,
     Backup,
     DeployDeadline,
+    DomainHold,
     KeptApp,
     LintWarning,
     Lock,
@@ -53,6 +54,7 @@ class RecipeFacts(Wire):
     policy: Policy | None = None  # the deploy policy; each deploy adds what the services got
     compose_files: list[str] | None = None  # as the head's resolved view read them
     lock: Lock | None = None
+    lifecycles: dict[str, DomainHold] = wire_field(factory=dict)  # by role: install's, upgrade's
     pulled: dict[str, float] = wire_field(factory=dict)  # image -> seconds its pull took
     endpoint_note: str | None = None
     deploy_deadline: DeployDeadline | None = None
@@ -75,6 +77,11 @@ class RecipeFacts(Wire):
         """The stamps recorded, as results.json keys them ("<tier>_stamp")."""
         pairs = (("install_stamp", self.install_stamp), ("upgrade_stamp", self.upgrade_stamp))
         return {key: dict(stamp) for key, stamp in pairs if stamp is not None}
+
+    def kept_apps(self) -> list[KeptApp]:
+        """Every app of the recipe left deployed: each lifecycle's (its install's, its upgrade's)."""
+        kept = [self.kept, *(hold.kept for hold in self.lifecycles.values())]
+        return list({app.domain: app for app in kept if app is not None}.values())
 
     def update(self, newer: RecipeFacts) -> None:
         """Take every field `newer` recorded; keep the others. Unrecorded is None, or an empty

@@ -108,6 +108,34 @@ class Lock(Wire):
 
 
 @dataclass(frozen=True)
+class KeptApp(Wire):
+    """A recipe with a failed tier left deployed (--ccci-keep-failed): its app domain stays held
+    by a marker file beside its lock until `deadline` (ISO 8601, UTC), or `pytest-ccci release`."""
+
+    domain: str = ""
+    stack: str = ""
+    deadline: str = ""
+    run_id: str = ""
+    services: list[str] = wire_field(factory=list)  # the stack's services, as `docker service ls` names them
+    marker: str | None = wire_field(omit_none=True)  # the marker file, on the runner
+
+
+@dataclass(frozen=True)
+class DomainHold(Wire):
+    """One lifecycle's hold on its own app domain (a recipe's install and upgrade each have one):
+    the domain, its lock, when the first deploy there started and when the teardown ended (Unix
+    time, seconds), what that teardown left, and whether it was kept instead."""
+
+    domain: str | None = None
+    lock: Lock | None = None
+    first_deploy: float | None = None
+    torn_down: float | None = None
+    clean_teardown: bool | None = None
+    leftovers: list[str] = wire_field(factory=list)
+    kept: KeptApp | None = wire_field(omit_none=True)  # left deployed by --ccci-keep-failed
+
+
+@dataclass(frozen=True)
 class Backup(Wire):
     """A backup file on the runner's disk, its manifest, its size and the paths it holds."""
 
@@ -208,19 +236,6 @@ class DeployDeadline(Wire):
 
 
 @dataclass(frozen=True)
-class KeptApp(Wire):
-    """A recipe with a failed tier left deployed (--ccci-keep-failed): its app domain stays held
-    by a marker file beside its lock until `deadline` (ISO 8601, UTC), or `pytest-ccci release`."""
-
-    domain: str = ""
-    stack: str = ""
-    deadline: str = ""
-    run_id: str = ""
-    services: list[str] = wire_field(factory=list)  # the stack's services, as `docker service ls` names them
-    marker: str | None = wire_field(omit_none=True)  # the marker file, on the runner
-
-
-@dataclass(frozen=True)
 class RecipeResult(Wire):
     """One recipe's results in a run. In a merged document, also the run it came from."""
 
@@ -237,6 +252,9 @@ class RecipeResult(Wire):
     stamps: dict[str, dict[str, str]] = wire_field(factory=dict)  # "<tier>_stamp": the coop-cloud labels
     lock: Lock | None = None
     upgrade_runs: list[str] = wire_field(factory=list)
+    # Each lifecycle's domain and lock, by role ("install", "upgrade"): `domain` and `lock` above
+    # are the install's; the upgrade runs on a domain of its own.
+    lifecycles: dict[str, DomainHold] = wire_field(factory=dict, required=False)
     backup: Backup | None = None  # the backup tier's file
     restore: Backup | None = None  # the restore tier's own backup file
     settings: Settings | None = None
@@ -374,7 +392,7 @@ def rung_text(rung: str, status: str, warnings: list[Any], intermittent: bool | 
 
 # What differs between two runs of the same recipes by nature: identities and clocks.
 RUN_FIELDS = ("run_id", "started", "finished", "shard")
-RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock", "pulled")
+RECIPE_TIMING_FIELDS = ("durations", "deploy_durations", "wall_seconds", "lock", "pulled", "lifecycles")
 
 
 def comparable(doc: Mapping[str, Any]) -> dict[str, Any]:

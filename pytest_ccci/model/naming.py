@@ -23,6 +23,16 @@ LABEL_LOCKS = "ccci.locks"
 SERVICE_NAME_LABEL = "com.docker.swarm.service.name"
 
 
+# The upgrade lifecycle's variant: it runs on a domain of its own, beside the install's.
+UPGRADE_VARIANT = "up"
+
+
+def compose_variant(*parts: str) -> str:
+    """One lifecycle's variant from its parts, in this order: the upgrade's `up`, then a
+    rerun's `r2`... (`up` + `r2` = `upr2`); "" for the recipe's first install lifecycle."""
+    return "".join(parts)
+
+
 def app_domain(recipe: str, head_sha: str, base_domain: str, variant: str = "") -> str:
     """`<first 4 of recipe>-<6 hex>[-<variant>].<base domain>`: stable for one (recipe, commit,
     variant). The variant keeps apart lifecycles of one commit that must never share a domain

@@ -21,9 +21,12 @@ RUNG_OF_TIER: dict[str, str] = {
 }
 
 # Order on a worker. lint needs no swarm, so it goes first; install, backup, restore and
-# functional share the install's deployment; the recipe's install is torn down before upgrade,
-# which is a lifecycle of its own from a fresh base release on the same app domain.
+# functional share the install's deployment; upgrade is a lifecycle of its own, from a fresh
+# base release on an app domain of its own: after the install's teardown, or beside the install
+# chain where the process has the deploy slots (run/overlap.py).
 WORKER_ORDER: tuple[str, ...] = ("lint", "install", "backup", "restore", "functional", "upgrade")
+# The tier that runs on that lifecycle of its own.
+OWN_LIFECYCLE_TIER = "upgrade"
 
 # A tier whose prerequisite did not pass is skipped with "blocked: <tier> <status>".
 PREREQUISITES: dict[str, tuple[str, ...]] = {

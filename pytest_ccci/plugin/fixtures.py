@@ -28,6 +28,7 @@ from pytest_ccci.plugin.collection import tier_item_key
 from pytest_ccci.plugin.runner import skip_not_applicable
 from pytest_ccci.plugin.state import ccci_context_key
 from pytest_ccci.run.lifecycle import RecipeLifecycle, UpgradeRun
+from pytest_ccci.run.overlap import upgraded
 from pytest_ccci.run.repo import Checkout
 
 if TYPE_CHECKING:  # annotations only: fixtures must not pull docker-py into collection
@@ -147,7 +148,9 @@ def _ccci_upgraded(request: pytest.FixtureRequest, lifecycle: RecipeLifecycle) -
         if choice.none_older:
             skip_not_applicable(request.node, choice.how)
         raise RecipeError(f"recipe {lifecycle.name}: {choice.how}")
-    return lifecycle.upgrade(choice.release)
+    # The upgrade lifecycle's (a domain of its own): started in the background already when
+    # this process overlaps it with the install chain, else run now.
+    return upgraded(lifecycle, choice.release)
 
 
 @dataclass

@@ -73,6 +73,13 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
     if upgrade_from == LAST_GREEN and history is None:
         raise pytest.UsageError("ccci: --upgrade-from last-green reads the history: give --ccci-history DIR")
     max_deploys, lock_timeout = _numbers(config)
+    reruns, keep_failed_hours = _reruns(config), _keep_failed_hours(config)
+    if reruns and keep_failed_hours is not None:
+        # A rerun starts by tearing down the failed run it repeats: there would be nothing to keep.
+        raise pytest.UsageError(
+            "ccci: --ccci-keep-failed keeps a failed app deployed, --ccci-reruns tears it down to run the tier"
+            " again: give one of them (-o ccci_reruns=0 turns off the ini's reruns)"
+        )
     lock_dir, cache_dir = Path(config.getini("ccci_lock_dir")), _cache_dir(config)
     for folder in (lock_dir, cache_dir, *([history] if history else [])):
         _check_writable_dir(folder)
@@ -92,9 +99,9 @@ def read_options(config: pytest.Config) -> CcciOptions | None:
         runner=RunnerChoices(_endpoint_mode(config), _pull(config), _host_policy(config)),
         shard=shard,
         history_dir=history,
-        reruns=_reruns(config),
+        reruns=reruns,
         recipes_dir_given=config.getoption("recipes_dir") or None,
-        keep_failed_hours=_keep_failed_hours(config),
+        keep_failed_hours=keep_failed_hours,
     )
 
 

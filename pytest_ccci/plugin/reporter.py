@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 
 from pytest_ccci.model.secrets import runner_secrets
-from pytest_ccci.plugin.runner import json_safe
 from pytest_ccci.plugin.state import CcciContext
 from pytest_ccci.run.keep import instructions
 from pytest_ccci.run.results import RecipeRecord, Results
@@ -54,7 +53,7 @@ class CcciReporter:
         finally:
             for lifecycle in self.ctx.lifecycles.values():  # an interrupted item sends no report
                 record = self.results.records.setdefault(lifecycle.name, RecipeRecord(lifecycle.name))
-                record.facts.update(json_safe(lifecycle.facts))
+                record.facts.update(lifecycle.recipe_record())
             self.write()
         self.config.hook.pytest_ccci_results(config=self.config, results=self.results.as_dict())
         return outcome
@@ -95,10 +94,10 @@ class CcciReporter:
         terminalreporter.section("ccci levels")
         for line in self.results.table():
             terminalreporter.write_line(line)
-        kept = [rec.facts.kept for rec in self.results.records.values() if rec.facts.kept is not None]
+        kept = [app for rec in self.results.records.values() for app in rec.facts.kept_apps()]
         if kept:
             terminalreporter.section("ccci kept apps")
-            for app in kept:  # once per kept recipe: how to reach it, how to release it
+            for app in kept:  # once per kept app: how to reach it, how to release it
                 for line in instructions(app, self.ctx.options.lock_dir):
                     terminalreporter.write_line(line)
 

@@ -6,10 +6,14 @@
 - makereport: every report of a tier item gets one `TierVerdict` (model/verdict.py), carried as
   the report attribute REPORT_ATTRIBUTE; secrets are masked in the report first; a verdict that
   failed (or could not be verified while it ran) carries its repro line (model/repro.py); a
-  failed or unverified tier's story is saved first, before any teardown (run/story.py), and
-  named in the item's JUnit properties (`ccci.artifact`);
-- teardown: a recipe's last item tears its lifecycle down; at session end whatever is still
-  deployed goes, with signals deferred until it is gone.
+  failed or unverified tier's story is saved first, before any teardown (run/story.py), from
+  the lifecycle the tier ran on, and named in the item's JUnit properties (`ccci.artifact`);
+- overlap (run/overlap.py, when this process has two deploy slots): a recipe's first swarm
+  tier starts its upgrade lifecycle in the background, and its last install-side item hands the
+  install's teardown to the background;
+- teardown: a recipe's last item awaits its background work and tears both lifecycles down
+  (or keeps a failed one, --ccci-keep-failed); at session end whatever is still deployed goes,
+  with signals deferred until it is gone.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from pytest_ccci.errors import CcciError
 from pytest_ccci.model.repro import Repro, tier_repro
 from pytest_ccci.model.secrets import fingerprints, redact
 from pytest_ccci.model.text import one_line
-from pytest_ccci.model.tiers import PREREQUISITES
+from pytest_ccci.model.tiers import OWN_LIFECYCLE_TIER as UPGRADE
+from pytest_ccci.model.tiers import PREREQUISITES, SWARM_TIERS
 from pytest_ccci.model.verdict import (
     NOT_APPLICABLE,
     REPORT_ATTRIBUTE,
@@ -36,6 +41,7 @@ from pytest_ccci.model.verdict import (
 )
 from pytest_ccci.plugin.collection import TierItem, tier_item_key
 from pytest_ccci.plugin.state import CcciContext
+from pytest_ccci.run import overlap
 from pytest_ccci.run.signals import signals_deferred
 
 # An item's worst status over setup and call, for its JUnit properties (set on the teardown report).
@@ -62,6 +68,26 @@ class TierRunner:
         tier_item = item.stash.get(tier_item_key, None)
         if tier_item is not None:
             self.skip_if_not_runnable(item, tier_item)
+            if self.ctx.overlap and tier_item.tier in SWARM_TIERS and tier_item.tier != UPGRADE:
+                self.start_upgrade(tier_item.recipe)
+
+    def start_upgrade(self, recipe: str) -> None:
+        """The recipe's upgrade chain, in the background beside its install chain, when its
+        upgrade tier will run from one base (--upgrade-from all keeps today's order)."""
+        options = self.ctx.options
+        if UPGRADE not in options.tiers or options.upgrade_from == "all":
+            return
+        lifecycle = self.ctx.lifecycle(recipe)
+        if lifecycle.has_upgrade:  # started already (or run)
+            return
+        try:
+            if lifecycle.not_applicable(UPGRADE):
+                return
+            choice = lifecycle.upgrade_base()
+        except CcciError:
+            return  # the upgrade tier meets the same error, and reports it
+        if choice.release is not None:
+            overlap.start_upgrade(lifecycle, choice.release)
 
     def skip_if_not_runnable(self, item: pytest.Item, tier_item: TierItem) -> None:
         """Skip the tier when it must not run now: declared not applicable, or a prerequisite
@@ -85,10 +111,20 @@ class TierRunner:
         finally:
             tier_item = item.stash.get(tier_item_key, None)
             following = nextitem.stash.get(tier_item_key, None) if nextitem is not None else None
-            if tier_item is not None and (following is None or following.recipe != tier_item.recipe):
+            if tier_item is None:
+                pass
+            elif following is None or following.recipe != tier_item.recipe:
                 # The recipe's last item: everything it deployed goes now, inside this item's
                 # teardown, so a teardown problem is reported against the recipe that caused it.
-                self.ctx.lifecycle(tier_item.recipe).close()
+                overlap.settle(self.ctx.lifecycle(tier_item.recipe))
+            elif tier_item.tier != UPGRADE and following.tier == UPGRADE:
+                # The install's tiers are done: its domain goes before the upgrade's tiers, in
+                # the background when the upgrade lifecycle runs beside it.
+                lifecycle = self.ctx.lifecycle(tier_item.recipe)
+                if self.ctx.overlap:
+                    overlap.close_in_background(lifecycle)
+                else:
+                    lifecycle.close()
 
     # Innermost wrapper: every other plugin's wrapper (pytest-html's, ours in html.py) sees the
     # verdict, and the report with its secrets masked.
@@ -118,7 +154,7 @@ class TierRunner:
         tier_item = item.stash[tier_item_key]
         lifecycle = self.ctx.lifecycles.get(tier_item.recipe)
         if report.failed and report.when != "teardown" and lifecycle is not None:
-            lifecycle.save_story(item.nodeid, item.name, secrets)
+            lifecycle.for_tier(tier_item.tier).save_story(item.nodeid, item.name, secrets)
 
     def classify(self, item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]) -> tuple[Status, str]:
         if report.passed:
@@ -141,13 +177,13 @@ class TierRunner:
         """The report's verdict, with the lifecycle's record; a repro line when it failed, or
         could not be verified while it ran (not a skip: a blocked tier's cause is another tier's)."""
         lifecycle = self.ctx.lifecycles.get(tier_item.recipe)
-        facts = lifecycle.facts if lifecycle else None
+        facts = lifecycle.recipe_record() if lifecycle else None
         return TierVerdict(
             recipe=tier_item.recipe,
             tier=tier_item.tier,
             status=status,
             reason=reason,
-            facts=json_safe(facts) if facts is not None else None,
+            facts=facts,
             fingerprints=tuple(fingerprints(secrets)),
             repro=self.repro(tier_item, facts) if status == Status.FAIL or (status == Status.UNVER and ran) else None,
         )
@@ -186,7 +222,7 @@ class TierRunner:
             secrets = self.ctx.secret_values()  # before the closes, which may forget them
             for lifecycle in list(self.ctx.lifecycles.values()):
                 try:
-                    lifecycle.close()
+                    overlap.stop_and_close(lifecycle)
                 except Exception as exc:  # whatever one recipe's teardown raised, the others still go
                     said = redact(one_line(exc), secrets)
                     self.ctx.runtime.progress(f"teardown of {lifecycle.name} failed: {type(exc).__name__}: {said}")
@@ -203,9 +239,3 @@ def mask_report(report: pytest.TestReport, secrets: list[str]) -> None:
         if clean != text:
             report.longrepr = clean
     report.sections = [(name, redact(content, secrets)) for name, content in report.sections]
-
-
-def json_safe(facts: RecipeFacts) -> RecipeFacts:
-    """The lifecycle's record as a report ships it (xdist sends plain data): a copy, sharing
-    nothing the lifecycle goes on filling."""
-    return facts.copy()

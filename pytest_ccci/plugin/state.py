@@ -8,6 +8,7 @@ config under `ccci_context_key`; fixtures and collectors find it there.
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ class CcciContext:
     lifecycles: dict[str, RecipeLifecycle] = field(default_factory=dict)
     # Verdicts seen in this process, for skipping tiers whose prerequisite did not pass.
     outcomes: dict[tuple[str, str], Status] = field(default_factory=dict)
+    # Whether a recipe's install and upgrade lifecycles run at once here (run/overlap.py).
+    overlap: bool = False
 
     def secret_values(self) -> list[str]:
         """Every secret this process knows: generated ones, and secret-shaped settings values."""
@@ -69,6 +72,8 @@ ccci_context_key = pytest.StashKey[CcciContext]()
 
 def build_context(config: pytest.Config, options: CcciOptions) -> CcciContext:
     """The state of this process; an xdist worker takes the controller's run id."""
+    from pytest_ccci.run.overlap import overlaps
+
     workerinput = getattr(config, "workerinput", None) or {}
     runtime = RunContext(
         options=options,
@@ -77,7 +82,8 @@ def build_context(config: pytest.Config, options: CcciOptions) -> CcciContext:
         progress=progress_printer(config),
         connect=_connect,
     )
-    return CcciContext(options, runtime)
+    # xdist's workers share the host's deploy slots: a worker overlaps only with two of its own.
+    return CcciContext(options, runtime, overlap=overlaps(options.max_deploys, workerinput.get("workercount", 1)))
 
 
 def _connect() -> Swarm:
@@ -87,17 +93,27 @@ def _connect() -> Swarm:
 
 
 def progress_printer(config: pytest.Config) -> Callable[[str], None]:
-    """Progress lines during long waits, on stderr past pytest's capture (`ccci[gw0]: ...`)."""
+    """Progress lines during long waits, on stderr past pytest's capture (`ccci[gw0]: ...`).
+    Only the main thread touches the capture: a background thread's lines (an overlapped
+    upgrade's, run/overlap.py) wait, whole, for the main thread's next line."""
     worker = getattr(config, "workerinput", {}).get("workerid")
     prefix = f"ccci[{worker}]" if worker else "ccci"
+    pending: list[str] = []
+    guard = threading.Lock()
 
     def say(message: str) -> None:
+        with guard:
+            pending.append(message)
+            if threading.current_thread() is not threading.main_thread():
+                return
+            lines = pending[:]
+            pending.clear()
         capman = config.pluginmanager.getplugin("capturemanager")
         if capman is None:
-            sys.stderr.write(f"{prefix}: {message}\n")
+            sys.stderr.write("".join(f"{prefix}: {line}\n" for line in lines))
             return
         with capman.global_and_fixture_disabled():
-            sys.stderr.write(f"\n{prefix}: {message}\n")
+            sys.stderr.write("".join(f"\n{prefix}: {line}\n" for line in lines))
             sys.stderr.flush()
 
     return say

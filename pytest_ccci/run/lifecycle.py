@@ -6,15 +6,22 @@ errors included (a source that could not be fetched is not fetched again for eve
 are critical sections: a SIGINT/SIGTERM landing in one takes effect when it ends.
 
 What it learns on the way goes into `facts`, a typed record (documents/facts.py's RecipeFacts)
-that each tier report carries to the controller's results.json.
+that each tier report carries to the controller's results.json (`recipe_record()`).
+
+The upgrade is a lifecycle of its own (`upgrade_lifecycle()`): its own app domain (variant
+`up`), lock, stacks, teardown and facts, sharing the recipe's settings, checkouts and views with
+the install's. It may run in a background thread (run/overlap.py) beside the install chain, so
+everything shared is computed before it starts or built under one lock, a lifecycle's lock is
+the process's (run/locks.py), and `stop()` makes a lifecycle start no more deploys or waits.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from filelock import FileLock
 
@@ -26,10 +33,11 @@ from pytest_ccci.model import routes, stops
 from pytest_ccci.model.app import App, DeployMode
 from pytest_ccci.model.compose import memory_limits, resource_bounds
 from pytest_ccci.model.idempotence import replaced_tasks
-from pytest_ccci.model.naming import service_name
+from pytest_ccci.model.naming import UPGRADE_VARIANT, compose_variant, service_name
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
 from pytest_ccci.model.settings import Settings, load_settings, resolve_source
+from pytest_ccci.model.tiers import OWN_LIFECYCLE_TIER
 from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base
 from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run import keep, proofs, story
@@ -43,6 +51,7 @@ from pytest_ccci.run.view import build_view
 if TYPE_CHECKING:  # the engine (docker-py) is imported on first use, not by collection
     from pytest_ccci.run.data import BackupArchive
     from pytest_ccci.run.deploy import Deployment
+    from pytest_ccci.run.overlap import Background
 
 T = TypeVar("T")
 
@@ -92,14 +101,16 @@ def backup_facts(archive: BackupArchive) -> document.Backup:
 
 
 class RecipeLifecycle:
-    def __init__(self, ctx: RunContext, name: str, variant: str = ""):
+    def __init__(self, ctx: RunContext, name: str, variant: str = "", shares: RecipeLifecycle | None = None):
         self.ctx = ctx
         self.name = name
         self.variant = variant  # naming.app_domain's: "" for the recipe's first lifecycle
-        self.facts = RecipeFacts()  # what results.json records of the recipe, as it is learnt
-        self.settings: _Once[Settings] = _Once(self._load_settings)
-        self.repo: _Once[RecipeRepo] = _Once(self._fetch)
-        self.checkout: _Once[Checkout] = _Once(self._checkout)
+        self.facts = RecipeFacts()  # what results.json records of this lifecycle, as it is learnt
+        # `shares`: the install lifecycle whose settings, checkouts and views the upgrade's reads.
+        self._owner = shares
+        self.settings: _Once[Settings] = shares.settings if shares else _Once(self._load_settings)
+        self.repo: _Once[RecipeRepo] = shares.repo if shares else _Once(self._fetch)
+        self.checkout: _Once[Checkout] = shares.checkout if shares else _Once(self._checkout)
         self.install: _Once[Deployment] = _Once(self._install)
         self._lock: FileLock | None = None
         self._deployed: set[str] = set()  # stacks with something of ours on them
@@ -107,7 +118,18 @@ class RecipeLifecycle:
         self.stops: dict[str, stops.StopRecord] = {}  # each service's worst stop over the teardowns
         self.torn_down = False
         self._policy = DeployPolicy()  # the recipe's, set with its settings
-        self._views: dict[str, RecipeView] = {}  # by checkout directory: the head's, each base's
+        # By checkout directory and domain: the head's, each base's; built (and base checkouts made) under
+        # `_files`, as the upgrade's thread may need one while the install's builds another.
+        self._views: dict[str, RecipeView] = shares._views if shares else {}
+        self._files: threading.RLock = shares._files if shares else threading.RLock()
+        self._upgrade: RecipeLifecycle | None = None
+        self._stopping = threading.Event()  # set by stop(): no deploy, lock or slot wait starts
+        self._closing = threading.Lock()  # one close at a time (the background's, the session's)
+        self.first_deploy: float | None = None  # when the first deploy on the domain started
+        self.torn_down_at: float | None = None  # when the last teardown of the domain ended
+        self.snapshot: RecipeFacts | None = None  # set while work of its own runs in the background
+        self.background: Background[Any] | None = None  # that work (run/overlap.py)
+        self.upgrade_started: str | None = None  # the base a background upgrade chain started from
         self.failed = False  # a tier failed (or was unverified) with something deployed: --ccci-keep-failed keeps it
         self.last_deployment: Deployment | None = None
 
@@ -125,7 +147,7 @@ class RecipeLifecycle:
     def policy(self) -> DeployPolicy:
         """The deploy policy of this recipe (model/policy.py): ccci.yml's allowances and the ini's."""
         self.settings()
-        return self._policy
+        return (self._owner or self)._policy
 
     def _fetch(self) -> RecipeRepo:
         settings = self.settings()
@@ -145,21 +167,27 @@ class RecipeLifecycle:
     def view(self, checkout: Checkout) -> RecipeView:
         """The checkout resolved for this enrollment (run/view.py), once: lint, the policy and
         every deploy of it read this one view."""
-        key = str(checkout.path)
-        if key not in self._views:
-            dest = self.ctx.run_dir / "views" / checkout.path.name
-            self._views[key] = build_view(checkout, self.app(), dest, self.policy())
-            if checkout.path == self.checkout().path:
-                self.facts.compose_files = list(self._views[key].compose_files)
-        return self._views[key]
+        # A view holds its app's domain, stack and secret names: each lifecycle resolves its own.
+        key = f"{checkout.path}@{self.app().domain}"
+        with self._files:
+            if key not in self._views:
+                dest = self.ctx.run_dir / "views" / (checkout.path.name + (f"-{self.variant}" if self.variant else ""))
+                self._views[key] = build_view(checkout, self.app(), dest, self.policy())
+                if checkout.path == self.checkout().path:
+                    self.facts.compose_files = list(self._views[key].compose_files)
+            return self._views[key]
 
     def base_checkout(self, base: Release) -> Checkout:
         """A private checkout of the upgrade base release (one per base, like the head's)."""
-        return self.repo().checkout(base.sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}", base.tag)
+        with self._files:
+            dest = self.ctx.run_dir / "checkouts" / f"{self.name}-{base.tag}"
+            return self.repo().checkout(base.sha, dest, base.tag)
 
     def reread_view(self, checkout: Checkout) -> RecipeView:
         """The checkout resolved again, in a directory of its own (the first view stays as it is)."""
-        dest = self.ctx.run_dir / "views" / f"{checkout.path.name}-reread"
+        dest = (
+            self.ctx.run_dir / "views" / (checkout.path.name + (f"-{self.variant}" if self.variant else "") + "-reread")
+        )
         return build_view(checkout, self.app(), dest, self.policy())
 
     def app(self) -> App:
@@ -191,7 +219,12 @@ class RecipeLifecycle:
             # it is still awaited (up to the lock timeout), a signal stops the wait at once.
             with signals_deferred(only_while=lambda: process_lock(path).is_locked):
                 self._lock = acquire(
-                    path, self.ctx.run_id, f"{self.name} lifecycle", self.ctx.options.lock_timeout, self.ctx.progress
+                    path,
+                    self.ctx.run_id,
+                    f"{self.name} lifecycle",
+                    self.ctx.options.lock_timeout,
+                    self.ctx.progress,
+                    cancelled=self._stopping.is_set,
                 )
                 self.facts.lock = document.Lock(acquired=time.time())
             # Holding the lock, anything still on this domain belongs to no live run (a killed
@@ -207,8 +240,11 @@ class RecipeLifecycle:
     def _deploy(self, checkout: Checkout, mode: DeployMode, what: str = "deploy", reread: bool = False) -> Deployment:
         """Deploy `checkout` from its view; `reread`: from a view built afresh, as an operator's
         second `abra app deploy` reads the recipe (and any file an allowance lets it read) again."""
+        if self._stopping.is_set():
+            raise InfraError(f"recipe {self.name}: the run is stopping: {what} not started")
         self.torn_down = False
         self.hold_lock()
+        self.first_deploy = self.first_deploy or time.time()
         app = self.app()
         estimate = (self.settings().memory_mb or 0) << 20
 
@@ -220,6 +256,7 @@ class RecipeLifecycle:
                 max(declared, estimate),
                 self.ctx.options.lock_timeout,
                 self.ctx.progress,
+                cancelled=self._stopping.is_set,
             )
             return lambda: release(slot)
 
@@ -298,6 +335,7 @@ class RecipeLifecycle:
             self.leftovers = self.ctx.backend.teardown(self.app(), stopped=self._record_stops)
             took = self.facts.durations
             took["teardown"] = round(took.get("teardown", 0.0) + time.monotonic() - start, 2)
+            self.torn_down_at = time.time()
             if not self.leftovers:
                 self._deployed.clear()
 
@@ -348,14 +386,40 @@ class RecipeLifecycle:
         checkout = self.checkout()
         return older_releases(checkout.head_sha, checkout.ancestor_releases)
 
+    @property
+    def has_upgrade(self) -> bool:
+        """Whether the upgrade lifecycle was made (it deployed, or was about to)."""
+        return self._upgrade is not None
+
+    def upgrade_lifecycle(self) -> RecipeLifecycle:
+        """The recipe's upgrade lifecycle: a domain of its own (variant `up`, composed with this
+        lifecycle's), its own lock, stacks, teardown and facts; the settings, checkouts and views
+        are this one's. Never the install's domain: the two may run at once."""
+        if self._upgrade is None:
+            variant = compose_variant(UPGRADE_VARIANT, self.variant)
+            self._upgrade = RecipeLifecycle(self.ctx, self.name, variant, shares=self)
+        return self._upgrade
+
+    def for_tier(self, tier: str) -> RecipeLifecycle:
+        """The lifecycle `tier` runs on: the upgrade lifecycle for the upgrade tier (once made),
+        this one for every other tier."""
+        return self._upgrade if tier == OWN_LIFECYCLE_TIER and self._upgrade is not None else self
+
+    def adopt_upgrade(self, predecessor: RecipeLifecycle) -> None:
+        """Go on with `predecessor`'s upgrade lifecycle (a rerun's successor on the recipe's own
+        domain: the upgrade chain started beside the failed install chain is still the recipe's,
+        and its record goes on in the same facts)."""
+        self._upgrade = predecessor._upgrade
+
     def upgrade(self, base: Release) -> UpgradeRun:
-        """Its own lifecycle on the app domain: whatever the install tier left is removed first,
-        then the base release, seeded, then the head redeployed in place in chaos mode."""
+        """On the upgrade lifecycle's own domain: the previous base's upgrade, if any (--upgrade-from
+        all), is removed first, then the base release deployed, seeded, then the head redeployed in
+        place in chaos mode."""
         self.hold_lock()
         self.teardown_deployments()
         if self.leftovers:
             left = ", ".join(self.leftovers)
-            raise InfraError(f"recipe {self.name}: the install could not be torn down before the upgrade, left: {left}")
+            raise InfraError(f"recipe {self.name}: the previous upgrade could not be torn down, left: {left}")
         head = self.checkout()
         base_checkout = self.base_checkout(base)
         # Keyed by the base in results.json's deploy_durations: one upgrade per base (--upgrade-from
@@ -394,7 +458,42 @@ class RecipeLifecycle:
         never connected, or the recipe never got as far as a checkout (nothing was deployed)."""
         if not self.ctx.connected or not self.checkout.succeeded:
             return []
-        return self.ctx.backend.diagnostics(self.app().stack)
+        upgrade = self._upgrade.diagnostics() if self._upgrade and self._upgrade.first_deploy else []
+        return self.ctx.backend.diagnostics(self.app().stack) + upgrade
+
+    # -- the record --------------------------------------------------------------------------
+
+    def hold(self) -> document.DomainHold:
+        """This lifecycle's hold on its domain, as results.json's `lifecycles` records it."""
+        return document.DomainHold(
+            domain=self.facts.domain,
+            lock=self.facts.lock,
+            first_deploy=self.first_deploy,
+            torn_down=self.torn_down_at,
+            clean_teardown=self.facts.clean_teardown,
+            leftovers=list(self.facts.leftovers),
+            kept=self.facts.kept,
+        )
+
+    def record(self) -> RecipeFacts:
+        """A copy of this lifecycle's facts, sharing nothing; while work of its own runs in the
+        background (which goes on writing them), the copy made when that work started."""
+        return (self.snapshot or self.facts).copy()
+
+    def recipe_record(self) -> RecipeFacts:
+        """What a tier report carries of the recipe: this (the install) lifecycle's record, the
+        upgrade lifecycle's merged in, and each one's hold on its domain under `lifecycles`."""
+        merged = self.record()
+        holds = {"install": self.hold()} if self.facts.domain else {}
+        upgrade = self._upgrade
+        if upgrade is not None and upgrade.facts.domain:
+            merged = _with_upgrade(merged, upgrade.record(), stops.merge(self.stops, upgrade.stops))
+            # `domain` names the recipe's domain at this ref (the install's) once anything was
+            # deployed, the upgrade's beside it, as when both shared one.
+            merged.domain = merged.domain or self.app().domain
+            holds["upgrade"] = upgrade.hold() if upgrade.snapshot is None else document.DomainHold(upgrade.facts.domain)
+        merged.lifecycles = holds
+        return merged
 
     # -- a failed tier ---------------------------------------------------------------------------
 
@@ -434,13 +533,22 @@ class RecipeLifecycle:
 
     # -- the end -----------------------------------------------------------------------------
 
+    def stop(self) -> None:
+        """The run is stopping: no deploy, lock or slot wait starts from now on (this lifecycle's
+        and its upgrade's). Whatever runs is not interrupted; close() removes what it deployed."""
+        self._stopping.set()
+        if self._upgrade is not None:
+            self._upgrade.stop()
+
     def close(self) -> None:
-        """Tear down everything deployed and release the lock; safe to call more than once.
-        An interrupt arriving meanwhile takes effect once the stacks are gone and the lock free."""
-        if self.torn_down and not self._deployed and self._lock is None:
-            return
-        with signals_deferred():
-            self._close()
+        """Tear down everything deployed and release the lock; safe to call more than once, and
+        from any thread (one close at a time). In the main thread an interrupt arriving meanwhile
+        takes effect once the stacks are gone and the lock free."""
+        with self._closing:
+            if self.torn_down and not self._deployed and self._lock is None:
+                return
+            with signals_deferred():
+                self._close()
 
     def _close(self) -> None:
         if self.keeps() and self._keep():
@@ -457,8 +565,7 @@ class RecipeLifecycle:
             # what is left on the domain before deploying anything there.
             self._release_lock()
         self.facts.clean_teardown = not self.leftovers
-        if self.leftovers:
-            self.facts.leftovers = list(self.leftovers)
+        self.facts.leftovers = list(self.leftovers)  # what the last teardown left: [] once all went
 
     def _release_lock(self) -> None:
         if self._lock is not None:
@@ -466,3 +573,32 @@ class RecipeLifecycle:
             self._lock = None
             if self.facts.lock is not None:
                 self.facts.lock = replace(self.facts.lock, released=time.time())
+
+
+def _with_upgrade(install: RecipeFacts, upgrade: RecipeFacts, merged_stops: dict[str, stops.StopRecord]) -> RecipeFacts:
+    """The recipe's record: the install lifecycle's facts with the upgrade lifecycle's added
+    (its pulls, deploy durations and teardown seconds, the bounds its services got, how they
+    stopped, what its teardown left, its failed tiers' stories). `domain`, `lock` and `kept` stay
+    the install's (the upgrade's when only it was kept)."""
+    took = {**install.durations, **upgrade.durations}
+    if "teardown" in install.durations and "teardown" in upgrade.durations:
+        took["teardown"] = round(install.durations["teardown"] + upgrade.durations["teardown"], 2)
+    cleans = [c for c in (install.clean_teardown, upgrade.clean_teardown) if c is not None]
+    policy = install.policy
+    if policy is not None and upgrade.policy is not None:
+        limits = {**(policy.memory_limits or {}), **(upgrade.policy.memory_limits or {})} or None
+        bounds = {**(policy.bounds or {}), **(upgrade.policy.bounds or {})} or None
+        policy = replace(policy, memory_limits=limits, bounds=bounds)
+    return replace(
+        install,
+        pulled={**install.pulled, **upgrade.pulled},
+        endpoint_note=install.endpoint_note or upgrade.endpoint_note,
+        deploy_deadline=install.deploy_deadline or upgrade.deploy_deadline,
+        policy=policy,
+        durations=took,
+        stops={name: document.Stop.from_wire(r.to_json()) for name, r in merged_stops.items()},
+        clean_teardown=all(cleans) if cleans else None,
+        leftovers=[*install.leftovers, *upgrade.leftovers],
+        stories={**install.stories, **upgrade.stories},
+        kept=install.kept or upgrade.kept,  # each lifecycle's is under `lifecycles` too
+    )

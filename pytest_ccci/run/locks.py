@@ -9,6 +9,11 @@ beside the lock (documents/kept.py): `acquire` treats the domain as held until t
 deadline (waiting for it, or failing at once with one line naming the marker and `pytest-ccci
 release` when the deadline is beyond the wait), and removes a marker past its deadline once it
 holds the lock (the caller then reaps what is on the domain).
+
+A lock is the process's, not a thread's: a lifecycle may take its lock in one thread and
+release it in another (an overlapped run tears down in the background, run/overlap.py), and two
+threads of one process never take the same deploy slot. A wait can be `cancelled` (a stopping
+run's background work must not sit out the lock timeout).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +36,9 @@ from pytest_ccci.model.text import PROGRESS_EVERY_SECONDS
 
 # Two FileLock objects on one path in one process deadlock each other: one object per path.
 _PROCESS_LOCKS: dict[str, FileLock] = {}
+# Taking a free lock is look-then-take: threads of one process do both under this guard (a
+# process's lock is reentrant, so two threads could otherwise both "take" one slot).
+_IN_PROCESS = threading.Lock()
 # How often a waiter tries again: a freed lock or slot is taken within a fifth of a second,
 # without a busy loop (deploys take tens of seconds; this delay is lost in them).
 POLL_SECONDS = 0.2
@@ -40,10 +49,12 @@ MEMINFO = Path("/proc/meminfo")
 
 def process_lock(path: Path) -> FileLock:
     key = str(path)
-    if key not in _PROCESS_LOCKS:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _PROCESS_LOCKS[key] = FileLock(key)
-    return _PROCESS_LOCKS[key]
+    with _IN_PROCESS:
+        if key not in _PROCESS_LOCKS:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Not thread-local: held by the process, released by whichever thread closes.
+            _PROCESS_LOCKS[key] = FileLock(key, thread_local=False)
+        return _PROCESS_LOCKS[key]
 
 
 @dataclass
@@ -81,9 +92,11 @@ def acquire(
     what: str,
     timeout: float,
     progress: Callable[[str], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> FileLock:
-    """Take the lock, saying who holds it while waiting; InfraError if not obtained in time. A
-    kept app's marker holds the domain as the lock would, until its deadline."""
+    """Take the lock, saying who holds it while waiting; InfraError if not obtained in time, or
+    once `cancelled()` says the run is stopping. A kept app's marker holds the domain as the lock
+    would, until its deadline."""
     lock = process_lock(lock_path)
     start = time.monotonic()
     announced = -PROGRESS_EVERY_SECONDS
@@ -102,6 +115,8 @@ def acquire(
             if deadline_seconds(kept) - time.time() > timeout - waited:
                 raise InfraError(f"{who}; not waiting the {timeout:.0f}s lock timeout for it")
             time.sleep(POLL_SECONDS)  # the marker is a file: nothing to be woken by
+        if cancelled is not None and cancelled():
+            raise InfraError(f"lock {lock_path.name} no longer awaited: the run is stopping") from None
         if waited >= timeout:
             raise InfraError(f"lock {lock_path.name} not obtained within {timeout:.0f}s: held by {who}") from None
         if progress and waited - announced >= PROGRESS_EVERY_SECONDS:
@@ -161,22 +176,24 @@ def kept_description(kept: KeptApp, marker: Path) -> str:
 
 
 def release(lock: FileLock) -> None:
-    if lock.is_locked:
-        if lock.lock_counter == 1:
-            _holder_file(Path(lock.lock_file)).unlink(missing_ok=True)
-        lock.release()
+    with _IN_PROCESS:
+        if lock.is_locked:
+            if lock.lock_counter == 1:
+                _holder_file(Path(lock.lock_file)).unlink(missing_ok=True)
+            lock.release()
 
 
 def try_acquire(lock_path: Path) -> FileLock | None:
     """The lock if it is free right now, else None (the janitor never waits)."""
     lock = process_lock(lock_path)
-    if lock.is_locked:  # held by this very process: in use
-        return None
-    try:
-        lock.acquire(timeout=0)
-        return lock
-    except Timeout:
-        return None
+    with _IN_PROCESS:
+        if lock.is_locked:  # held by this very process (any thread of it): in use
+            return None
+        try:
+            lock.acquire(timeout=0)
+            return lock
+        except Timeout:
+            return None
 
 
 def app_lock_path(lock_dir: Path, domain: str) -> Path:
@@ -204,7 +221,13 @@ class DeployAdmission:
         self.memory_total = memory_total or total_memory
 
     def admit(
-        self, run_id: str, what: str, needs_bytes: int, timeout: float, progress: Callable[[str], None] | None = None
+        self,
+        run_id: str,
+        what: str,
+        needs_bytes: int,
+        timeout: float,
+        progress: Callable[[str], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
     ) -> FileLock:
         self._check_need_fits_the_host(what, needs_bytes)
         start = time.monotonic()
@@ -213,6 +236,8 @@ class DeployAdmission:
             lock, reason = self._try_admit(run_id, what, needs_bytes)
             if lock is not None:
                 return lock
+            if cancelled is not None and cancelled():
+                raise InfraError(f"deploy of {what} no longer awaited: the run is stopping")
             waited = time.monotonic() - start
             if waited >= timeout:
                 raise InfraError(f"deploy of {what} not admitted within {timeout:.0f}s: {reason}")

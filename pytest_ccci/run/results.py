@@ -198,6 +198,7 @@ class Results:
             stamps=facts.stamps(),
             lock=facts.lock,
             upgrade_runs=list(facts.upgrade_runs),
+            lifecycles=dict(facts.lifecycles),
             backup=facts.backup,
             restore=facts.restore,
             settings=facts.settings,

@@ -48,12 +48,18 @@ def wait_converged(
     deadline = start + timeout
     seen_updates: dict[str, list[str]] = {}
     next_progress = start + PROGRESS_EVERY_SECONDS
+    had_services = False
     with EventFeed(api, since, kinds=("service", "container")) as feed:
         while True:
             record_update_states(seen_updates, feed.drain())
             states = _read_states(api, stack, since)
-            outcome = judge_convergence(states, expected, max_task_failures, seen_updates)
             elapsed = time.monotonic() - start
+            if had_services and not states:
+                # Removed under the wait (a stopping run tears its stacks down): it will never converge.
+                removed = f"stack {stack} was removed while it converged"
+                return Convergence(False, removed, states, elapsed, seen_updates)
+            had_services = had_services or bool(states)
+            outcome = judge_convergence(states, expected, max_task_failures, seen_updates)
             if outcome is not None:
                 reason = outcome.reason + _health_note(api, outcome.culprit)
                 task = culprit_task(states, outcome.culprit)

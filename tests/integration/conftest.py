@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import example_repos  # noqa: E402
 
 from pytest_ccci.errors import UsageError  # noqa: E402
-from pytest_ccci.model.naming import LABEL_DOMAIN, stack_name  # noqa: E402
+from pytest_ccci.model.naming import LABEL_DOMAIN, UPGRADE_VARIANT, stack_name  # noqa: E402
 from pytest_ccci.model.settings import enrolled  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -138,10 +138,18 @@ def leftovers(swarm, domain: str | None) -> list[str]:
     return swarm.leftovers(f"{LABEL_DOMAIN}={domain}", stack_name(domain))
 
 
+def upgrade_domain(domain: str) -> str:
+    """The domain of the upgrade lifecycle beside the install's `domain` (naming.app_domain's
+    variant UPGRADE_VARIANT): `<x>-<hex>.<base>` -> `<x>-<hex>-up.<base>`."""
+    first, rest = domain.split(".", 1)
+    return f"{first}-{UPGRADE_VARIANT}.{rest}"
+
+
 @pytest.fixture
 def assert_clean(swarm):
     def check(domain: str | None) -> None:
-        left = leftovers(swarm, domain)
+        # The recipe's install domain, and its upgrade lifecycle's beside it.
+        left = leftovers(swarm, domain) + leftovers(swarm, upgrade_domain(domain or ""))
         assert not left, f"left on the swarm after the run: {left}"
 
     return check

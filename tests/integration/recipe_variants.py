@@ -38,12 +38,13 @@ def slow_step(lab: Lab) -> list[dict]:
     return compose_step(lab, "slow", ("      interval: 2s\n", "      interval: 15s\n"))
 
 
-def domain_of(name: str, source: Path) -> str:
-    """The app domain a run gives recipe `name` at the head of its source repository."""
+def domain_of(name: str, source: Path, variant: str = "") -> str:
+    """The app domain a run gives recipe `name` at the head of its source repository (its
+    upgrade lifecycle's with variant naming.UPGRADE_VARIANT)."""
     head = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=source, capture_output=True, text=True, check=True
     ).stdout.strip()
-    return app_domain(name, head, BASE_DOMAIN)
+    return app_domain(name, head, BASE_DOMAIN, variant)
 
 
 def stack_of(name: str, source: Path) -> str:

@@ -23,7 +23,7 @@ from background_run import RUN_TIMEOUT, Background, children_of, has_task, reap_
 from recipe_variants import MISSING_IMAGE_ID, compose_step, domain_of, slow_step
 
 from conftest import LOCK_DIR, Lab, leftovers
-from pytest_ccci.model.naming import stack_name
+from pytest_ccci.model.naming import UPGRADE_VARIANT, stack_name
 from pytest_ccci.run.locks import app_lock_path, read_holder
 
 # -- a, b: a signal during the install deploy -------------------------------------------------
@@ -67,7 +67,7 @@ def test_signal_during_install_deploy_leaves_install_unverified_and_nothing_behi
 def test_signal_during_upgrade_redeploy_leaves_upgrade_unverified_and_nothing_behind(lab, swarm, assert_clean, sig):
     # The base release (0.2.0) converges quickly; only the head is slow to get healthy.
     source = lab.enroll("fupg", extra_steps=slow_step(lab), settings={"deploy_timeout": 120})
-    domain = domain_of("fupg", source)
+    domain = domain_of("fupg", source, UPGRADE_VARIANT)  # the upgrade lifecycle's own domain
     stack = stack_name(domain)
     chaos_label = f"coop-cloud.{stack}.chaos"
 
@@ -86,6 +86,37 @@ def test_signal_during_upgrade_redeploy_leaves_upgrade_unverified_and_nothing_be
         run.stop()
     assert_interrupted(run, code, "fupg", "upgrade")
     assert_clean(domain)
+
+
+# -- c2: a signal while an overlapped run has both lifecycles deployed -------------------------
+
+
+def test_signal_while_both_overlapped_lifecycles_are_deployed_leaves_nothing_on_either_domain(lab, swarm, assert_clean):
+    # The upgrade lifecycle runs beside the install chain (run/overlap.py): two stacks are up.
+    source = lab.enroll("fovl", functional=True)
+    install_app = f"{stack_name(domain_of('fovl', source))}_app"
+    upgrade_app = f"{stack_name(domain_of('fovl', source, UPGRADE_VARIANT))}_app"
+    run = Background(lab, "--recipe", "fovl", "-o", "ccci_max_deploys=2")
+    try:
+        wait_until(
+            swarm,
+            lambda: has_task(swarm, install_app) and has_task(swarm, upgrade_app),
+            f"{install_app} and {upgrade_app} both to have a task",
+            run,
+            timeout=180,
+        )
+        run.proc.send_signal(signal.SIGINT)
+        code = run.wait()
+    finally:
+        run.stop()
+    assert code == pytest.ExitCode.INTERRUPTED, run.output[-3000:]
+    results = run.results()
+    assert results["interrupted"] is True
+    assert "Traceback" not in run.output, run.output[-3000:]
+    rungs = results["recipes"]["fovl"]["rungs"]
+    assert rungs["upgrade"]["status"] == "unver", rungs  # under way in the background: never a fail
+    assert "fail" not in {r["status"] for r in rungs.values()}, rungs
+    assert_clean(domain_of("fovl", source))  # the install's domain, and the upgrade's beside it
 
 
 # -- d: an xdist worker killed mid-run ---------------------------------------------------------

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import subprocess
 
+from conftest import upgrade_domain
+
 ONE_IN_TWO = """\
 from pathlib import Path
 
@@ -78,3 +80,52 @@ def test_a_failed_tier_reruns_on_fresh_domains_and_stays_a_fail(lab, swarm, asse
     assert "fail (intermittent)" in run.output
     for domain in {r["domain"] for rec in (flaky, broken) for i in rec["tiers"].values() for r in i.get("runs", [])}:
         assert_clean(domain)
+
+
+def test_reruns_of_an_overlapped_recipe_rerun_each_tier_on_its_own_lifecycle(lab, assert_clean):
+    """Without -n the process has both deploy slots: each recipe's upgrade runs beside its install
+    chain (run/overlap.py). `ovfl`'s functional test fails once and reruns on `-r2` while its
+    upgrade goes on in the background on `-up`, which its upgrade tier then awaits. hello-broken's
+    head never converges: `ovbr`'s install and upgrade each fail twice, the upgrade's rerun on
+    `-upr2`, the upgrade lifecycle of the rerun (it has no functional tests: no item)."""
+    lab.enroll("ovfl")
+    lab.enroll("ovbr", example="hello-broken", settings={"max_task_failures": 2})
+    (lab.recipes_dir / "ovfl" / "test_ovfl.py").write_text(ONE_IN_TWO)
+
+    run = lab.run("--recipe", "ovfl", "--recipe", "ovbr", "--tiers", "install,functional,upgrade", "--ccci-reruns", "1")
+
+    flaky, broken = run.recipe("ovfl"), run.recipe("ovbr")
+    statuses = {
+        (name, item["tier"]): item["status"] for name in ("ovfl", "ovbr") for item in run.recipe(name)["tiers"].values()
+    }
+    assert statuses == {
+        ("ovfl", "install"): "pass",
+        ("ovfl", "functional"): "fail",
+        ("ovfl", "upgrade"): "pass",
+        ("ovbr", "install"): "fail",
+        ("ovbr", "upgrade"): "fail",
+    }, run.output[-3000:]
+
+    def runs(record: dict, tier: str) -> list[tuple[str, str]]:
+        item = next(i for i in record["tiers"].values() if i["tier"] == tier)
+        return [(r["status"], r["domain"].split(".")[0].rsplit("-", 1)[1]) for r in item["runs"]]
+
+    flaky_install, flaky_upgrade = flaky["lifecycles"]["install"], flaky["lifecycles"]["upgrade"]
+    assert runs(flaky, "functional") == [("fail", flaky["domain"].split(".")[0].rsplit("-", 1)[1]), ("pass", "r2")]
+    assert flaky_upgrade["domain"] == upgrade_domain(flaky["domain"])
+    # The upgrade ran beside the install chain, the functional rerun between them changing nothing of it.
+    assert flaky_upgrade["lock"]["acquired"] < flaky_install["lock"]["released"], (flaky_install, flaky_upgrade)
+    assert flaky["rungs"]["upgrade"]["status"] == "pass" and flaky["stamps"]["upgrade_stamp"], flaky
+    assert flaky["clean_teardown"] is True, flaky
+
+    head = broken["domain"].split(".")[0].rsplit("-", 1)[1]
+    assert runs(broken, "install") == [("fail", head), ("fail", "r2")]
+    assert runs(broken, "upgrade") == [("fail", "up"), ("fail", "upr2")]
+    assert broken["lifecycles"]["upgrade"]["domain"] == upgrade_domain(broken["domain"])
+    assert broken["clean_teardown"] is True and not broken["leftovers"], broken
+    for record in (flaky, broken):
+        for item in record["tiers"].values():
+            for r in item.get("runs", []):
+                assert_clean(r["domain"])
+        assert_clean(record["domain"])
+        assert_clean(record["lifecycles"]["upgrade"]["domain"])

@@ -8,9 +8,11 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+from recipe_variants import domain_of
 
 from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.model.app import DeployMode
+from pytest_ccci.model.naming import UPGRADE_VARIANT
 from pytest_ccci.plugin import test_tiers as tiers
 
 
@@ -48,11 +50,16 @@ def test_rollback_under_start_first_is_named_not_misreported_as_a_stamp_mismatch
 def test_stop_first_overlay_fixes_the_same_upgrade(lab, assert_clean):
     """Reproduction 2: the same recipe enrolled with compose.ccci.yml setting stop-first."""
     overlay = {"version": "3.8", "services": {"app": {"deploy": {"update_config": {"order": "stop-first"}}}}}
-    lab.enroll("ufixed", example="hello-rollback", overlay=overlay, settings={"deploy_timeout": 90})
+    source = lab.enroll("ufixed", example="hello-rollback", overlay=overlay, settings={"deploy_timeout": 90})
     run = lab.run("--recipe", "ufixed", "--tiers", "upgrade")
     run.result.assert_outcomes(passed=1)
     assert run.recipe("ufixed")["rungs"]["upgrade"]["status"] == "pass"
-    assert_clean(run.recipe("ufixed")["domain"])
+    # Without the install tier only the upgrade lifecycle's domain was used; `domain` still names
+    # the recipe's (the install's), beside which the upgrade's lives.
+    assert run.recipe("ufixed")["domain"] == domain_of("ufixed", source)
+    assert "install" not in run.recipe("ufixed")["lifecycles"]
+    assert run.recipe("ufixed")["lifecycles"]["upgrade"]["domain"] == domain_of("ufixed", source, UPGRADE_VARIANT)
+    assert_clean(domain_of("ufixed", source))  # the install's domain, and the upgrade's beside it
 
 
 def test_hc1_fails_when_the_swarm_really_runs_the_wrong_commit(direct_hello):

@@ -1,6 +1,7 @@
 """--ccci-keep-failed and a failed tier's story through the plugin, offline (`--tiers lint`
 deploys nothing): the option and its ini key, checked once; a failure with nothing deployed has
-no story and keeps nothing; `pytest-ccci release` on a domain with no kept app."""
+no story and keeps nothing; it and --ccci-reruns exclude each other; `pytest-ccci release` on a
+domain with no kept app."""
 
 from __future__ import annotations
 
@@ -19,6 +20,20 @@ def test_a_bad_keep_failed_deadline_is_one_usage_line(project, hours):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     lines = [line for line in result.errlines if line.strip()]
     assert lines == [f"ERROR: ccci: ccci_keep_failed_hours {hours!r}: give a positive number of hours (e.g. 2)"]
+
+
+@pytest.mark.parametrize("reruns", [("--ccci-reruns", "1"), ("-o", "ccci_reruns=2")])
+def test_keep_failed_with_reruns_is_one_usage_line(project, reruns):
+    project.enroll("a")
+
+    result = project.run("--tiers", "lint", "--ccci-keep-failed", *reruns)
+
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    lines = [line for line in result.errlines if line.strip()]
+    assert lines == [
+        "ERROR: ccci: --ccci-keep-failed keeps a failed app deployed, --ccci-reruns tears it down to run the tier"
+        " again: give one of them (-o ccci_reruns=0 turns off the ini's reruns)"
+    ]
 
 
 def test_the_option_and_its_ini_key_are_documented(project):

@@ -18,6 +18,12 @@ class FakeLifecycle:
         self.name = name
         self.raises = raises
         self.closed = False
+        self.stopped = False
+        self.has_upgrade = False  # no upgrade lifecycle, no background work (run/overlap.py)
+        self.background = None
+
+    def stop(self) -> None:
+        self.stopped = True
 
     def close(self) -> None:
         self.closed = True

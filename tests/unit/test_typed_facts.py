@@ -14,7 +14,7 @@ from pytest_ccci.documents.facts import Lint, RecipeFacts
 from pytest_ccci.documents.results import Backup, LintWarning, Lock, UpgradeBase
 from pytest_ccci.model.tiers import TIERS
 from pytest_ccci.model.verdict import Status, TierVerdict
-from pytest_ccci.plugin.runner import TierRunner, json_safe, not_applicable_key, skip_not_applicable
+from pytest_ccci.plugin.runner import TierRunner, not_applicable_key, skip_not_applicable
 from pytest_ccci.run.results import Results
 from pytest_ccci.swarm.inventory import ServiceView, snapshot
 
@@ -42,7 +42,7 @@ def test_an_empty_stamp_read_off_the_swarm_is_recorded():
 
 def test_a_shipped_copy_shares_nothing_the_lifecycle_goes_on_filling():
     record = RecipeFacts(pulled={"nginx:1": 1.0}, lint=Lint("abra", [LintWarning("R002", "hc", "none")]))
-    shipped = json_safe(record)
+    shipped = record.copy()
     record.pulled["redis:7"] = 2.0
     assert shipped.pulled == {"nginx:1": 1.0}
     assert shipped == RecipeFacts.from_wire(json.loads(json.dumps(shipped.to_wire()))), "not plain data"
