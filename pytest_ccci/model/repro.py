@@ -22,8 +22,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from pytest_ccci.model.tiers import TIERS
-
-UPGRADE = "upgrade"
+from pytest_ccci.model.tiers import UPGRADE_TIER as UPGRADE
+from pytest_ccci.model.versions import ALL_OLDER
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class Repro:
             args += ["--ref", self.ref]
         args += ["--tiers", ",".join(self.tiers)]
         if self.upgrade_base and UPGRADE in self.tiers:
-            args += ["--upgrade-from", "all", "-k", _upgrade_selection(self.tiers, self.upgrade_base)]
+            args += ["--upgrade-from", ALL_OLDER, "-k", _upgrade_selection(self.tiers, self.upgrade_base)]
         return shlex.join(args)
 
     def to_wire(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ RUNG_OF_TIER: dict[str, str] = {
 # chain where the process has the deploy slots (run/overlap.py).
 WORKER_ORDER: tuple[str, ...] = ("lint", "install", "backup", "restore", "functional", "upgrade")
 # The tier that runs on that lifecycle of its own.
-OWN_LIFECYCLE_TIER = "upgrade"
+UPGRADE_TIER = "upgrade"
 
 # A tier whose prerequisite did not pass is skipped with "blocked: <tier> <status>".
 PREREQUISITES: dict[str, tuple[str, ...]] = {

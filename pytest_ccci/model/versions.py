@@ -46,6 +46,7 @@ def releases(tags: Iterable[tuple[str, str]]) -> list[Release]:
 # `upgrade_from: last-green` in ccci.yml, or `--upgrade-from last-green`: the upgrade starts from
 # the last green release the history knows (report/history.py says what green is).
 LAST_GREEN = "last-green"
+ALL_OLDER = "all"  # --upgrade-from all: one upgrade per older release
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from pytest_ccci.errors import CcciError
-from pytest_ccci.model.tiers import TIER_OF_TEST_FUNCTION, worker_position
+from pytest_ccci.model.tiers import TIER_OF_TEST_FUNCTION, UPGRADE_TIER, worker_position
+from pytest_ccci.model.versions import ALL_OLDER
 from pytest_ccci.plugin.options import CcciOptions
 from pytest_ccci.plugin.state import CcciContext, ccci_context_key
 
@@ -93,7 +94,7 @@ class RecipeCollection:
         module = metafunc.definition.getparent(TierModule)
         if module is None or metafunc.function.__name__ != "test_upgrade":
             return
-        if self.options.upgrade_from != "all" or "upgrade" not in self.options.tiers:
+        if self.options.upgrade_from != ALL_OLDER or UPGRADE_TIER not in self.options.tiers:
             return
         try:
             bases = [r.tag for r in self.ctx.lifecycle(module.recipe).upgrade_bases()]

@@ -76,7 +76,7 @@ class HtmlReport:
         lines = [f"recipe {verdict.recipe} tier {verdict.tier}: {verdict.status.value}: {verdict.reason}"]
         lifecycle = self.ctx.lifecycles.get(verdict.recipe)
         if lifecycle is not None:
-            lines += lifecycle.diagnostics()
+            lines += lifecycle.for_tier(verdict.tier).diagnostics()
         return "\n".join(lines)
 
 

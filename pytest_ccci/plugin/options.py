@@ -26,11 +26,11 @@ from pytest_ccci.model.policy import HostPolicy, unknown_kind
 from pytest_ccci.model.runner import RunnerChoices
 from pytest_ccci.model.settings import enrolled
 from pytest_ccci.model.tiers import SWARM_TIERS, TIERS
-from pytest_ccci.model.versions import LAST_GREEN
+from pytest_ccci.model.versions import ALL_OLDER, LAST_GREEN
 from pytest_ccci.plugin.scaleout import history_dir, shard_recipes
 from pytest_ccci.run.context import RunOptions
 
-UPGRADE_FROM_CHOICES = ("auto", "all", LAST_GREEN)
+UPGRADE_FROM_CHOICES = ("auto", ALL_OLDER, LAST_GREEN)
 MIN_MEMORY_LIMIT_MB = 6  # docker refuses a smaller memory limit
 MIN_CPU_LIMIT = 0.01  # docker's smallest CPU limit
 MIN_STOP_GRACE_SECONDS = 10.0  # swarm's default: a lower bound would be below what a service gets unasked

@@ -35,7 +35,7 @@ from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.model.reruns import TierRun, rerun_variant, reruns_reason
 from pytest_ccci.model.secrets import redact
 from pytest_ccci.model.text import one_line
-from pytest_ccci.model.tiers import OWN_LIFECYCLE_TIER, SWARM_TIERS
+from pytest_ccci.model.tiers import SWARM_TIERS, UPGRADE_TIER
 from pytest_ccci.model.verdict import REPORT_ATTRIBUTE, SEVERITY, Status, TierVerdict
 from pytest_ccci.plugin.collection import tier_item_key
 from pytest_ccci.plugin.state import CcciContext
@@ -79,7 +79,7 @@ class TierReruns:
         try:
             for number in range(2, total + 1):
                 self.retire(main, tier)
-                fresh = self.fresh_lifecycle(main, rerun_variant(number))
+                fresh = main.fresh(rerun_variant(number))
                 self.ctx.lifecycles[main.name] = fresh
                 self.ctx.runtime.progress(f"{item.nodeid} failed: run {number} of {total}, on a fresh app domain")
                 reports = runtestprotocol(item, nextitem=nextitem, log=False)
@@ -99,7 +99,7 @@ class TierReruns:
         current = self.ctx.lifecycles.get(main.name)
         if current is None:
             return
-        recorded = (main, main.for_tier(OWN_LIFECYCLE_TIER))  # the main record merges these already
+        recorded = (main, main.for_tier(UPGRADE_TIER))  # the main record merges these already
         for lifecycle in dict.fromkeys((current, current.for_tier(tier))):
             error = overlap.close_now(lifecycle)
             if error is not None:  # the rerun goes on, on a domain of its own; the record says it
@@ -121,18 +121,7 @@ class TierReruns:
         following = nextitem.stash.get(tier_item_key, None) if nextitem is not None else None
         if following is None or following.recipe != main.name:
             return main
-        fresh = self.fresh_lifecycle(main)
-        fresh.facts = main.facts
-        fresh.adopt_upgrade(main)
-        return fresh
-
-    def fresh_lifecycle(self, main: RecipeLifecycle, variant: str = "") -> RecipeLifecycle:
-        """A lifecycle of the recipe on the domain `variant` names, sharing main's fetched mirror
-        (it checks out its own copy)."""
-        fresh = RecipeLifecycle(self.ctx.runtime, main.name, variant=variant)
-        if main.repo.succeeded:
-            fresh.repo = main.repo
-        return fresh
+        return main.successor()
 
     def settle(self, report: pytest.TestReport, runs: list[TierRun], facts: RecipeFacts, seconds: float) -> None:
         """The failing report as it is logged: still a fail, with every run and their reason, and

@@ -28,8 +28,8 @@ from pytest_ccci.errors import CcciError
 from pytest_ccci.model.repro import Repro, tier_repro
 from pytest_ccci.model.secrets import fingerprints, redact
 from pytest_ccci.model.text import one_line
-from pytest_ccci.model.tiers import OWN_LIFECYCLE_TIER as UPGRADE
 from pytest_ccci.model.tiers import PREREQUISITES, SWARM_TIERS
+from pytest_ccci.model.tiers import UPGRADE_TIER as UPGRADE
 from pytest_ccci.model.verdict import (
     NOT_APPLICABLE,
     REPORT_ATTRIBUTE,
@@ -39,6 +39,7 @@ from pytest_ccci.model.verdict import (
     classify_skip,
     worse,
 )
+from pytest_ccci.model.versions import ALL_OLDER
 from pytest_ccci.plugin.collection import TierItem, tier_item_key
 from pytest_ccci.plugin.state import CcciContext
 from pytest_ccci.run import overlap
@@ -62,6 +63,7 @@ class TierRunner:
 
     def __init__(self, ctx: CcciContext):
         self.ctx = ctx
+        self._upgrading: set[str] | None = None  # the recipes with an upgrade item to run here
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -69,13 +71,13 @@ class TierRunner:
         if tier_item is not None:
             self.skip_if_not_runnable(item, tier_item)
             if self.ctx.overlap and tier_item.tier in SWARM_TIERS and tier_item.tier != UPGRADE:
-                self.start_upgrade(tier_item.recipe)
+                self.start_upgrade(item.session, tier_item.recipe)
 
-    def start_upgrade(self, recipe: str) -> None:
+    def start_upgrade(self, session: pytest.Session, recipe: str) -> None:
         """The recipe's upgrade chain, in the background beside its install chain, when its
-        upgrade tier will run from one base (--upgrade-from all keeps today's order)."""
-        options = self.ctx.options
-        if UPGRADE not in options.tiers or options.upgrade_from == "all":
+        upgrade item is to run (not deselected), from one base (--upgrade-from all keeps the
+        serial order)."""
+        if self.ctx.options.upgrade_from == ALL_OLDER or recipe not in self.upgrading(session):
             return
         lifecycle = self.ctx.lifecycle(recipe)
         if lifecycle.has_upgrade:  # started already (or run)
@@ -88,6 +90,13 @@ class TierRunner:
             return  # the upgrade tier meets the same error, and reports it
         if choice.release is not None:
             overlap.start_upgrade(lifecycle, choice.release)
+
+    def upgrading(self, session: pytest.Session) -> set[str]:
+        """The recipes whose upgrade item this session runs (-k, --deselect and --lf leave some out)."""
+        if self._upgrading is None:
+            tier_items = (item.stash.get(tier_item_key, None) for item in session.items)
+            self._upgrading = {t.recipe for t in tier_items if t is not None and t.tier == UPGRADE}
+        return self._upgrading
 
     def skip_if_not_runnable(self, item: pytest.Item, tier_item: TierItem) -> None:
         """Skip the tier when it must not run now: declared not applicable, or a prerequisite

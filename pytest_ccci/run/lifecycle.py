@@ -37,7 +37,7 @@ from pytest_ccci.model.naming import UPGRADE_VARIANT, compose_variant, service_n
 from pytest_ccci.model.policy import DeployPolicy
 from pytest_ccci.model.secrets import SECRET_SHAPED, url_password
 from pytest_ccci.model.settings import Settings, load_settings, resolve_source
-from pytest_ccci.model.tiers import OWN_LIFECYCLE_TIER
+from pytest_ccci.model.tiers import UPGRADE_TIER
 from pytest_ccci.model.versions import LAST_GREEN, Release, UpgradeBase, older_releases, upgrade_base
 from pytest_ccci.model.view import RecipeView
 from pytest_ccci.run import keep, proofs, story
@@ -403,13 +403,26 @@ class RecipeLifecycle:
     def for_tier(self, tier: str) -> RecipeLifecycle:
         """The lifecycle `tier` runs on: the upgrade lifecycle for the upgrade tier (once made),
         this one for every other tier."""
-        return self._upgrade if tier == OWN_LIFECYCLE_TIER and self._upgrade is not None else self
+        return self._upgrade if tier == UPGRADE_TIER and self._upgrade is not None else self
 
-    def adopt_upgrade(self, predecessor: RecipeLifecycle) -> None:
-        """Go on with `predecessor`'s upgrade lifecycle (a rerun's successor on the recipe's own
-        domain: the upgrade chain started beside the failed install chain is still the recipe's,
-        and its record goes on in the same facts)."""
-        self._upgrade = predecessor._upgrade
+    def fresh(self, variant: str = "") -> RecipeLifecycle:
+        """A lifecycle of this recipe on the domain `variant` names (a rerun's: `r2`...), sharing
+        this one's fetched mirror (it checks out its own copy)."""
+        fresh = RecipeLifecycle(self.ctx, self.name, variant=variant)
+        if self.repo.succeeded:
+            fresh.repo = self.repo
+        return fresh
+
+    def successor(self) -> RecipeLifecycle:
+        """A fresh lifecycle on this one's domain that goes on with its record (a rerun's
+        successor, for the recipe's next items): its facts, its hold's first deploy and last
+        teardown, and its upgrade lifecycle (the chain started beside a failed install-side tier
+        is still the recipe's)."""
+        fresh = self.fresh()
+        fresh.facts = self.facts
+        fresh.first_deploy, fresh.torn_down_at = self.first_deploy, self.torn_down_at
+        fresh._upgrade = self._upgrade
+        return fresh
 
     def upgrade(self, base: Release) -> UpgradeRun:
         """On the upgrade lifecycle's own domain: the previous base's upgrade, if any (--upgrade-from
@@ -458,13 +471,15 @@ class RecipeLifecycle:
         never connected, or the recipe never got as far as a checkout (nothing was deployed)."""
         if not self.ctx.connected or not self.checkout.succeeded:
             return []
-        upgrade = self._upgrade.diagnostics() if self._upgrade and self._upgrade.first_deploy else []
-        return self.ctx.backend.diagnostics(self.app().stack) + upgrade
+        return self.ctx.backend.diagnostics(self.app().stack)
 
     # -- the record --------------------------------------------------------------------------
 
     def hold(self) -> document.DomainHold:
-        """This lifecycle's hold on its domain, as results.json's `lifecycles` records it."""
+        """This lifecycle's hold on its domain, as results.json's `lifecycles` records it; while
+        work of its own runs in the background, only the domain (the rest is being written)."""
+        if self.snapshot is not None:
+            return document.DomainHold(self.snapshot.domain)
         return document.DomainHold(
             domain=self.facts.domain,
             lock=self.facts.lock,
@@ -487,11 +502,12 @@ class RecipeLifecycle:
         holds = {"install": self.hold()} if self.facts.domain else {}
         upgrade = self._upgrade
         if upgrade is not None and upgrade.facts.domain:
-            merged = _with_upgrade(merged, upgrade.record(), stops.merge(self.stops, upgrade.stops))
+            # Copies: a background teardown may be adding to either while this reads them.
+            merged = _with_upgrade(merged, upgrade.record(), stops.merge(dict(self.stops), dict(upgrade.stops)))
             # `domain` names the recipe's domain at this ref (the install's) once anything was
             # deployed, the upgrade's beside it, as when both shared one.
             merged.domain = merged.domain or self.app().domain
-            holds["upgrade"] = upgrade.hold() if upgrade.snapshot is None else document.DomainHold(upgrade.facts.domain)
+            holds["upgrade"] = upgrade.hold()
         merged.lifecycles = holds
         return merged
 
@@ -533,12 +549,18 @@ class RecipeLifecycle:
 
     # -- the end -----------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """The run is stopping: no deploy, lock or slot wait starts from now on (this lifecycle's
-        and its upgrade's). Whatever runs is not interrupted; close() removes what it deployed."""
+    def stop(self, with_upgrade: bool = True) -> None:
+        """No deploy, lock or slot wait starts from now on on this lifecycle (and, `with_upgrade`,
+        on its upgrade lifecycle: the run is stopping). Whatever runs is not interrupted; close()
+        removes what it deployed."""
         self._stopping.set()
-        if self._upgrade is not None:
+        if with_upgrade and self._upgrade is not None:
             self._upgrade.stop()
+
+    @property
+    def holds_lock(self) -> bool:
+        """Whether this lifecycle holds its domain's lock: whatever is on the domain is its own."""
+        return self._lock is not None
 
     def close(self) -> None:
         """Tear down everything deployed and release the lock; safe to call more than once, and
@@ -564,8 +586,10 @@ class RecipeLifecycle:
             # The lock goes even when teardown failed: the next holder (or the janitor) reaps
             # what is left on the domain before deploying anything there.
             self._release_lock()
-        self.facts.clean_teardown = not self.leftovers
-        self.facts.leftovers = list(self.leftovers)  # what the last teardown left: [] once all went
+        # Every teardown of the record counts: a rerun's successor goes on with the main run's
+        # record, and must not clear what the main run's (or a rerun's) teardown left.
+        self.facts.clean_teardown = self.facts.clean_teardown is not False and not self.leftovers
+        self.facts.leftovers += [name for name in self.leftovers if name not in self.facts.leftovers]
 
     def _release_lock(self) -> None:
         if self._lock is not None:

@@ -4,6 +4,7 @@ the locks threads share (run/locks.py), the variant naming and the record the tw
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -156,19 +157,45 @@ def test_the_upgrade_tier_runs_on_the_upgrade_lifecycle_and_a_successor_goes_on_
     assert upgrade.variant == UPGRADE_VARIANT and upgrade.settings is main.settings
     assert main.for_tier("upgrade") is upgrade
     assert all(main.for_tier(tier) is main for tier in ("install", "backup", "restore", "functional"))
-    successor = RecipeLifecycle(ctx, "hello")
-    successor.adopt_upgrade(main)
-    assert successor.for_tier("upgrade") is upgrade and successor.has_upgrade
+    main.first_deploy = 10.0
+    main.facts.leftovers, main.facts.clean_teardown = ["network r2_default"], False  # a rerun's, recorded
+    successor = main.successor()
+    assert successor.for_tier("upgrade") is upgrade and successor.facts is main.facts
+    assert successor.variant == main.variant == ""  # the same domain
+    successor.close()  # nothing deployed: what the record says of earlier teardowns stays
+    assert main.facts.clean_teardown is False and main.facts.leftovers == ["network r2_default"]
+    assert successor.hold().first_deploy == 10.0
+
+
+class FakeBackend:
+    def __init__(self) -> None:
+        self.removed: list[str] = []
+
+    def teardown(self, app: str) -> list[str]:
+        self.removed.append(app)
+        return []
+
+
+class FakeContext:
+    def __init__(self) -> None:
+        self.connected = True
+        self.backend = FakeBackend()
+        self.said: list[str] = []
+
+    def progress(self, message: str) -> None:
+        self.said.append(message)
 
 
 class FakeLifecycle:
-    """What settle() and stop_and_close() use of a lifecycle."""
+    """What settle(), close_now() and stop_and_close() use of a lifecycle."""
 
-    def __init__(self, name: str, close_error: Exception | None = None):
+    def __init__(self, name: str, close_error: Exception | None = None, holds_lock: bool = False):
         self.name = name
         self.close_error = close_error
         self.closed = 0
-        self.stopped = False
+        self.stopped: list[bool] = []
+        self.holds_lock = holds_lock
+        self.ctx = FakeContext()
         self.background: Background[object] | None = None
         self.snapshot: RecipeFacts | None = None
         self.upgrade: FakeLifecycle | None = None
@@ -181,8 +208,11 @@ class FakeLifecycle:
         assert self.upgrade is not None
         return self.upgrade
 
-    def stop(self) -> None:
-        self.stopped = True
+    def app(self) -> str:
+        return f"{self.name} app"
+
+    def stop(self, with_upgrade: bool = True) -> None:
+        self.stopped.append(with_upgrade)
 
     def close(self) -> None:
         self.closed += 1
@@ -208,4 +238,33 @@ def test_the_session_end_stops_the_recipe_before_closing_it():
     install = FakeLifecycle("hello")
     install.upgrade = FakeLifecycle("hello")
     overlap.stop_and_close(install, timeout=5)  # type: ignore[arg-type]  # a stand-in lifecycle
-    assert install.stopped and install.closed == 1 and install.upgrade.closed == 1
+    assert install.stopped == [True] and install.closed == 1 and install.upgrade.closed == 1
+
+
+@pytest.mark.parametrize("holds_lock", [True, False])
+def test_a_job_past_its_bound_has_its_stack_removed_only_under_its_lock_and_is_never_closed_under(holds_lock):
+    """A chain still deploying past the bound: its stack goes (when the domain is its own: one
+    still waiting for the lock has deployed nothing, and the stack there is another run's); it is
+    never closed while it runs (that would free its lock under a deploy); it is closed once it ends."""
+    upgrade = FakeLifecycle("hello", holds_lock=holds_lock)
+    gate = threading.Event()
+    upgrade.background = Background("upgrade", gate.wait)
+
+    error = overlap.close_now(upgrade, timeout=0.05)  # type: ignore[arg-type]  # a stand-in lifecycle
+
+    assert isinstance(error, InfraError) and "did not end within" in str(error)
+    assert upgrade.stopped == [False], "only this lifecycle is stopped, never its upgrade"
+    assert upgrade.ctx.backend.removed == (["hello app"] if holds_lock else [])
+    assert upgrade.closed == 0 and upgrade.background is not None
+    gate.set()
+    assert overlap.close_now(upgrade, timeout=5) is None  # type: ignore[arg-type]
+    assert upgrade.closed == 1 and upgrade.background is None
+
+
+def test_awaiting_a_job_says_so_and_lets_its_lines_out():
+    install = FakeLifecycle("hello")
+    install.background = Background("upgrade of hello", lambda: time.sleep(0.3))
+    assert overlap._await(install, install.background, None)  # type: ignore[arg-type]
+    assert install.ctx.said == []  # within PROGRESS_EVERY_SECONDS: nothing to say
+    slow = Background("upgrade of hello", threading.Event().wait)
+    assert not overlap._await(install, slow, 0.1)  # type: ignore[arg-type]
