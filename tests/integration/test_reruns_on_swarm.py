@@ -117,6 +117,10 @@ def test_reruns_of_an_overlapped_recipe_rerun_each_tier_on_its_own_lifecycle(lab
     assert flaky_upgrade["lock"]["acquired"] < flaky_install["lock"]["released"], (flaky_install, flaky_upgrade)
     assert flaky["rungs"]["upgrade"]["status"] == "pass" and flaky["stamps"]["upgrade_stamp"], flaky
     assert flaky["clean_teardown"] is True, flaky
+    # The successor that ran the upgrade item went on with the install's hold: taken before its
+    # first deploy, released after its teardown (the failed run's, before the rerun).
+    lock = flaky_install["lock"]
+    assert lock["acquired"] <= flaky_install["first_deploy"] <= flaky_install["torn_down"] <= lock["released"]
 
     head = broken["domain"].split(".")[0].rsplit("-", 1)[1]
     assert runs(broken, "install") == [("fail", head), ("fail", "r2")]
