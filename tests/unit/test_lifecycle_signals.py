@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from offline_context import offline_context
 
 from pytest_ccci.model.app import App
 from pytest_ccci.model.settings import parse_settings
-from pytest_ccci.run.context import RunContext, RunOptions
 from pytest_ccci.run.lifecycle import RecipeLifecycle
 from pytest_ccci.run.locks import acquire, app_lock_path, process_lock, read_holder, release
 
@@ -55,21 +55,7 @@ def sigterm_interrupts() -> Iterator[None]:
 
 def _lifecycle(tmp_path: Path, lock_timeout: float = 10) -> tuple[RecipeLifecycle, RecordingBackend, Path]:
     backend = RecordingBackend()
-    ctx = RunContext(
-        options=RunOptions(
-            recipes_dir=tmp_path / "recipes",
-            ref=None,
-            base_domain="ccci.test",
-            cache_dir=tmp_path / "cache",
-            lock_dir=tmp_path / "locks",
-            lock_timeout=lock_timeout,
-            max_deploys=1,
-        ),
-        make_run_dir=lambda: tmp_path / "run",
-        run_id="signal-test",
-        progress=lambda message: None,
-        connect=lambda: None,  # type: ignore[arg-type,return-value]
-    )
+    ctx = offline_context(tmp_path, run_id="signal-test", lock_timeout=lock_timeout)
     ctx._backend = backend  # type: ignore[assignment]
     lifecycle = RecipeLifecycle(ctx, "hello")
     app = App.for_checkout(parse_settings("hello", {"source": "/x"}, "ccci.yml"), "a" * 40, "ccci.test", "signal-test")

@@ -9,13 +9,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from offline_context import offline_context
 
 from pytest_ccci.documents.facts import RecipeFacts
 from pytest_ccci.documents.results import Artifact, DomainHold, KeptApp, Lock
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.naming import UPGRADE_VARIANT, app_domain, compose_variant
 from pytest_ccci.run import overlap
-from pytest_ccci.run.context import RunContext, RunOptions
 from pytest_ccci.run.lifecycle import RecipeLifecycle, _with_upgrade
 from pytest_ccci.run.locks import DeployAdmission, process_lock, read_holder, release, try_acquire
 from pytest_ccci.run.overlap import Background, overlaps
@@ -136,21 +136,7 @@ def test_the_recipe_record_carries_each_lifecycles_stories_and_kept_app():
 
 
 def test_the_upgrade_tier_runs_on_the_upgrade_lifecycle_and_a_successor_goes_on_with_it(tmp_path: Path):
-    ctx = RunContext(
-        options=RunOptions(
-            recipes_dir=tmp_path,
-            ref=None,
-            base_domain="ccci.test",
-            cache_dir=tmp_path / "cache",
-            lock_dir=tmp_path / "locks",
-            lock_timeout=1,
-            max_deploys=2,
-        ),
-        make_run_dir=lambda: tmp_path / "run",
-        run_id="run",
-        progress=lambda message: None,
-        connect=lambda: None,  # type: ignore[arg-type,return-value]  # never connects
-    )
+    ctx = offline_context(tmp_path, max_deploys=2)
     main = RecipeLifecycle(ctx, "hello")
     assert main.for_tier("upgrade") is main  # no upgrade lifecycle yet: nothing else to run on
     upgrade = main.upgrade_lifecycle()

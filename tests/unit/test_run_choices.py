@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from offline_context import offline_context
 
 from pytest_ccci.model.backupbot import Hooks, ServiceBackup
 from pytest_ccci.model.settings import Seed
 from pytest_ccci.model.versions import releases
-from pytest_ccci.run.context import RunContext, RunOptions
 from pytest_ccci.run.deploy import stamp_versions
 from pytest_ccci.run.lifecycle import RecipeLifecycle
 from pytest_ccci.run.proofs import seed_target
@@ -71,20 +71,6 @@ def test_no_diagnostics_without_a_swarm_connection(tmp_path):
     def connect():
         raise AssertionError("diagnostics must not connect to the swarm")
 
-    ctx = RunContext(
-        options=RunOptions(
-            recipes_dir=tmp_path,
-            ref=None,
-            base_domain="ccci.test",
-            cache_dir=tmp_path / "cache",
-            lock_dir=tmp_path / "locks",
-            lock_timeout=1,
-            max_deploys=1,
-        ),
-        make_run_dir=lambda: tmp_path / "run",
-        run_id="run",
-        progress=lambda message: None,
-        connect=connect,
-    )
+    ctx = offline_context(tmp_path, connect=connect)
     assert RecipeLifecycle(ctx, "hello").diagnostics() == []
     assert not ctx.connected

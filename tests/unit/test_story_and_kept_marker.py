@@ -10,6 +10,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from offline_context import offline_context
 
 from pytest_ccci.documents.kept import deadline_after, deadline_seconds, expired, marker_text, parse_marker
 from pytest_ccci.documents.results import Artifact, KeptApp, RecipeResult, TierItem
@@ -319,22 +320,13 @@ class StorySwarm:
 def story_lifecycle(tmp_path, keep_hours: float | None):
     from pytest_ccci.model.app import App
     from pytest_ccci.model.settings import parse_settings
-    from pytest_ccci.run.context import RunContext, RunOptions
     from pytest_ccci.run.lifecycle import RecipeLifecycle
 
     app = App.for_checkout(parse_settings("hello", {"source": "/x"}, "ccci.yml"), "a" * 40, "ccci.test", "story-test")
     swarm = StorySwarm(app.stack)
-    options = RunOptions(
-        recipes_dir=tmp_path / "recipes",
-        ref=None,
-        base_domain="ccci.test",
-        cache_dir=tmp_path / "cache",
-        lock_dir=tmp_path / "locks",
-        lock_timeout=5,
-        max_deploys=1,
-        keep_failed_hours=keep_hours,
+    ctx = offline_context(
+        tmp_path, run_id="story-test", connect=lambda: swarm, lock_timeout=5, keep_failed_hours=keep_hours
     )
-    ctx = RunContext(options, lambda: tmp_path / "run", "story-test", lambda message: None, lambda: swarm)  # type: ignore[arg-type,return-value]
     ctx._backend = swarm  # type: ignore[assignment]
     ctx._swarm = swarm  # type: ignore[assignment]  # connected, as any process that deployed is
     lifecycle = RecipeLifecycle(ctx, "hello")
