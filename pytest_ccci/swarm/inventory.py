@@ -104,10 +104,13 @@ def service_labels(api: docker.APIClient, name: str) -> dict[str, str]:
     return view.labels if view else {}
 
 
-def service_state(api: docker.APIClient, svc: Mapping[str, Any], since: float) -> ServiceState:
-    """The service's replicas, failures and update state, counting only what happened since `since`."""
+def service_state(
+    api: docker.APIClient, svc: Mapping[str, Any], since: float, oomed: frozenset[str] = frozenset()
+) -> ServiceState:
+    """The service's replicas, failures and update state, counting only what happened since
+    `since`; `oomed`: containers the engine's `oom` events named (its OOMKilled flag may lag)."""
     tasks = api.tasks(filters={"service": svc["ID"]})
-    return read_service_state(svc, tasks, since, oom_killed(api, tasks))
+    return read_service_state(svc, tasks, since, oom_killed(api, tasks) | oomed)
 
 
 def oom_killed(api: docker.APIClient, tasks: Iterable[Mapping[str, Any]]) -> frozenset[str]:

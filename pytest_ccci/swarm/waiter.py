@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import docker
 
@@ -16,6 +17,7 @@ from pytest_ccci.swarm import inventory
 from pytest_ccci.swarm.convergence import (
     Convergence,
     ServiceState,
+    TaskFailure,
     culprit_task,
     judge_convergence,
     log_note,
@@ -29,6 +31,9 @@ from pytest_ccci.swarm.stack import STACK_LABEL
 # A removed service's tasks stop within swarm's stop grace period (10 s by default) and then
 # their containers go: a removal still not done after this is stuck, and teardown reports it.
 REMOVAL_TIMEOUT_SECONDS = 60.0
+# How long a verdict on a bare exit 137 under a memory limit awaits the engine's word that the
+# kernel killed it for memory (docker 20.10 reports it a moment after the exit at times).
+OOM_WORD_SECONDS = 3.0
 
 
 def wait_converged(
@@ -49,10 +54,14 @@ def wait_converged(
     seen_updates: dict[str, list[str]] = {}
     next_progress = start + PROGRESS_EVERY_SECONDS
     had_services = False
+    oomed: frozenset[str] = frozenset()  # containers the engine said `oom` of
+    oom_grace: float | None = None  # when a verdict on a bare exit 137 stops awaiting its `oom`
     with EventFeed(api, since, kinds=("service", "container")) as feed:
         while True:
-            record_update_states(seen_updates, feed.drain())
-            states = _read_states(api, stack, since)
+            events = feed.drain()
+            record_update_states(seen_updates, events)
+            oomed |= oom_events(events)
+            states = _read_states(api, stack, since, oomed)
             elapsed = time.monotonic() - start
             if had_services and not states:
                 # Removed under the wait (a stopping run tears its stacks down): it will never converge.
@@ -60,6 +69,13 @@ def wait_converged(
                 return Convergence(False, removed, states, elapsed, seen_updates)
             had_services = had_services or bool(states)
             outcome = judge_convergence(states, expected, max_task_failures, seen_updates)
+            if outcome is not None and _may_be_oom(culprit_task(states, outcome.culprit)):
+                # The engine's `oom` event (and its OOMKilled flag) may come a moment after the
+                # exit: a verdict naming a bare exit 137 under a memory limit awaits it, bounded.
+                oom_grace = oom_grace or time.monotonic() + OOM_WORD_SECONDS
+                if time.monotonic() < oom_grace:
+                    feed.wait(oom_grace - time.monotonic())
+                    continue
             if outcome is not None:
                 reason = outcome.reason + _health_note(api, outcome.culprit)
                 task = culprit_task(states, outcome.culprit)
@@ -81,8 +97,25 @@ def wait_converged(
             feed.wait(deadline - now)
 
 
-def _read_states(api: docker.APIClient, stack: str, since: float) -> dict[str, ServiceState]:
-    return {s["Spec"]["Name"]: inventory.service_state(api, s, since) for s in inventory.services(api, stack)}
+def _read_states(api: docker.APIClient, stack: str, since: float, oomed: frozenset[str]) -> dict[str, ServiceState]:
+    return {s["Spec"]["Name"]: inventory.service_state(api, s, since, oomed) for s in inventory.services(api, stack)}
+
+
+def oom_events(events: Iterable[dict[str, Any]]) -> frozenset[str]:
+    """The containers the engine's events say the kernel OOM-killed."""
+    return frozenset(
+        e.get("Actor", {}).get("ID", "") for e in events if e.get("Type") == "container" and e.get("Action") == "oom"
+    )
+
+
+def _may_be_oom(task: TaskFailure | None) -> bool:
+    """A failed task killed (exit 137) under a memory limit, not (yet) known to be OOM-killed."""
+    return (
+        task is not None
+        and task.exit_code == inventory.SIGKILL_EXIT
+        and bool(task.memory_limit)
+        and not task.oom_killed
+    )
 
 
 def _health_note(api: docker.APIClient, culprit: str | None) -> str:

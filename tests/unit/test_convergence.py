@@ -169,3 +169,21 @@ def test_timeout_reason_names_what_is_missing_with_its_health_output():
 )
 def test_docker_timestamps_are_utc_epoch_seconds(value, epoch):
     assert docker_timestamp(value) == pytest.approx(epoch, abs=1e-6)
+
+
+def test_the_engines_oom_event_names_the_kill_and_a_bare_137_under_a_limit_awaits_it():
+    from pytest_ccci.swarm.waiter import _may_be_oom, oom_events
+
+    events = [
+        {"Type": "container", "Action": "oom", "Actor": {"ID": "c1"}},
+        {"Type": "container", "Action": "die", "Actor": {"ID": "c2"}},
+        {"Type": "service", "Action": "update", "Actor": {"ID": "s"}},
+    ]
+    assert oom_events(events) == {"c1"}
+    killed = TaskFailure("s_app", "t1", 1, "failed", "task: non-zero exit (137)", 137, "c1", 16 << 20)
+    assert _may_be_oom(killed)  # the engine has not said why yet: the verdict waits for its word
+    assert not _may_be_oom(TaskFailure("s_app", "t1", 1, "failed", "x", 137, "c1"))  # no limit to run out of
+    assert not _may_be_oom(FAILED) and not _may_be_oom(None)
+    killed.oom_killed = True
+    assert not _may_be_oom(killed)
+    assert "OOM-killed (limit 16 MiB)" in killed.describe()
