@@ -159,10 +159,13 @@ class RecipeLifecycle:
         repo = self.repo()
         sha = repo.resolve(self.ctx.options.ref)
         checkout = repo.checkout(sha, self.ctx.run_dir / "checkouts" / f"{self.name}-{sha[:8]}", self.ctx.options.ref)
+        self._record_checkout(checkout)
+        return checkout
+
+    def _record_checkout(self, checkout: Checkout) -> None:
         self.facts.ref = self.ctx.options.ref or "default branch"
         self.facts.head_sha, self.facts.dirty = checkout.head_sha, checkout.dirty
         self.facts.head_release = checkout.release_on_head.tag if checkout.release_on_head else None
-        return checkout
 
     def view(self, checkout: Checkout) -> RecipeView:
         """The checkout resolved for this enrollment (run/view.py), once: lint, the policy and
@@ -407,20 +410,27 @@ class RecipeLifecycle:
 
     def fresh(self, variant: str = "") -> RecipeLifecycle:
         """A lifecycle of this recipe on the domain `variant` names (a rerun's: `r2`...), sharing
-        this one's fetched mirror (it checks out its own copy)."""
+        this one's fetched mirror and, once made, its checkout of the head (the same commit's
+        files: checking out again would rewrite the directory an upgrade chain in the background
+        reads). Each lifecycle resolves its own views (they hold its domain)."""
         fresh = RecipeLifecycle(self.ctx, self.name, variant=variant)
         if self.repo.succeeded:
             fresh.repo = self.repo
+        if self.checkout.succeeded:
+            fresh.checkout = self.checkout
+            fresh._record_checkout(self.checkout())
         return fresh
 
     def successor(self) -> RecipeLifecycle:
         """A fresh lifecycle on this one's domain that goes on with its record (a rerun's
         successor, for the recipe's next items): its facts, its hold's first deploy and last
         teardown, and its upgrade lifecycle (the chain started beside a failed install-side tier
-        is still the recipe's)."""
+        is still the recipe's), and each service's worst stop so far. Its lock is its own: the
+        record's `lock` becomes its interval once it deploys."""
         fresh = self.fresh()
         fresh.facts = self.facts
         fresh.first_deploy, fresh.torn_down_at = self.first_deploy, self.torn_down_at
+        fresh.stops = dict(self.stops)  # each service's worst stop goes on over both lifecycles' teardowns
         fresh._upgrade = self._upgrade
         return fresh
 
@@ -492,8 +502,15 @@ class RecipeLifecycle:
 
     def record(self) -> RecipeFacts:
         """A copy of this lifecycle's facts, sharing nothing; while work of its own runs in the
-        background (which goes on writing them), the copy made when that work started."""
-        return (self.snapshot or self.facts).copy()
+        background (which goes on writing them), the copy made when that work started, with what
+        only the main thread writes (the upgrade's base, runs and stamp) as it stands now."""
+        if self.snapshot is None:
+            return self.facts.copy()
+        record = self.snapshot.copy()
+        live = self.facts
+        record.upgrade_base, record.upgrade_runs = live.upgrade_base, list(live.upgrade_runs)
+        record.upgrade_stamp = dict(live.upgrade_stamp) if live.upgrade_stamp is not None else None
+        return record
 
     def recipe_record(self) -> RecipeFacts:
         """What a tier report carries of the recipe: this (the install) lifecycle's record, the

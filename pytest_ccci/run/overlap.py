@@ -57,7 +57,8 @@ def overlaps(max_deploys: int, workers: int) -> bool:
 class Background(Generic[T]):
     """One job on a daemon thread: its value or its exception, once done."""
 
-    def __init__(self, name: str, fn: Callable[[], T]):
+    def __init__(self, name: str, fn: Callable[[], T], kind: str = ""):
+        self.kind = kind  # "upgrade" (a chain that deploys) or "teardown"
         self._fn = fn
         self._done = threading.Event()
         self._value: T | None = None
@@ -91,7 +92,7 @@ class Background(Generic[T]):
 
 def _start(lifecycle: RecipeLifecycle, what: str, fn: Callable[[], T]) -> Background[T]:
     lifecycle.snapshot = lifecycle.facts.copy()  # what reports carry while the job writes the facts
-    job = Background(f"ccci {what} of {lifecycle.name}", fn)
+    job = Background(f"ccci {what} of {lifecycle.name}", fn, kind=what)
     lifecycle.background = job
     return job
 
@@ -128,9 +129,12 @@ def _await(lifecycle: RecipeLifecycle, job: Background[T], timeout: float | None
 
 
 def _remove_under_way(lifecycle: RecipeLifecycle) -> None:
-    """A job that must end now: its stack removed (a convergence wait on it ends), only while the
-    lifecycle holds its domain's lock (before that, whatever is there is another run's)."""
-    if lifecycle.holds_lock and lifecycle.ctx.connected:
+    """An upgrade chain that must end now: its stack removed (a convergence wait on it ends), only
+    while the lifecycle holds its domain's lock (before that, whatever is there is another run's).
+    A teardown job is left to end by itself: it frees the lock when done, and removing beside it
+    could outlive that."""
+    job = lifecycle.background
+    if job is not None and job.kind == "upgrade" and lifecycle.holds_lock and lifecycle.ctx.connected:
         try:
             lifecycle.ctx.backend.teardown(lifecycle.app())
         except Exception as exc:  # close() tears down again, and says what is left
@@ -180,7 +184,7 @@ def close_now(lifecycle: RecipeLifecycle, timeout: float = BACKGROUND_BOUND_SECO
     if lifecycle.background is not None:
         lifecycle.stop(with_upgrade=False)  # this lifecycle only: a rerun's retirement stops no upgrade
         _remove_under_way(lifecycle)
-        _finished(lifecycle, timeout)  # its own error, if any, is past the bound's
+        error = _finished(lifecycle, timeout)  # the bound's error while it still runs, else its own
         if lifecycle.background is not None:
             return error
     try:
@@ -205,6 +209,8 @@ def stop_and_close(lifecycle: RecipeLifecycle, timeout: float = BACKGROUND_BOUND
     for lc in _both(lifecycle):
         if lc.background is not None and not lc.background.done:
             _remove_under_way(lc)
+    for lc in _both(lifecycle):
+        _finished(lc, timeout)  # a stopped job's own error says only that it stopped: not reported
     settle(lifecycle, timeout)
 
 

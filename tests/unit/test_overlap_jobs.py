@@ -12,7 +12,7 @@ import pytest
 from offline_context import offline_context
 
 from pytest_ccci.documents.facts import RecipeFacts
-from pytest_ccci.documents.results import Artifact, DomainHold, KeptApp, Lock
+from pytest_ccci.documents.results import Artifact, DomainHold, KeptApp, Lock, UpgradeBase
 from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.model.naming import UPGRADE_VARIANT, app_domain, compose_variant
 from pytest_ccci.run import overlap
@@ -227,6 +227,36 @@ def test_the_session_end_stops_the_recipe_before_closing_it():
     assert install.stopped == [True] and install.closed == 1 and install.upgrade.closed == 1
 
 
+def test_the_session_end_reports_a_close_never_a_stopped_jobs_own_error():
+    install = FakeLifecycle("hello")
+    install.upgrade = FakeLifecycle("hello")
+
+    def stopped() -> None:
+        raise InfraError("recipe hello: the run is stopping: upgrade_from_0.2.0 not started")
+
+    install.upgrade.background = Background("upgrade", stopped, kind="upgrade")
+    overlap.stop_and_close(install, timeout=5)  # type: ignore[arg-type]  # a stand-in lifecycle
+    assert install.upgrade.closed == 1 and install.upgrade.background is None
+    install.upgrade.close_error = InfraError("teardown left a network")
+    install.upgrade.background = Background("teardown", lambda: None, kind="teardown")
+    with pytest.raises(InfraError, match="left a network"):
+        overlap.stop_and_close(install, timeout=5)  # type: ignore[arg-type]
+    assert install.upgrade.ctx.backend.removed == []  # a teardown job is never removed beside
+
+
+def test_a_record_taken_during_a_background_teardown_has_the_main_threads_upgrade_facts(tmp_path: Path):
+    main = RecipeLifecycle(offline_context(tmp_path), "hello")
+    main.facts.durations["deploy"] = 1.0
+    main.snapshot = main.facts.copy()  # a teardown started in the background
+    main.facts.durations["teardown"] = 2.0  # ... which goes on writing
+    main.facts.upgrade_base = UpgradeBase("0.2.0+1", "the latest older release")  # the main thread's
+    main.facts.upgrade_stamp = {"version": "0.2.0+1"}
+    record = main.record()
+    assert record.durations == {"deploy": 1.0}
+    assert record.upgrade_base == main.facts.upgrade_base and record.upgrade_stamp == {"version": "0.2.0+1"}
+    assert main.hold().lock is None and main.hold().first_deploy is None  # only the domain meanwhile
+
+
 @pytest.mark.parametrize("holds_lock", [True, False])
 def test_a_job_past_its_bound_has_its_stack_removed_only_under_its_lock_and_is_never_closed_under(holds_lock):
     """A chain still deploying past the bound: its stack goes (when the domain is its own: one
@@ -234,7 +264,7 @@ def test_a_job_past_its_bound_has_its_stack_removed_only_under_its_lock_and_is_n
     never closed while it runs (that would free its lock under a deploy); it is closed once it ends."""
     upgrade = FakeLifecycle("hello", holds_lock=holds_lock)
     gate = threading.Event()
-    upgrade.background = Background("upgrade", gate.wait)
+    upgrade.background = Background("upgrade", gate.wait, kind="upgrade")
 
     error = overlap.close_now(upgrade, timeout=0.05)  # type: ignore[arg-type]  # a stand-in lifecycle
 
