@@ -21,6 +21,7 @@ import docker.errors
 import requests.exceptions
 from docker.models.containers import Container
 
+from pytest_ccci.errors import RecipeError
 from pytest_ccci.model.images import PROBE_IMAGE, RUNNER_IMAGES, runner_image
 from pytest_ccci.swarm.execution import TIMED_OUT, ended_by_timeout
 
@@ -30,6 +31,8 @@ __all__ = ["PROBE_IMAGE", "RUNNER_IMAGES", "run_beside", "runner_image"]
 
 # Past the command's own bound, how long the engine has to report it ended.
 WAIT_GRACE_SECONDS = 10.0
+# What the engine answers a helper joining a container that is no longer running.
+CONFLICT, NOT_RUNNING = 409, "cannot join network of a non running container"
 
 
 def run_beside(
@@ -42,8 +45,9 @@ def run_beside(
 ) -> tuple[int, str]:
     """Run `cmd` in a helper sharing `container`'s network namespace: (exit code, output).
     Bounded by `timeout` inside (busybox `timeout`) and from here; a helper that its bound ended,
-    or that ran past it, is exit 124 "timed out after Ns". An engine that fails meanwhile raises
-    (the facade makes it an InfraError). Removed afterwards, whatever happened."""
+    or that ran past it, is exit 124 "timed out after Ns". `container` stopped before the helper
+    could join it: RecipeError. An engine that fails meanwhile raises (the facade makes it an
+    InfraError). Removed afterwards, whatever happened."""
     bound = max(1, int(timeout))
     helper = client.containers.create(
         image,
@@ -56,10 +60,23 @@ def run_beside(
     )
     try:
         started = time.monotonic()  # before start: a command the bound ended never reads as early
-        helper.start()
+        _start_beside(helper, container)
         return _wait(helper, timeout, bound, started)
     finally:
         _remove(helper)
+
+
+def _start_beside(helper: Container, container: Container) -> None:
+    """Start the helper; the app's container having stopped meanwhile (a task that crashed, or was
+    replaced, between being found and the helper joining it) is the app's doing, not the engine's."""
+    try:
+        helper.start()
+    except docker.errors.APIError as exc:
+        if exc.status_code == CONFLICT and NOT_RUNNING in str(exc.explanation or ""):
+            raise RecipeError(
+                f"container {container.name} stopped before a probe could start in its network: its task is not running"
+            ) from None
+        raise
 
 
 def _wait(helper: Container, timeout: float, bound: int, started: float) -> tuple[int, str]:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import time
 import types
 
+import docker.errors
 import pytest
 import requests.exceptions
 
-from pytest_ccci.errors import InfraError
+from pytest_ccci.errors import InfraError, RecipeError
 from pytest_ccci.swarm import helper, inventory
 from pytest_ccci.swarm.execution import TIMED_OUT
 from pytest_ccci.swarm.facade import Swarm
@@ -80,3 +81,29 @@ def test_the_facade_says_an_engine_failing_mid_probe_as_infra(monkeypatch):
     swarm = Swarm(client_of(fake))  # type: ignore[arg-type]
     with pytest.raises(InfraError, match="the Docker engine is unreachable: Connection aborted."):
         swarm.run_beside("hell_x_app", ["wget", "http://127.0.0.1/"], {}, timeout=5)
+
+
+class StoppedApp(FakeHelper):
+    """A helper whose start finds the app's container stopped (409 from the engine), or failing otherwise."""
+
+    def __init__(self, status: int, explanation: str):
+        super().__init__()
+        self.error = docker.errors.APIError(
+            "start",
+            response=types.SimpleNamespace(status_code=status, url="http://e/start", reason="Conflict"),
+            explanation=explanation,
+        )  # type: ignore[arg-type]
+
+    def start(self):
+        raise self.error
+
+
+def test_an_app_container_that_stopped_before_the_helper_joined_it_is_the_apps_doing():
+    fake = StoppedApp(409, "cannot join network of a non running container: e7ba0f1e9585")
+    task = types.SimpleNamespace(id="task0", name="hello_app.1.x")
+    with pytest.raises(RecipeError, match="container hello_app.1.x stopped before a probe could start"):
+        helper.run_beside(client_of(fake), task, ["wget", "http://127.0.0.1/"], {}, 5.0)  # type: ignore[arg-type]
+    assert fake.removed
+    other = StoppedApp(409, "some other conflict")
+    with pytest.raises(docker.errors.APIError):  # the engine's: InfraError at the facade
+        helper.run_beside(client_of(other), task, ["true"], {}, 5.0)  # type: ignore[arg-type]
